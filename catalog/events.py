@@ -1,0 +1,276 @@
+"""Label events and the face state derived from them.
+
+Events are append-only. A face's state comes from folding its events:
+each annotator's latest standing decision (an undo withdraws the decision it
+names) is that annotator's vote, and the majority across annotators decides.
+Without votes, the label the face's sources claim (query emotion, import
+folder) stands as a pending label.
+
+:func:`fold` is pure. :func:`record` appends an event and refreshes the
+``face_state`` projection in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from catalog.db import transaction, utc_now
+from catalog.errors import FacesiftError
+from catalog.labels import reject_reasons
+
+ACTIONS = ("label", "reject", "accept", "undo")
+
+
+class EventError(FacesiftError, ValueError):
+    """An event that cannot be recorded."""
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """One row of ``label_events``."""
+
+    id: int
+    face_id: int
+    annotator: str
+    action: str
+    label: str | None = None
+    reason: str | None = None
+    undoes: int | None = None
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One annotator's standing decision on a face."""
+
+    annotator: str
+    status: str  # "accepted" or "rejected"
+    label: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class FaceState:
+    """The derived state of a face: what review, stats and export read."""
+
+    status: str  # "pending", "accepted" or "rejected"
+    label: str | None
+    label_origin: str  # "events", "source" or "none"
+    reason: str | None
+    annotators: int
+    disputed: bool
+    last_event_id: int | None
+
+
+def votes(events: Iterable[LabelEvent], source_label: str | None) -> dict[str, Vote]:
+    """Each annotator's standing vote, after undos, from a face's events."""
+    ordered = sorted(events, key=lambda e: e.id)
+    undone = {e.undoes for e in ordered if e.action == "undo"}
+    out: dict[str, Vote] = {}
+    for e in ordered:
+        if e.action == "undo" or e.id in undone:
+            continue
+        prev = out.get(e.annotator)
+        if e.action == "label":
+            out[e.annotator] = Vote(e.annotator, "accepted", e.label, None)
+        elif e.action == "accept":
+            kept = prev.label if prev and prev.status == "accepted" else source_label
+            out[e.annotator] = Vote(e.annotator, "accepted", e.label or kept, None)
+        elif e.action == "reject":
+            out[e.annotator] = Vote(e.annotator, "rejected", None, e.reason)
+    return out
+
+
+def _unique_top(counter: Counter) -> object | None:
+    """The most common item, or None when there is none or a tie for first."""
+    top = counter.most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]
+
+
+def fold(events: Sequence[LabelEvent], source_label: str | None) -> FaceState:
+    """Derive a face's state from its events (any order) and its source label.
+
+    Majority across annotators: more rejects than accepts rejects the face; more
+    accepts accepts it with the most voted label. A tie (in status, or between
+    the top labels) leaves it pending and disputed.
+    """
+    last = max((e.id for e in events), default=None)
+    vs = votes(events, source_label)
+    if not vs:
+        origin = "source" if source_label else "none"
+        return FaceState("pending", source_label, origin, None, 0, False, last)
+    accepted = [v for v in vs.values() if v.status == "accepted"]
+    rejected = [v for v in vs.values() if v.status == "rejected"]
+    disputed = len({(v.status, v.label) for v in vs.values()}) > 1
+    label_votes = Counter(v.label for v in accepted if v.label)
+    top_label = _unique_top(label_votes)
+    if len(rejected) > len(accepted):
+        reason = _unique_top(Counter(v.reason for v in rejected if v.reason))
+        return FaceState(
+            "rejected",
+            top_label,
+            "events" if top_label else "none",
+            reason,
+            len(vs),
+            disputed,
+            last,
+        )
+    if len(accepted) > len(rejected) and (top_label or not label_votes):
+        label = top_label
+        return FaceState(
+            "accepted", label, "events" if label else "none", None, len(vs), disputed, last
+        )
+    label = top_label or source_label
+    origin = "events" if top_label else ("source" if source_label else "none")
+    return FaceState("pending", label, origin, None, len(vs), True, last)
+
+
+# --- catalog I/O ------------------------------------------------------------
+
+
+def _event_from_row(row: sqlite3.Row) -> LabelEvent:
+    return LabelEvent(*row)
+
+
+def face_events(conn: sqlite3.Connection, face_id: int) -> list[LabelEvent]:
+    """All events of a face, oldest first."""
+    rows = conn.execute(
+        "SELECT id, face_id, annotator, action, label, reason, undoes, created_at "
+        "FROM label_events WHERE face_id = ? ORDER BY id",
+        (face_id,),
+    )
+    return [_event_from_row(r) for r in rows]
+
+
+def source_label(conn: sqlite3.Connection, face_id: int) -> str | None:
+    """The label a face's image sources agree on; None where they disagree or say nothing."""
+    rows = conn.execute(
+        "SELECT DISTINCT s.source_label FROM faces f "
+        "JOIN image_sources s ON s.image_id = f.image_id "
+        "WHERE f.id = ? AND s.source_label IS NOT NULL AND s.source_label <> ''",
+        (face_id,),
+    ).fetchall()
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def refresh_face_states(conn: sqlite3.Connection, face_ids: Iterable[int]) -> None:
+    """Recompute the ``face_state`` rows of these faces from their events and sources."""
+    with transaction(conn):
+        for face_id in face_ids:
+            st = fold(face_events(conn, face_id), source_label(conn, face_id))
+            conn.execute(
+                "INSERT OR REPLACE INTO face_state (face_id, status, label, label_origin, "
+                "reason, annotators, disputed, last_event_id) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    face_id,
+                    st.status,
+                    st.label,
+                    st.label_origin,
+                    st.reason,
+                    st.annotators,
+                    int(st.disputed),
+                    st.last_event_id,
+                ),
+            )
+
+
+def refresh_image_face_states(conn: sqlite3.Connection, image_id: int) -> None:
+    """Refresh the faces of one image (after a face or a provenance was added to it)."""
+    ids = [r[0] for r in conn.execute("SELECT id FROM faces WHERE image_id = ?", (image_id,))]
+    refresh_face_states(conn, ids)
+
+
+def rebuild_face_states(conn: sqlite3.Connection) -> int:
+    """Recompute ``face_state`` for every face from the events alone; return the face count."""
+    ids = [r[0] for r in conn.execute("SELECT id FROM faces")]
+    with transaction(conn):
+        conn.execute("DELETE FROM face_state")
+        refresh_face_states(conn, ids)
+    return len(ids)
+
+
+def face_state(conn: sqlite3.Connection, face_id: int) -> FaceState:
+    """The stored state of one face."""
+    row = conn.execute(
+        "SELECT status, label, label_origin, reason, annotators, disputed, last_event_id "
+        "FROM face_state WHERE face_id = ?",
+        (face_id,),
+    ).fetchone()
+    if row is None:
+        raise EventError(f"no face {face_id}")
+    return FaceState(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+
+
+def _dataset_labels(conn: sqlite3.Connection) -> tuple[str, ...]:
+    return tuple(r[0] for r in conn.execute("SELECT name FROM labels ORDER BY idx"))
+
+
+def record(
+    conn: sqlite3.Connection,
+    face_id: int,
+    annotator: str,
+    action: str,
+    *,
+    label: str | None = None,
+    reason: str | None = None,
+    undoes: int | None = None,
+) -> LabelEvent:
+    """Append one label event and refresh the face's state, in one transaction."""
+    annotator = annotator.strip()
+    if not annotator:
+        raise EventError("an annotator name is required")
+    if action not in ACTIONS:
+        raise EventError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+    if label is not None and label not in _dataset_labels(conn):
+        raise EventError(f"unknown label {label!r}")
+    if action == "reject" and reason is not None and reason not in reject_reasons():
+        raise EventError(f"unknown reject reason {reason!r}")
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() is None:
+            raise EventError(f"no face {face_id}")
+        if action == "undo":
+            _check_undo(conn, face_id, annotator, undoes)
+        now = utc_now()
+        cur = conn.execute(
+            "INSERT INTO label_events (face_id, annotator, action, label, reason, undoes, "
+            "created_at) VALUES (?,?,?,?,?,?,?)",
+            (face_id, annotator, action, label, reason, undoes, now),
+        )
+        refresh_face_states(conn, [face_id])
+    return LabelEvent(cur.lastrowid, face_id, annotator, action, label, reason, undoes, now)
+
+
+def _check_undo(conn: sqlite3.Connection, face_id: int, annotator: str, target: int | None):
+    row = conn.execute(
+        "SELECT face_id, annotator, action FROM label_events WHERE id = ?", (target,)
+    ).fetchone()
+    if row is None or row["face_id"] != face_id or row["annotator"] != annotator:
+        raise EventError(f"event {target} is not {annotator}'s event on face {face_id}")
+    if row["action"] == "undo":
+        raise EventError("an undo cannot be undone; record the decision again")
+    if conn.execute("SELECT 1 FROM label_events WHERE undoes = ?", (target,)).fetchone():
+        raise EventError(f"event {target} is already undone")
+
+
+def undo_last(
+    conn: sqlite3.Connection, annotator: str, face_id: int | None = None
+) -> LabelEvent | None:
+    """Undo the annotator's latest standing decision (on one face, or on any); None if none."""
+    sql = (
+        "SELECT e.id, e.face_id FROM label_events e WHERE e.annotator = ? "
+        "AND e.action <> 'undo' "
+        "AND NOT EXISTS (SELECT 1 FROM label_events u WHERE u.undoes = e.id)"
+    )
+    params: list[object] = [annotator.strip()]
+    if face_id is not None:
+        sql += " AND e.face_id = ?"
+        params.append(face_id)
+    row = conn.execute(sql + " ORDER BY e.id DESC LIMIT 1", params).fetchone()
+    if row is None:
+        return None
+    return record(conn, row["face_id"], annotator, "undo", undoes=row["id"])

@@ -1,0 +1,89 @@
+"""Stored images and their provenance."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from catalog.db import transaction, utc_now
+from catalog.events import refresh_image_face_states
+
+SOURCE_KINDS = ("search", "import", "video_frame")
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image file already written to its content-addressed path."""
+
+    sha256: str
+    path: str  # relative to the dataset folder
+    width: int
+    height: int
+    format: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where an image came from: a search result, an import path or a video frame."""
+
+    kind: str
+    search_result_id: int | None = None
+    source_name: str | None = None
+    import_path: str | None = None
+    frame_index: int | None = None
+    frame_time: float | None = None
+    source_label: str | None = None
+
+
+def add_image(conn: sqlite3.Connection, img: StoredImage) -> tuple[int, bool]:
+    """Record an image by content; return (image id, whether it is new)."""
+    with transaction(conn):
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO images (sha256, path, width, height, format, bytes, created_at) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (img.sha256, img.path, img.width, img.height, img.format, img.bytes, utc_now()),
+        )
+        if cur.rowcount:
+            return cur.lastrowid, True
+        row = conn.execute("SELECT id FROM images WHERE sha256 = ?", (img.sha256,)).fetchone()
+        return row[0], False
+
+
+def add_source(conn: sqlite3.Connection, image_id: int, src: ImageSource) -> bool:
+    """Record one more provenance of an image; return False if it was already known.
+
+    The faces of the image get their source label refreshed.
+    """
+    if src.kind not in SOURCE_KINDS:
+        raise ValueError(f"unknown source kind {src.kind!r}")
+    with transaction(conn):
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO image_sources (image_id, kind, search_result_id, source_name, "
+            "import_path, frame_index, frame_time, source_label, added_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                image_id,
+                src.kind,
+                src.search_result_id,
+                src.source_name,
+                src.import_path,
+                src.frame_index,
+                src.frame_time,
+                src.source_label,
+                utc_now(),
+            ),
+        )
+        if cur.rowcount:
+            refresh_image_face_states(conn, image_id)
+        return bool(cur.rowcount)
+
+
+def image_sources(conn: sqlite3.Connection, image_id: int) -> list[ImageSource]:
+    """Every provenance of an image, oldest first."""
+    rows = conn.execute(
+        "SELECT kind, search_result_id, source_name, import_path, frame_index, frame_time, "
+        "source_label FROM image_sources WHERE image_id = ? ORDER BY id",
+        (image_id,),
+    )
+    return [ImageSource(*r) for r in rows]

@@ -1,0 +1,260 @@
+"""The catalog's schema as an ordered list of forward migrations.
+
+``PRAGMA user_version`` holds how many migrations a database has had. To change
+the schema, append a migration; never edit one that has shipped. Each runs in
+its own transaction, so a crash mid-upgrade leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from catalog.db import transaction
+from catalog.errors import FacesiftError
+
+_V1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- The dataset's label set; idx is the class index every export uses.
+CREATE TABLE labels (
+    idx  INTEGER PRIMARY KEY CHECK (idx >= 0),
+    name TEXT NOT NULL UNIQUE
+);
+
+-- One search: an engine, a query text and the label (emotion) it is for.
+CREATE TABLE queries (
+    id         INTEGER PRIMARY KEY,
+    engine     TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    label      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (engine, text, label)
+);
+
+-- One crawl of a query; a rerun of the query is a new run that resumes.
+CREATE TABLE search_runs (
+    id          INTEGER PRIMARY KEY,
+    query_id    INTEGER NOT NULL REFERENCES queries(id),
+    base_url    TEXT NOT NULL,
+    layout      TEXT,
+    status      TEXT NOT NULL DEFAULT 'running'
+                CHECK (status IN ('running', 'done', 'blocked', 'failed', 'interrupted')),
+    message     TEXT,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT
+);
+
+-- One result link of a query. url is what gets downloaded: the original image,
+-- or (is_fallback = 1) the thumbnail where the original could not be had.
+CREATE TABLE search_results (
+    id              INTEGER PRIMARY KEY,
+    query_id        INTEGER NOT NULL REFERENCES queries(id),
+    run_id          INTEGER NOT NULL REFERENCES search_runs(id),
+    rank            INTEGER NOT NULL,
+    url             TEXT NOT NULL,
+    is_fallback     INTEGER NOT NULL DEFAULT 0 CHECK (is_fallback IN (0, 1)),
+    original_url    TEXT,
+    thumbnail_url   TEXT,
+    thumbnail_data  BLOB,
+    source_page_url TEXT,
+    title           TEXT,
+    reported_width  INTEGER,
+    reported_height INTEGER,
+    found_at        TEXT NOT NULL,
+    UNIQUE (query_id, url)
+);
+CREATE INDEX search_results_run ON search_results(run_id);
+
+-- One fetch target; the same URL found by several queries is fetched once.
+CREATE TABLE downloads (
+    id           INTEGER PRIMARY KEY,
+    url          TEXT NOT NULL UNIQUE,
+    status       TEXT NOT NULL DEFAULT 'pending'
+                 CHECK (status IN ('pending', 'ok', 'failed', 'skipped')),
+    http_status  INTEGER,
+    reason       TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    final_url    TEXT,
+    content_type TEXT,
+    image_id     INTEGER REFERENCES images(id),
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX downloads_status ON downloads(status);
+
+-- One stored image, by content. path is relative to the dataset folder and is
+-- built from the sha256 alone (images/ab/<sha256>.<ext>).
+CREATE TABLE images (
+    id             INTEGER PRIMARY KEY,
+    sha256         TEXT NOT NULL UNIQUE,
+    path           TEXT NOT NULL,
+    width          INTEGER NOT NULL,
+    height         INTEGER NOT NULL,
+    format         TEXT NOT NULL,
+    bytes          INTEGER NOT NULL,
+    created_at     TEXT NOT NULL,
+    extract_status TEXT CHECK (extract_status IN ('done', 'no_face', 'error')),
+    extract_reason TEXT,
+    extracted_at   TEXT
+);
+CREATE INDEX images_extract ON images(extract_status);
+
+-- Where an image came from; an image found by two queries has two rows.
+-- source_label is the label the source claims (query emotion, import folder,
+-- FER2013 column): a hint to be re-checked, never the final word.
+CREATE TABLE image_sources (
+    id               INTEGER PRIMARY KEY,
+    image_id         INTEGER NOT NULL REFERENCES images(id),
+    kind             TEXT NOT NULL CHECK (kind IN ('search', 'import', 'video_frame')),
+    search_result_id INTEGER REFERENCES search_results(id),
+    source_name      TEXT,
+    import_path      TEXT,
+    frame_index      INTEGER,
+    frame_time       REAL,
+    source_label     TEXT,
+    added_at         TEXT NOT NULL,
+    CHECK ((kind = 'search') = (search_result_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX image_sources_unique ON image_sources(
+    image_id, kind, IFNULL(search_result_id, -1), IFNULL(import_path, ''),
+    IFNULL(frame_index, -1)
+);
+CREATE INDEX image_sources_result ON image_sources(search_result_id);
+
+-- Inputs of an import that could not become images, with the reason.
+CREATE TABLE import_errors (
+    id          INTEGER PRIMARY KEY,
+    source_name TEXT,
+    import_path TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- One detected face. Coordinates are in the original image's pixels.
+CREATE TABLE faces (
+    id           INTEGER PRIMARY KEY,
+    image_id     INTEGER NOT NULL REFERENCES images(id),
+    face_index   INTEGER NOT NULL,
+    box_left     INTEGER NOT NULL,
+    box_top      INTEGER NOT NULL,
+    box_right    INTEGER NOT NULL,
+    box_bottom   INTEGER NOT NULL,
+    detector     TEXT NOT NULL,
+    score        REAL,
+    subdetector  INTEGER,
+    upsample     INTEGER,
+    landmarks    TEXT,
+    chip_path    TEXT,
+    chip_size    INTEGER,
+    chip_padding REAL,
+    size_px      REAL,
+    sharpness    REAL,
+    brightness   REAL,
+    contrast     REAL,
+    roll         REAL,
+    yaw          REAL,
+    pitch        REAL,
+    border_cut   INTEGER,
+    phash        TEXT,
+    dup_group    INTEGER,
+    embedding    BLOB,
+    created_at   TEXT NOT NULL,
+    UNIQUE (image_id, face_index)
+);
+CREATE INDEX faces_dup_group ON faces(dup_group);
+
+-- Append-only: the current label and status of a face are derived from these.
+CREATE TABLE label_events (
+    id         INTEGER PRIMARY KEY,
+    face_id    INTEGER NOT NULL REFERENCES faces(id),
+    annotator  TEXT NOT NULL CHECK (length(annotator) > 0),
+    action     TEXT NOT NULL CHECK (action IN ('label', 'reject', 'accept', 'undo')),
+    label      TEXT,
+    reason     TEXT,
+    undoes     INTEGER REFERENCES label_events(id),
+    created_at TEXT NOT NULL,
+    CHECK (action <> 'label' OR label IS NOT NULL),
+    CHECK (action IN ('label', 'accept') OR label IS NULL),
+    CHECK ((action = 'undo') = (undoes IS NOT NULL))
+);
+CREATE INDEX label_events_face ON label_events(face_id);
+CREATE INDEX label_events_annotator ON label_events(annotator, id);
+CREATE TRIGGER label_events_no_update BEFORE UPDATE ON label_events
+BEGIN SELECT RAISE(ABORT, 'label events are append-only'); END;
+CREATE TRIGGER label_events_no_delete BEFORE DELETE ON label_events
+BEGIN SELECT RAISE(ABORT, 'label events are append-only'); END;
+
+-- A projection of label_events (plus the source label), kept up to date in the
+-- same transaction as every event so that review can filter and page in SQL.
+-- catalog.events.rebuild_face_states() recomputes it from the events alone.
+CREATE TABLE face_state (
+    face_id       INTEGER PRIMARY KEY REFERENCES faces(id),
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected')),
+    label         TEXT,
+    label_origin  TEXT NOT NULL CHECK (label_origin IN ('events', 'source', 'none')),
+    reason        TEXT,
+    annotators    INTEGER NOT NULL DEFAULT 0,
+    disputed      INTEGER NOT NULL DEFAULT 0,
+    last_event_id INTEGER
+);
+CREATE INDEX face_state_status_label ON face_state(status, label);
+
+CREATE TABLE exports (
+    id         INTEGER PRIMARY KEY,
+    format     TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    options    TEXT NOT NULL,
+    counts     TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [_V1]
+"""Migration i (0-based) takes a database from user_version i to i + 1."""
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+class SchemaError(FacesiftError, RuntimeError):
+    """The database's schema cannot be used by this version of facesift."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The number of migrations the database has had."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
+    """Apply every migration the database lacks, up to ``target``; return the new version."""
+    current = schema_version(conn)
+    if current > LATEST_VERSION:
+        raise SchemaError(
+            f"catalog schema version {current} is newer than this facesift knows "
+            f"({LATEST_VERSION}); upgrade facesift"
+        )
+    for version in range(current, target):
+        with transaction(conn):
+            # Re-read inside the lock: another process may have migrated meanwhile.
+            if schema_version(conn) > version:
+                continue
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+    return schema_version(conn)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    statements, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise SchemaError(f"incomplete statement in migration: {buf.strip()[:60]}")
+    return statements

@@ -1,0 +1,71 @@
+"""Content-addressed files and atomic writes.
+
+A stored file's path is built from its sha256 alone
+(``<kind>/ab/<sha256>.<ext>``): no name from the web or from an import ever
+becomes a path. Writes go to a temporary file in the same folder and are
+renamed into place, so a process killed at any instant leaves either the whole
+file or none (plus, at worst, a ``.tmp`` that :func:`sweep_temp_files` removes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+TMP_SUFFIX = ".facesift-tmp"
+_EXT = re.compile(r"^[a-z0-9]{1,5}$")
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_relpath(kind: str, sha256: str, ext: str) -> str:
+    """``kind/ab/<sha256>.<ext>``: where content with this hash is stored."""
+    if not _SHA.match(sha256):
+        raise ValueError(f"not a sha256: {sha256!r}")
+    if not _EXT.match(ext) or not re.match(r"^[a-z_]+$", kind):
+        raise ValueError(f"bad kind or extension: {kind!r}, {ext!r}")
+    return f"{kind}/{sha256[:2]}/{sha256}.{ext}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` via a synced temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def store_content(dataset_dir: Path, kind: str, data: bytes, ext: str) -> tuple[str, str]:
+    """Store bytes by content under the dataset folder; return (sha256, relative path).
+
+    Storing the same bytes twice writes them once.
+    """
+    sha = sha256_hex(data)
+    rel = content_relpath(kind, sha, ext)
+    target = dataset_dir / rel
+    if not (target.is_file() and target.stat().st_size == len(data)):
+        write_atomic(target, data)
+    return sha, rel
+
+
+def sweep_temp_files(dataset_dir: Path) -> int:
+    """Remove temporary files that a killed process left; return how many."""
+    n = 0
+    for p in dataset_dir.rglob(f"*{TMP_SUFFIX}"):
+        p.unlink(missing_ok=True)
+        n += 1
+    return n

@@ -1,0 +1,365 @@
+"""facesift's command line: wires the stages together.
+
+``python pipeline.py ARGS`` and the ``facesift ARGS`` console script are the
+same program. Each command is a thin layer over a stage function; the stages
+stay usable on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from catalog import Catalog, FacesiftError, LabelSet
+from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
+from catalog.stats import summary
+
+COMMANDS = ("init", "scrape", "extract", "import", "review", "export", "stats", "run")
+
+
+class NotAvailable(FacesiftError):
+    """A command whose stage has not landed yet."""
+
+
+# --- argument types: a bad value is a one-line argparse error ------------------
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number >= 0")
+    return value
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 1 to 65535."""
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (1-65535)")
+    return value
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An integer type restricted to [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def split_fractions(text: str) -> tuple[float, float, float]:
+    """``train,val,test`` fractions that are >= 0 and sum to 1."""
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give three numbers like 0.8,0.1,0.1") from None
+    if len(parts) != 3 or any(not 0 <= p <= 1 for p in parts) or abs(sum(parts) - 1) > 1e-6:
+        raise argparse.ArgumentTypeError(f"{text!r}: give three fractions >= 0 that sum to 1")
+    return parts  # type: ignore[return-value]
+
+
+# --- commands ------------------------------------------------------------------
+
+
+def _not_available(command: str, issue: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        raise NotAvailable(f"'{command}' is not available yet: it lands with the {issue} stage")
+
+    return handler
+
+
+def open_catalog(args: argparse.Namespace) -> Catalog:
+    """The dataset named on the command line, created with the default labels if new."""
+    return Catalog.open(args.root, args.dataset)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create a dataset (optionally with its own label set) or check an existing one."""
+    labels = LabelSet.parse(args.labels) if args.labels else None
+    with Catalog.open(args.root, args.dataset, labels=labels) as cat:
+        print(f"dataset {cat.paths.name} at {cat.paths.dir}: labels {','.join(cat.labels.names)}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Print counts of the dataset, as JSON or as a short table."""
+    with open_catalog(args) as cat:
+        data = summary(cat)
+    if args.json:
+        print(json.dumps(data))
+        return 0
+    print(f"dataset {data['dataset']}  labels {','.join(data['labels'])}")
+    print(
+        f"  search results {data['results']}  images ok {data['images']['ok']}  "
+        f"failed {data['images']['failed']}"
+    )
+    print(f"  faces {data['faces']}  " + "  ".join(f"{k} {v}" for k, v in data["status"].items()))
+    width = max((len(k) for k in data["by_label"]), default=0)
+    for label, n in data["by_label"].items():
+        print(f"  {label:<{width}}  {n}")
+    return 0
+
+
+def _add_scrape_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--emotions",
+        default="all",
+        metavar="all|E,E,...",
+        help="labels to search for, each with its default query (default: all)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("google", "bing"),
+        default="google",
+        help="image search engine (default: google)",
+    )
+    p.add_argument(
+        "--limit",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="stop each query after N result links (default: no limit)",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="replace the engine's origin, e.g. https://www.google.de or a local test server",
+    )
+    p.add_argument(
+        "--allow-private-hosts",
+        action="store_true",
+        help="allow downloads from loopback and private addresses (tests, demos)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(
+        prog="facesift",
+        description="Turn web image search into a clean, labelled facial-expression dataset.",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        metavar="DIR",
+        help="data root holding one folder per dataset (default: ./datasets)",
+    )
+    parser.add_argument(
+        "--dataset", default=DEFAULT_DATASET, metavar="NAME", help="dataset name (default: default)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("init", help="create a dataset, optionally with its own label set")
+    p.add_argument(
+        "--labels",
+        metavar="L1,L2,...",
+        help="label set in class-index order (default: FER2013's seven: "
+        "angry,disgust,fear,happy,sad,surprise,neutral)",
+    )
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("scrape", help="search the web for each emotion and download the images")
+    _add_scrape_options(p)
+    p.add_argument("--query", metavar="TEXT", help="search this text instead (needs --label)")
+    p.add_argument("--label", metavar="E", help="the label the --query images are for")
+    p.add_argument("--headful", action="store_true", help="show the browser window")
+    p.add_argument("--driver", type=Path, metavar="PATH", help="chromedriver to use")
+    p.add_argument("--browser", type=Path, metavar="PATH", help="Chrome/Chromium binary to use")
+    p.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="parallel downloads (default: 8)",
+    )
+    p.set_defaults(handler=_not_available("scrape", "scrape"))
+
+    p = sub.add_parser("extract", help="find, align and score every face in the stored images")
+    p.add_argument(
+        "--detector",
+        choices=("hog", "cnn"),
+        default="hog",
+        help="dlib's HOG detector, or its MMOD CNN (slow on a CPU) (default: hog)",
+    )
+    p.add_argument(
+        "--upsample",
+        choices=("auto", "0", "1", "2"),
+        default="auto",
+        help="detector upsampling; auto retries at 1 only where 0 found nothing "
+        "or the image is small (default: auto)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: one per core)",
+    )
+    p.add_argument(
+        "--chip-size",
+        type=int_in(32, 1024),
+        default=256,
+        metavar="PX",
+        help="side of the aligned face chip in pixels (default: 256)",
+    )
+    p.add_argument(
+        "--padding",
+        type=non_negative_float,
+        default=0.45,
+        metavar="P",
+        help="chip padding around the landmarks (default: 0.45)",
+    )
+    p.add_argument(
+        "--near-dup-bits",
+        type=int_in(0, 32),
+        default=6,
+        metavar="B",
+        help="perceptual-hash Hamming distance (of 64) for near-duplicates (default: 6)",
+    )
+    p.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="also compute dlib's 128-d face descriptor (about 85 ms a face)",
+    )
+    p.set_defaults(handler=_not_available("extract", "extract"))
+
+    p = sub.add_parser("import", help="add local images, a zip, a FER2013 CSV or videos")
+    p.add_argument("path", type=Path, metavar="PATH", help="folder, zip, CSV or video file")
+    p.add_argument("--label", metavar="E", help="label every imported image with E")
+    p.add_argument(
+        "--labels-from",
+        choices=("folders", "fer2013"),
+        default=None,
+        help="take labels from subfolder names or a FER2013 CSV's emotion column",
+    )
+    p.add_argument("--source", metavar="NAME", help="name of the source, e.g. mmi or fer2013")
+    p.set_defaults(handler=_not_available("import", "review"))
+
+    p = sub.add_parser("review", help="open the curation app in a browser")
+    p.add_argument("--port", type=port_number, default=8501, help="port (default: 8501)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only)",
+    )
+    p.set_defaults(handler=_not_available("review", "review"))
+
+    p = sub.add_parser("export", help="write a training-ready dataset")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--format",
+        choices=("imagefolder", "fer2013-csv", "hf"),
+        required=True,
+        help="ImageFolder splits, a FER2013-style CSV, or Hugging Face parquet",
+    )
+    p.add_argument(
+        "--size",
+        type=int_in(8, 1024),
+        default=48,
+        metavar="PX",
+        help="side of the exported images (default: 48)",
+    )
+    colour = p.add_mutually_exclusive_group()
+    colour.add_argument(
+        "--grayscale", dest="color", action="store_false", help="gray images (the default)"
+    )
+    colour.add_argument("--color", dest="color", action="store_true", help="colour images")
+    p.set_defaults(color=False)
+    p.add_argument(
+        "--splits",
+        type=split_fractions,
+        default=(0.8, 0.1, 0.1),
+        metavar="TRAIN,VAL,TEST",
+        help="split fractions (default: 0.8,0.1,0.1)",
+    )
+    p.add_argument("--labels", metavar="L1,L2,...", help="export only these labels, in this order")
+    p.add_argument("--map", metavar="FROM=TO,...", help="merge labels, e.g. disgust=angry")
+    p.add_argument(
+        "--min-size",
+        type=non_negative_float,
+        default=0,
+        metavar="PX",
+        help="leave out faces smaller than PX source pixels",
+    )
+    p.add_argument(
+        "--min-sharpness",
+        type=non_negative_float,
+        default=0,
+        metavar="S",
+        help="leave out faces less sharp than S",
+    )
+    p.add_argument(
+        "--max-yaw",
+        type=non_negative_float,
+        default=None,
+        metavar="DEG",
+        help="leave out faces turned more than DEG degrees",
+    )
+    p.add_argument(
+        "--include-pending",
+        action="store_true",
+        help="also export pending faces that carry a label from their query or import",
+    )
+    p.add_argument(
+        "--identity-disjoint",
+        action="store_true",
+        help="keep each person in one split (needs extract --embeddings)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    p.set_defaults(handler=_not_available("export", "export"))
+
+    p = sub.add_parser("stats", help="print counts of the dataset")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_stats)
+
+    p = sub.add_parser("run", help="scrape, extract, summarise, then open the review app")
+    _add_scrape_options(p)
+    p.add_argument("--no-review", action="store_true", help="do not start the review app")
+    p.set_defaults(handler=_not_available("run", "end-to-end"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except FacesiftError as e:
+        print(f"facesift: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("facesift: interrupted; rerun the same command to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
