@@ -1,0 +1,1 @@
+"""The scrape stage: crawl image search with Selenium, download and validate the images."""
