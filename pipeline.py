@@ -106,6 +106,47 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a folder, zip, FER2013-style CSV or video, then extract the new images' faces."""
+    from importer.stage import import_path
+    from importer.video import VideoOptions
+
+    with open_catalog(args) as cat:
+        s = import_path(
+            cat,
+            args.path,
+            label=args.label,
+            labels_from=args.labels_from,
+            source=args.source,
+            progress=sys.stderr.isatty(),
+            video=VideoOptions(fps=args.fps),
+        )
+        print(s.line())
+        if args.no_extract:
+            return 0
+        from faces.stage import extract
+
+        e = extract(cat, progress=sys.stderr.isatty())
+        print(
+            f"extract: {e.images} images ({e.done} with faces, {e.no_face} without, "
+            f"{e.errors} unreadable), {e.faces} faces added"
+        )
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Serve the review app on this dataset until interrupted."""
+    import subprocess
+
+    from curation_ui.launch import streamlit_command
+
+    with open_catalog(args) as cat:  # creates or checks the dataset: errors are one line
+        name = cat.paths.name
+    argv, env = streamlit_command(args.root, name, port=args.port, host=args.host)
+    print(f"review: http://{args.host}:{args.port}/  (dataset {name}; Ctrl+C stops)")
+    return subprocess.run(argv, env=env, check=False).returncode
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print counts of the dataset, as JSON or as a short table."""
     with open_catalog(args) as cat:
@@ -260,7 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="take labels from subfolder names or a FER2013 CSV's emotion column",
     )
     p.add_argument("--source", metavar="NAME", help="name of the source, e.g. mmi or fer2013")
-    p.set_defaults(handler=_not_available("import", "review"))
+    p.add_argument(
+        "--fps",
+        type=non_negative_float,
+        default=1.0,
+        metavar="N",
+        help="video frames kept per second of video (default: 1)",
+    )
+    p.add_argument(
+        "--no-extract", action="store_true", help="only import; run `facesift extract` later"
+    )
+    p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("review", help="open the curation app in a browser")
     p.add_argument("--port", type=port_number, default=8501, help="port (default: 8501)")
@@ -269,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to bind (default: 127.0.0.1, this machine only)",
     )
-    p.set_defaults(handler=_not_available("review", "review"))
+    p.set_defaults(handler=cmd_review)
 
     p = sub.add_parser("export", help="write a training-ready dataset")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")

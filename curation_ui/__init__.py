@@ -1,0 +1,1 @@
+"""The review app (Streamlit): a thin layer over plain query and action functions."""

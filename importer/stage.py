@@ -1,0 +1,229 @@
+"""``facesift import``: ingest local images, zips, FER2013-style CSVs and videos.
+
+Ingest only: every kept image is stored by content, recorded with its
+provenance and the label its source claims (a hint to re-check, never a label
+event), and left for ``faces.stage.extract``. Every input that cannot become an
+image is recorded in ``import_errors`` with its reason; nothing stops the import.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from tqdm import tqdm
+
+from catalog.dataset import Catalog
+from catalog.db import transaction, utc_now
+from catalog.decode import ImageRejected, decode_image
+from catalog.images import ImageSource, StoredImage, add_image, add_source
+from catalog.labels import LabelError, LabelSet
+from catalog.storage import store_content
+from importer.errors import ImportRefused
+from importer.items import Candidate, Item, Refusal, kind_of
+from importer.readers import ReadOptions, read_file, read_folder
+from importer.video import VideoOptions
+
+LABELS_FROM = ("folders", "fer2013")
+BATCH = 200  # items per catalog transaction: fewer fsyncs, short write locks
+
+
+@dataclass
+class ImportSummary:
+    """What an import did."""
+
+    source_name: str
+    items: int = 0  # candidates and refusals seen
+    images_new: int = 0  # images stored for the first time
+    images_known: int = 0  # images already in the dataset (a new or known provenance)
+    sources_new: int = 0  # provenances recorded
+    frames: int = 0  # of which video frames
+    labelled: int = 0  # kept images whose source claims a label
+    refused: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def kept(self) -> int:
+        return self.images_new + self.images_known
+
+    def line(self) -> str:
+        """A one-line account for the command line and the app."""
+        text = (
+            f"import {self.source_name}: {self.kept} images kept ({self.images_new} new, "
+            f"{self.images_known} already stored, {self.frames} video frames, "
+            f"{self.labelled} with a label), {self.refused} refused"
+        )
+        if self.reasons:
+            text += " (" + ", ".join(f"{k} {n}" for k, n in self.reasons.most_common()) + ")"
+        return text
+
+
+def resolve_label_word(labels: LabelSet, word: str | None) -> str | None:
+    """A source's label word in the dataset's spelling (a folder path: nearest folder first).
+
+    Raises LabelError when no part of the word is a label of the set.
+    """
+    if word is None:
+        return None
+    parts = list(reversed(PurePosixPath(word).parts)) or [word]
+    for part in parts:
+        if part in labels:
+            return labels.resolve(part)
+    raise LabelError(f"{parts[0]!r} is not a label of this dataset ({','.join(labels.names)})")
+
+
+def _plan(path: Path, label: str | None, labels_from: str | None, source: str | None):
+    if not path.exists():
+        raise ImportRefused(f"{path} does not exist")
+    if label is not None and labels_from is not None:
+        raise ImportRefused("give --label or --labels-from, not both")
+    if labels_from is not None and labels_from not in LABELS_FROM:
+        raise ImportRefused(f"--labels-from must be one of {', '.join(LABELS_FROM)}")
+    kind = "folder" if path.is_dir() else kind_of(path.name)
+    if labels_from == "folders" and kind not in ("folder", "zip"):
+        raise ImportRefused("--labels-from folders needs a folder or a zip")
+    if labels_from == "fer2013" and kind not in ("folder", "zip", "csv"):
+        raise ImportRefused("--labels-from fer2013 needs a FER2013-style CSV")
+    default_name = "fer2013" if kind == "csv" else (path.stem if kind != "folder" else path.name)
+    return kind, (source or default_name or "import").strip()
+
+
+def import_path(
+    cat: Catalog,
+    path: Path | str,
+    *,
+    label: str | None = None,
+    labels_from: str | None = None,
+    source: str | None = None,
+    progress: bool = True,
+    video: VideoOptions | None = None,
+    read_options: ReadOptions | None = None,
+    on_progress: Callable[[ImportSummary], None] | None = None,
+) -> ImportSummary:
+    """Import a folder, zip, FER2013-style CSV, video or image file into the dataset.
+
+    ``label`` (any alias) labels every image; ``labels_from`` takes labels from
+    subfolder names (``folders``) or a CSV's emotion column (``fer2013``, also the
+    default for a CSV). Returns counts; refusals are in ``import_errors``.
+    """
+    path = Path(path)
+    kind, source_name = _plan(path, label, labels_from, source)
+    fixed = cat.labels.resolve(label) if label is not None else None  # LabelError: one line
+    opts = read_options or ReadOptions()
+    opts = replace(
+        opts,
+        folder_labels=labels_from == "folders",
+        csv_labels=label is None and labels_from in (None, "fer2013"),
+        video=video or opts.video,
+    )
+    items: Iterator[Item] = (
+        read_folder(path, opts) if kind == "folder" else read_file(path, path.name, None, opts)
+    )
+    summary = ImportSummary(source_name)
+    bar = tqdm(items, desc=f"import {source_name}", unit=" item", disable=not progress)
+    batch = 0
+    try:
+        for item in bar:
+            if batch == 0:
+                cat.conn.execute("BEGIN IMMEDIATE")
+            _ingest(cat, item, source_name, fixed, summary)
+            batch += 1
+            if batch >= BATCH:
+                cat.conn.execute("COMMIT")
+                batch = 0
+                if on_progress:
+                    on_progress(summary)
+        if batch:
+            cat.conn.execute("COMMIT")
+    except BaseException:
+        if cat.conn.in_transaction:
+            cat.conn.execute("ROLLBACK")
+        raise
+    finally:
+        bar.close()
+    if on_progress:
+        on_progress(summary)
+    return summary
+
+
+def _ingest(
+    cat: Catalog, item: Item, source_name: str, fixed: str | None, summary: ImportSummary
+) -> None:
+    summary.items += 1
+    if isinstance(item, Refusal):
+        _refuse(cat.conn, source_name, item, summary)
+        return
+    try:
+        label = fixed or resolve_label_word(cat.labels, item.label_word)
+    except LabelError as e:
+        _refuse(cat.conn, source_name, Refusal(item.import_path, "unknown_label", str(e)), summary)
+        return
+    try:
+        decoded = decode_image(item.data)
+    except ImageRejected as e:
+        _refuse(cat.conn, source_name, Refusal(item.import_path, e.reason, e.detail), summary)
+        return
+    _keep(
+        cat,
+        item,
+        decoded.width,
+        decoded.height,
+        decoded.format,
+        decoded.ext,
+        source_name,
+        label,
+        summary,
+    )
+
+
+def _keep(
+    cat: Catalog,
+    item: Candidate,
+    width: int,
+    height: int,
+    fmt: str,
+    ext: str,
+    source_name: str,
+    label: str | None,
+    summary: ImportSummary,
+) -> None:
+    sha, rel = store_content(cat.paths.dir, "images", item.data, ext)
+    image_id, new = add_image(cat.conn, StoredImage(sha, rel, width, height, fmt, len(item.data)))
+    is_frame = item.frame_index is not None
+    src = ImageSource(
+        "video_frame" if is_frame else "import",
+        source_name=source_name,
+        import_path=item.import_path,
+        frame_index=item.frame_index,
+        frame_time=item.frame_time,
+        source_label=label,
+    )
+    if add_source(cat.conn, image_id, src):
+        summary.sources_new += 1
+    if new:
+        summary.images_new += 1
+    else:
+        summary.images_known += 1
+    summary.frames += is_frame
+    summary.labelled += label is not None
+
+
+def _refuse(
+    conn: sqlite3.Connection, source_name: str, refusal: Refusal, summary: ImportSummary
+) -> None:
+    summary.refused += 1
+    summary.reasons[refusal.reason] += 1
+    with transaction(conn):
+        known = conn.execute(
+            "SELECT 1 FROM import_errors WHERE source_name = ? AND import_path = ? AND reason = ?",
+            (source_name, refusal.import_path, refusal.text),
+        ).fetchone()
+        if not known:
+            conn.execute(
+                "INSERT INTO import_errors (source_name, import_path, reason, created_at) "
+                "VALUES (?,?,?,?)",
+                (source_name, refusal.import_path, refusal.text, utc_now()),
+            )
