@@ -1,0 +1,79 @@
+"""Crawling Bing Images: the first page in the browser, then its async endpoint.
+
+Bing's ``/images/async`` takes an offset in ``first``, and past the end it
+repeats its last page, so the crawl stops when a page brings no new ``murl``.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote_plus
+
+from selenium.common.exceptions import JavascriptException, TimeoutException
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from scraper import page_scripts as js
+from scraper.bing_parse import parse_tiles
+from scraper.config import ScrapeOptions
+from scraper.crawl_common import OnHit, blocked, first_match, wait_for
+from scraper.records import CrawlOutcome
+
+log = logging.getLogger("facesift.scraper")
+
+
+class BingCrawler:
+    """Crawls one query at a time in the browser it is given."""
+
+    engine = "bing"
+
+    def __init__(self, driver: WebDriver, rules: dict, opts: ScrapeOptions):
+        self.d = driver
+        self.rules = rules["bing"]
+        self.opts = opts
+
+    def crawl(self, query: str, on_hit: OnHit) -> CrawlOutcome:
+        """Collect the results of one query, handing each to ``on_hit`` as it is found."""
+        q = quote_plus(query)
+        self.d.get(self.rules["search_url"].format(base=self.opts.origin, q=q))
+
+        def ready(d: WebDriver):
+            return "blocked" if blocked(d, self.rules) else first_match(d, self.rules["tiles"])
+
+        found = wait_for(self.d, ready, self.opts.page_timeout)
+        if found == "blocked":
+            why = blocked(self.d, self.rules)
+            return CrawlOutcome("blocked", f"Bing blocked the search: {why}")
+        if found is None:
+            return CrawlOutcome(
+                "failed",
+                "no result tiles found: Bing's page may have changed; "
+                "add its selectors to scraper/selectors.toml",
+                "bing",
+            )
+        log.info("bing: tiles matched %r", found)
+        seen: set[str] = set()
+        hits = parse_tiles(self.d.page_source)
+        first = len(hits) + 1
+        size = int(self.rules.get("page_size", 35))
+        self.d.set_script_timeout(self.opts.page_timeout)
+        while True:
+            new = [h for h in hits if h.url not in seen]
+            if not new:
+                return CrawlOutcome("done", "no new results (Bing repeats its last page)", "bing")
+            for h in new:
+                seen.add(h.url)
+                if not on_hit(h):
+                    return CrawlOutcome("done", "reached the limit", "bing")
+            url = self.rules["async_url"].format(
+                base=self.opts.origin, q=q, first=first, count=size
+            )
+            try:
+                fragment = self.d.execute_async_script(js.FETCH_TEXT, url)
+            except (TimeoutException, JavascriptException) as e:
+                return CrawlOutcome("failed", f"Bing's async page failed: {e.msg}", "bing")
+            if fragment is None:
+                return CrawlOutcome("failed", f"could not fetch {url}", "bing")
+            if any(t in fragment.lower() for t in self.rules.get("blocked_texts", [])):
+                return CrawlOutcome("blocked", "Bing blocked the search (captcha)", "bing")
+            hits = parse_tiles(fragment)
+            first += size
