@@ -166,6 +166,45 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a training-ready dataset (ImageFolder, FER2013 CSV or parquet) with its card."""
+    from exporter.options import ExportOptions
+    from exporter.stage import export
+
+    opts = ExportOptions(
+        out=args.out,
+        format=args.format,
+        size=args.size,
+        color=args.color,
+        splits=args.splits,
+        labels=args.labels,
+        map=args.map,
+        min_size=args.min_size,
+        min_sharpness=args.min_sharpness,
+        max_yaw=args.max_yaw,
+        include_pending=args.include_pending,
+        identity_disjoint=args.identity_disjoint,
+        seed=args.seed,
+        overwrite=args.overwrite,
+    )
+    with open_catalog(args) as cat:
+        r = export(cat, opts)
+    splits = "  ".join(f"{s} {sum(c.values())}" for s, c in r.counts.items())
+    print(f"export: {r.total} faces to {r.out} ({r.format}): {splits}")
+    print("  classes: " + ", ".join(f"{i} {n}" for n, i in r.labels.items()))
+    if r.left_out:
+        print("  left out: " + ", ".join(f"{k} {v}" for k, v in r.left_out.items()))
+    leak = r.leakage
+    line = f"  leakage: {leak['cross_split_pairs']} near-duplicate pairs across splits"
+    if leak["fer2013_imported"]:
+        line += (
+            f"; {leak['exported_from_fer2013']} faces from FER2013, "
+            f"{leak['exported_near_fer2013']} near-duplicates of FER2013 faces"
+        )
+    print(line)
+    return 0
+
+
 def _add_scrape_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--emotions",
@@ -385,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
-    p.set_defaults(handler=_not_available("export", "export"))
+    p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("stats", help="print counts of the dataset")
     p.add_argument("--json", action="store_true", help="print one JSON object")

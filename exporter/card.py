@@ -1,0 +1,295 @@
+"""The dataset card (README.md of an export): facts gathered from the catalog, then Markdown.
+
+:func:`gather` reads the catalog; :func:`render_card` is pure. The card holds
+no export time, so the same catalog and options give the same bytes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from catalog.events import LabelEvent, votes
+from catalog.labels import reject_reasons
+from exporter.leakage import Leakage
+from exporter.options import SPLITS, ExportOptions, LabelPlan
+from exporter.select import ExportFace
+
+
+@dataclass
+class Curation:
+    """How the dataset's faces were collected and reviewed (whole catalog)."""
+
+    queries: list[tuple[str, str, str, int]] = field(default_factory=list)  # engine,text,label,n
+    search_dates: tuple[str | None, str | None] = (None, None)
+    imports: list[tuple[str, int]] = field(default_factory=list)  # source name, images
+    faces_total: int = 0
+    status: Counter = field(default_factory=Counter)
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    annotators: list[tuple[str, int]] = field(default_factory=list)  # name, faces decided
+    multi_annotated: int = 0
+    unanimous: int = 0
+    disputed: int = 0
+
+
+def gather(conn: sqlite3.Connection) -> Curation:
+    """Collection and curation figures of the whole catalog."""
+    c = Curation()
+    c.queries = [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT q.engine, q.text, q.label, COUNT(r.id) FROM queries q "
+            "LEFT JOIN search_results r ON r.query_id = q.id "
+            "GROUP BY q.id ORDER BY q.engine, q.label, q.text"
+        )
+    ]
+    row = conn.execute(
+        "SELECT MIN(started_at), MAX(IFNULL(finished_at, started_at)) FROM search_runs"
+    ).fetchone()
+    c.search_dates = (row[0], row[1])
+    c.imports = [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT IFNULL(source_name, kind), COUNT(DISTINCT image_id) FROM image_sources "
+            "WHERE kind <> 'search' GROUP BY 1 ORDER BY 1"
+        )
+    ]
+    c.faces_total = conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+    c.status = Counter(
+        dict(conn.execute("SELECT status, COUNT(*) FROM face_state GROUP BY status").fetchall())
+    )
+    c.rejected_by_reason = Counter(
+        {
+            (r[0] or "no reason given"): r[1]
+            for r in conn.execute(
+                "SELECT reason, COUNT(*) FROM face_state WHERE status = 'rejected' "
+                "GROUP BY reason ORDER BY reason"
+            )
+        }
+    )
+    c.annotators = [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT annotator, COUNT(DISTINCT face_id) FROM label_events "
+            "GROUP BY annotator ORDER BY annotator"
+        )
+    ]
+    c.disputed = conn.execute("SELECT COUNT(*) FROM face_state WHERE disputed = 1").fetchone()[0]
+    by_face: dict[int, list[LabelEvent]] = {}
+    for r in conn.execute(
+        "SELECT id, face_id, annotator, action, label, reason, undoes, created_at "
+        "FROM label_events ORDER BY id"
+    ):
+        by_face.setdefault(r[1], []).append(LabelEvent(*r))
+    for events in by_face.values():
+        vs = votes(events, None)
+        if len(vs) >= 2:
+            c.multi_annotated += 1
+            c.unanimous += len({(v.status, v.label) for v in vs.values()}) == 1
+    return c
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return out
+
+
+def render_card(
+    *,
+    dataset: str,
+    opts: ExportOptions,
+    plan: LabelPlan,
+    faces: Sequence[ExportFace],
+    splits: Sequence[str],
+    left_out: Counter,
+    curation: Curation,
+    leakage: Leakage,
+    identity_clusters: int | None,
+    written_splits: Sequence[str],
+) -> str:
+    """The dataset card as Markdown (with Hugging Face YAML front matter)."""
+    lines: list[str] = ["---", "license: other", "task_categories:", "- image-classification"]
+    if opts.format == "hf":
+        lines += ["configs:", "- config_name: default", "  data_files:"]
+        for s in written_splits:
+            lines += [f"  - split: {_hf_split(s)}", f"    path: data/{s}-*.parquet"]
+    lines += ["---", "", f"# {dataset}: facial expressions ({opts.format})", ""]
+    n = len(faces)
+    lines += [
+        f"{n} face images in {len(plan.names)} classes, exported by facesift from the "
+        f"dataset `{dataset}`. Images are {opts.size}x{opts.size} "
+        f"{'colour' if opts.color else 'grayscale'} aligned face chips.",
+        "",
+        "## Classes and splits",
+        "",
+        f"Class indices: {plan.index_scheme}.",
+        "",
+    ]
+    count = Counter(zip(splits, (f.label for f in faces), strict=True))
+    by_index = sorted(plan.names, key=lambda x: plan.indices[x])
+    rows = [
+        [
+            plan.indices[lab],
+            lab,
+            *(count[(s, lab)] for s in SPLITS),
+            sum(count[(s, lab)] for s in SPLITS),
+        ]
+        for lab in by_index
+    ]
+    rows.append(["", "**total**", *(sum(count[(s, lab)] for lab in plan.names) for s in SPLITS), n])
+    lines += _table(["index", "label", *SPLITS, "total"], rows)
+    merged = sorted((s, d) for s, d in plan.mapping.items() if s != d)
+    if merged:
+        lines += ["", "Merged labels: " + ", ".join(f"{s} -> {d}" for s, d in merged) + "."]
+    lines += [
+        "",
+        f"Splits {','.join(f'{x:g}' for x in opts.splits)}, stratified by label, seed "
+        f"{opts.seed}. Near-duplicates (the extract stage's groups, and perceptual hashes "
+        f"within {opts.near_dup_bits} bits) always share a split.",
+    ]
+    if opts.identity_disjoint:
+        lines.append(
+            f"Identity-disjoint: faces whose dlib descriptors are closer than 0.6 (one person) "
+            f"share a split; {identity_clusters} identity clusters."
+        )
+    empty = [f"{lab} in {s}" for s in written_splits for lab in plan.names if not count[(s, lab)]]
+    if empty and opts.format == "imagefolder":
+        lines.append(
+            "Empty class folders (kept so every split has the same classes; torchvision's "
+            "ImageFolder needs `allow_empty=True` for them): " + ", ".join(empty) + "."
+        )
+    lines += ["", "## Leakage check", ""]
+    lines.append(
+        f"- near-duplicate pairs across splits: **{leakage.cross_split_pairs}** (must be 0)"
+    )
+    if leakage.fer2013_imported:
+        lines.append(
+            f"- a FER2013 CSV was imported ({leakage.fer2013_faces_in_catalog} FER2013 faces in "
+            f"the catalog): {leakage.exported_from_fer2013} exported faces are FER2013 faces, "
+            f"and {leakage.exported_near_fer2013} other exported faces are near-duplicates of "
+            "FER2013 faces. Do not evaluate on FER2013's test set with a model trained on this "
+            "set without removing them."
+        )
+    else:
+        lines.append("- no FER2013 CSV was imported into this dataset")
+    lines += ["", "## How the data was collected", ""]
+    if curation.queries:
+        lines += ["Image search queries (engine, query, label, result links):", ""]
+        lines += _table(["engine", "query", "label", "results"], curation.queries)
+        first, last = curation.search_dates
+        lines += ["", f"Searches ran from {first} to {last} (UTC)."]
+    else:
+        lines.append("No image search was run for this dataset.")
+    if curation.imports:
+        lines += [
+            "",
+            "Imported images by source: "
+            + ", ".join(f"{name} ({k})" for name, k in curation.imports)
+            + ".",
+        ]
+    sources = Counter(s.kind for f in faces for s in f.sources[:1])
+    lines += [
+        "",
+        "Exported faces by first source: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(sources.items())) or "none")
+        + ".",
+    ]
+    lines += [
+        "",
+        "Faces were found with dlib, aligned on 68 landmarks and cropped as chips; "
+        "quality (size, sharpness, pose) was measured on each.",
+        "",
+        "## Curation",
+        "",
+        f"- faces in the catalog: {curation.faces_total} ("
+        + ", ".join(f"{k} {curation.status.get(k, 0)}" for k in ("accepted", "pending", "rejected"))
+        + ")",
+    ]
+    reasons = reject_reasons()
+    if curation.rejected_by_reason:
+        lines.append(
+            "- rejected by reason: "
+            + ", ".join(
+                f"{reasons.get(r, r)} {k}" for r, k in sorted(curation.rejected_by_reason.items())
+            )
+        )
+    if curation.annotators:
+        lines.append(
+            "- annotators (faces decided): "
+            + ", ".join(f"{a} ({k})" for a, k in curation.annotators)
+        )
+    else:
+        lines.append("- no face was reviewed by a person")
+    if curation.multi_annotated:
+        pct = 100 * curation.unanimous / curation.multi_annotated
+        lines.append(
+            f"- agreement: {curation.unanimous} of {curation.multi_annotated} faces seen by two "
+            f"or more annotators were decided alike ({pct:.1f}%); {curation.disputed} faces "
+            "are disputed (annotators disagree)"
+        )
+    pending = sum(1 for f in faces if f.status == "pending")
+    if pending:
+        lines.append(
+            f"- {pending} exported faces are pending: their label is the one their search query "
+            "or import claimed, not checked by a person (--include-pending)"
+        )
+    lines += ["", "## Filters", ""]
+    lines.append(
+        "- status: accepted faces"
+        + (", and pending faces carrying a label" if opts.include_pending else "")
+        + "; rejected faces never"
+    )
+    lines.append(
+        f"- --min-size {opts.min_size:g}, --min-sharpness {opts.min_sharpness:g}, "
+        f"--max-yaw {'none' if opts.max_yaw is None else f'{opts.max_yaw:g}'}"
+    )
+    if opts.labels:
+        lines.append(f"- --labels {opts.labels}")
+    if opts.map:
+        lines.append(f"- --map {opts.map}")
+    if left_out:
+        lines.append("- left out: " + ", ".join(f"{r} {k}" for r, k in sorted(left_out.items())))
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `labels.txt`: class index and name, one a line",
+        "- `manifest.json`: every file with its sha256; every face with its split, label, "
+        "source (URL and page, or import path), query and each annotator's decision",
+    ]
+    lines += [
+        "",
+        "## Known limitations",
+        "",
+        "- Labels are the perceived expression in a still photo, posed or spontaneous alike; "
+        "web searches over-represent posed, stock and celebrity images.",
+        "- Faces are the ones dlib's detector finds: mostly frontal; profile, occluded and "
+        "very small faces are under-represented.",
+        "- Demographic balance was not measured and is not to be assumed.",
+        "- Near-duplicates are found by perceptual hash: heavily edited copies can escape it.",
+    ]
+    if not opts.identity_disjoint:
+        lines.append(
+            "- The same person can appear in several splits (export with --identity-disjoint "
+            "to prevent it)."
+        )
+    lines += [
+        "",
+        "## Licence and consent",
+        "",
+        "The images were found by web image search and belong to their authors; no licence "
+        "to redistribute them was obtained, and the people shown did not consent to being in "
+        "a dataset. Use the set for research only, keep it private, honour removal requests "
+        "(the manifest gives each face's source), and check the law that applies to you "
+        "(e.g. the GDPR treats face images as biometric data). Imported sets keep their own "
+        "licences.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _hf_split(split: str) -> str:
+    return "validation" if split == "val" else split

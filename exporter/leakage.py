@@ -1,0 +1,91 @@
+"""The leakage check that runs after every export.
+
+Counts near-duplicate pairs that ended up in different splits (by the extract
+stage's groups and by perceptual hash) and, where a FER2013 CSV was imported
+into the dataset, how many exported faces are near-duplicates of FER2013 faces.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from exporter.groups import hash_pairs, popcount64
+
+# An import row of a CSV is '<csv file name>:<row>'; the only CSV import is FER2013's.
+_FER_SQL = (
+    "SELECT DISTINCT f.id, f.phash, f.dup_group FROM faces f "
+    "JOIN image_sources s ON s.image_id = f.image_id "
+    "WHERE s.kind = 'import' AND (lower(s.source_name) = 'fer2013' "
+    "OR s.import_path GLOB '*.csv:[0-9]*') ORDER BY f.id"
+)
+
+
+@dataclass(frozen=True)
+class Leakage:
+    """What the leakage check found."""
+
+    near_duplicate_bits: int
+    cross_split_pairs: int  # near-duplicate pairs split apart (hash or group): must be 0
+    cross_split_group_pairs: int  # of which share the extract stage's dup_group
+    fer2013_imported: bool
+    fer2013_faces_in_catalog: int
+    exported_from_fer2013: int  # exported faces that are FER2013 faces themselves
+    exported_near_fer2013: int  # other exported faces within the bits of a FER2013 face
+
+    def as_record(self) -> dict:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def cross_split_pairs(
+    splits: Sequence[str],
+    phashes: Sequence[str | None],
+    dup_groups: Sequence[int | None],
+    bits: int,
+) -> tuple[int, int]:
+    """(pairs near by hash or group in different splits, of which by group)."""
+    a, b = hash_pairs(phashes, bits)
+    pairs = {(int(i), int(j)) for i, j in zip(a, b, strict=True)}
+    by_group: dict[int, list[int]] = {}
+    for i, g in enumerate(dup_groups):
+        if g is not None:
+            by_group.setdefault(g, []).append(i)
+    group_pairs = set()
+    for members in by_group.values():
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                if splits[members[x]] != splits[members[y]]:
+                    group_pairs.add((members[x], members[y]))
+    hash_cross = {(i, j) for i, j in pairs if splits[i] != splits[j]}
+    return len(hash_cross | group_pairs), len(group_pairs)
+
+
+def check(
+    conn: sqlite3.Connection,
+    face_ids: Sequence[int],
+    splits: Sequence[str],
+    phashes: Sequence[str | None],
+    dup_groups: Sequence[int | None],
+    bits: int,
+) -> Leakage:
+    """Run the leakage check on the faces as they were written."""
+    cross, cross_group = cross_split_pairs(splits, phashes, dup_groups, bits)
+    fer = conn.execute(_FER_SQL).fetchall()
+    fer_ids = {r[0] for r in fer}
+    fer_groups = {r[2] for r in fer if r[2] is not None}
+    fer_hashes = np.array([int(r[1], 16) for r in fer if r[1]], dtype=np.uint64)
+    from_fer = sum(1 for f in face_ids if f in fer_ids)
+    near = 0
+    for fid, h, g in zip(face_ids, phashes, dup_groups, strict=True):
+        if fid in fer_ids:
+            continue
+        if g is not None and g in fer_groups:
+            near += 1
+        elif h and len(fer_hashes):
+            d = popcount64(fer_hashes ^ np.uint64(int(h, 16)))
+            near += int((d <= bits).any())
+    return Leakage(bits, cross, cross_group, bool(fer), len(fer), from_fer, near)

@@ -1,0 +1,188 @@
+"""What an export is asked to do, and the label mapping it implies.
+
+:class:`ExportOptions` is a plain dataclass so that the CLI and the review app
+build it the same way. :func:`plan_labels` turns the dataset's label set plus
+``--map`` and ``--labels`` into the exported classes (pure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from catalog.errors import FacesiftError
+from catalog.labels import LabelError, LabelSet, canonical
+
+FORMATS = ("imagefolder", "fer2013-csv", "hf")
+SPLITS = ("train", "val", "test")
+FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+FER2013_SIZE = 48
+DEFAULT_NEAR_DUP_BITS = 6  # the extract stage's default (--near-dup-bits)
+IDENTITY_DISTANCE = 0.6  # dlib's threshold: descriptors closer than this are one person
+
+
+class ExportError(FacesiftError, ValueError):
+    """An export that cannot be done as asked."""
+
+
+@dataclass
+class ExportOptions:
+    """Every choice of one export; the CLI flags map one to one onto these fields."""
+
+    out: Path
+    format: str = "imagefolder"
+    size: int = FER2013_SIZE
+    color: bool = False
+    splits: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    labels: str | None = None  # "happy,sad": only these (mapped) labels, in this order
+    map: str | None = None  # "disgust=angry,fear=surprise": merge FROM into TO
+    min_size: float = 0.0
+    min_sharpness: float = 0.0
+    max_yaw: float | None = None
+    include_pending: bool = False
+    identity_disjoint: bool = False
+    seed: int = 0
+    overwrite: bool = False
+    near_dup_bits: int = DEFAULT_NEAR_DUP_BITS
+
+    def validate(self) -> None:
+        """Raise ExportError for options that contradict each other or the format."""
+        if self.format not in FORMATS:
+            raise ExportError(f"unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
+        if not 8 <= self.size <= 1024:
+            raise ExportError(f"--size {self.size} is not between 8 and 1024")
+        if self.format == "fer2013-csv":
+            if self.size != FER2013_SIZE:
+                raise ExportError(
+                    f"fer2013-csv images are 48x48; --size {self.size} cannot be used with it"
+                )
+            if self.color:
+                raise ExportError(
+                    "fer2013-csv images are grayscale; --color cannot be used with it"
+                )
+        fr = tuple(float(x) for x in self.splits)
+        if len(fr) != 3 or any(not 0 <= x <= 1 for x in fr) or abs(sum(fr) - 1) > 1e-6:
+            raise ExportError(f"--splits {self.splits}: give three fractions >= 0 that sum to 1")
+        if not 0 <= self.near_dup_bits <= 32:
+            raise ExportError("near_dup_bits must be between 0 and 32")
+
+    def as_record(self) -> dict:
+        """The options as JSON-ready data (for the manifest, card and exports table)."""
+        d = asdict(self)
+        d["out"] = str(self.out)
+        d["splits"] = list(self.splits)
+        return d
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    """How catalog labels become exported classes.
+
+    ``names`` are the exported classes in the export's own order; ``mapping``
+    sends a catalog label to its exported class (labels left out are absent);
+    ``indices`` is the class index each format writes for each exported class.
+    """
+
+    names: tuple[str, ...]
+    mapping: dict[str, str]
+    indices: dict[str, int] = field(default_factory=dict)
+    index_scheme: str = ""
+
+
+def parse_map(text: str | None, labels: LabelSet) -> dict[str, str]:
+    """Parse ``FROM=TO,...``; FROM must be a dataset label, TO a label name (may be new)."""
+    out: dict[str, str] = {}
+    if not text or not text.strip():
+        return out
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if part.count("=") != 1:
+            raise ExportError(f"--map {part.strip()!r}: write FROM=TO, e.g. disgust=angry")
+        src, dst = (w.strip() for w in part.split("="))
+        try:
+            src = labels.resolve(src)
+        except LabelError as e:
+            raise ExportError(f"--map {part.strip()!r}: {e}") from None
+        dst = labels.resolve(dst) if dst in labels else canonical(dst)
+        try:
+            LabelSet((dst,))
+        except LabelError as e:
+            raise ExportError(f"--map {part.strip()!r}: {e}") from None
+        if src in out and out[src] != dst:
+            raise ExportError(f"--map sends {src} to both {out[src]} and {dst}")
+        out[src] = dst
+    for src, dst in out.items():
+        if dst in out and out[dst] != dst:
+            raise ExportError(f"--map chains {src}={dst} and {dst}={out[dst]}; map {src} directly")
+    return out
+
+
+def plan_labels(labels: LabelSet, map_text: str | None, labels_text: str | None) -> LabelPlan:
+    """The exported classes: the dataset's labels, merged by ``--map``, kept by ``--labels``.
+
+    Without ``--labels`` the order is the dataset's (a new class named by
+    ``--map`` takes the place of its first member); with ``--labels`` it is the
+    order given there.
+    """
+    merges = parse_map(map_text, labels)
+    mapped = {name: merges.get(name, name) for name in labels.names}
+    order: list[str] = []
+    for name in labels.names:
+        target = mapped[name]
+        if target != name and target in labels.names:
+            continue  # merged into a dataset class, which keeps its own place
+        if target not in order:
+            order.append(target)
+    if labels_text is not None and labels_text.strip():
+        chosen: list[str] = []
+        for word in labels_text.split(","):
+            if not word.strip():
+                continue
+            w = canonical(word)
+            if w not in order:
+                raise ExportError(
+                    f"--labels: {word.strip()!r} is not an exported class; "
+                    f"they are {','.join(order)}"
+                )
+            if w in chosen:
+                raise ExportError(f"--labels names {w} twice")
+            chosen.append(w)
+        if not chosen:
+            raise ExportError("--labels names no label")
+        order = chosen
+    kept = {src: dst for src, dst in mapped.items() if dst in order}
+    return LabelPlan(tuple(order), kept)
+
+
+def with_indices(plan: LabelPlan, fmt: str) -> LabelPlan:
+    """The plan with the class indices the format's users will see.
+
+    - fer2013-csv: FER2013's own indices (happy is 3 whatever else is exported),
+      so that models and code written for FER2013 read the file correctly;
+      a class FER2013 does not have is refused.
+    - imagefolder: alphabetical, the order Keras, torchvision and Hugging Face
+      all give class folders.
+    - hf: the export's order (``ClassLabel`` names carry it).
+    """
+    if fmt == "fer2013-csv":
+        foreign = [n for n in plan.names if n not in FER2013_LABELS]
+        if foreign:
+            raise ExportError(
+                f"fer2013-csv writes FER2013's class indices, which have no {', '.join(foreign)}; "
+                f"merge with --map (e.g. {foreign[0]}=neutral), leave out with --labels, "
+                "or use --format imagefolder or hf"
+            )
+        indices = {n: FER2013_LABELS.index(n) for n in plan.names}
+        scheme = (
+            "FER2013 class indices ("
+            + ", ".join(f"{i} {n}" for i, n in enumerate(FER2013_LABELS))
+            + ")"
+        )
+    elif fmt == "imagefolder":
+        indices = {n: i for i, n in enumerate(sorted(plan.names))}
+        scheme = "alphabetical order of the class folders, as ImageFolder loaders assign them"
+    else:
+        indices = {n: i for i, n in enumerate(plan.names)}
+        scheme = "the export's class order (the ClassLabel names)"
+    return LabelPlan(plan.names, plan.mapping, indices, scheme)

@@ -1,0 +1,183 @@
+"""Which faces an export takes, with everything the manifest says about them.
+
+Reads the catalog (``face_state``, ``faces``, provenance, label events) and
+applies the status rule, the label plan and the quality filters. Every face
+left out is counted under a reason, so the card can say what was dropped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+
+from catalog.events import face_events, source_label, votes
+from exporter.options import ExportOptions, LabelPlan
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One place a face's image came from."""
+
+    kind: str
+    source_name: str | None = None
+    url: str | None = None
+    page: str | None = None
+    import_path: str | None = None
+    engine: str | None = None
+    query: str | None = None
+    query_label: str | None = None
+    found_at: str | None = None
+    frame_index: int | None = None
+
+    def as_record(self) -> dict:
+        """JSON-ready, without empty fields."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ExportFace:
+    """One face that goes into the export."""
+
+    id: int
+    image_id: int
+    label: str  # the exported class (after --map)
+    catalog_label: str  # the face's current label in the catalog
+    status: str
+    chip_path: str
+    phash: str | None
+    dup_group: int | None
+    embedding: bytes | None
+    quality: dict
+    sources: tuple[Provenance, ...] = ()
+    annotations: tuple[dict, ...] = ()
+
+
+@dataclass
+class Selection:
+    """The faces taken, and how many were left out for which reason."""
+
+    faces: list[ExportFace]
+    left_out: Counter = field(default_factory=Counter)
+
+
+_QUALITY = ("size_px", "sharpness", "yaw", "roll", "pitch", "brightness", "contrast", "score")
+
+
+def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan) -> Selection:
+    """The faces to export, in face id order, with the reasons the others were left out."""
+    statuses = ("accepted", "pending") if opts.include_pending else ("accepted",)
+    rows = conn.execute(
+        "SELECT f.id, f.image_id, f.chip_path, f.phash, f.dup_group, f.embedding, "
+        + ", ".join(f"f.{q}" for q in _QUALITY)
+        + ", s.status, s.label, s.disputed "
+        "FROM faces f JOIN face_state s ON s.face_id = f.id ORDER BY f.id"
+    ).fetchall()
+    taken: list[ExportFace] = []
+    left = Counter()
+    for r in rows:
+        status, label = r["status"], r["label"]
+        if status == "rejected":
+            left["rejected"] += 1
+            continue
+        if status not in statuses:
+            left["pending (no --include-pending)"] += 1
+            continue
+        if not label:
+            left["no label"] += 1
+            continue
+        if status == "pending" and r["disputed"]:
+            # Annotators disagree: the label the source claims is not good enough.
+            left["disputed"] += 1
+            continue
+        if label not in plan.mapping:
+            left["label not exported"] += 1
+            continue
+        reason = _quality_reason(r, opts)
+        if reason:
+            left[reason] += 1
+            continue
+        if not r["chip_path"]:
+            left["no chip"] += 1
+            continue
+        taken.append(
+            ExportFace(
+                id=r["id"],
+                image_id=r["image_id"],
+                label=plan.mapping[label],
+                catalog_label=label,
+                status=status,
+                chip_path=r["chip_path"],
+                phash=r["phash"],
+                dup_group=r["dup_group"],
+                embedding=r["embedding"],
+                quality={q: r[q] for q in _QUALITY if r[q] is not None},
+            )
+        )
+    return Selection(taken, left)
+
+
+def _quality_reason(r: sqlite3.Row, opts: ExportOptions) -> str | None:
+    # A face without the measure cannot show it passes: it is left out too.
+    if opts.min_size > 0 and (r["size_px"] is None or r["size_px"] < opts.min_size):
+        return f"smaller than {opts.min_size:g} px (--min-size)"
+    if opts.min_sharpness > 0 and (r["sharpness"] is None or r["sharpness"] < opts.min_sharpness):
+        return f"less sharp than {opts.min_sharpness:g} (--min-sharpness)"
+    if opts.max_yaw is not None and (r["yaw"] is None or abs(r["yaw"]) > opts.max_yaw):
+        return f"turned more than {opts.max_yaw:g} degrees (--max-yaw)"
+    return None
+
+
+def with_provenance(conn: sqlite3.Connection, faces: list[ExportFace]) -> list[ExportFace]:
+    """The faces with their sources (URL, page, import path, query) and annotations."""
+    out = []
+    for f in faces:
+        srcs = tuple(_sources(conn, f.image_id))
+        annotations = tuple(_annotations(conn, f.id))
+        out.append(ExportFace(**{**f.__dict__, "sources": srcs, "annotations": annotations}))
+    return out
+
+
+def _sources(conn: sqlite3.Connection, image_id: int) -> list[Provenance]:
+    rows = conn.execute(
+        "SELECT s.kind, s.source_name, s.import_path, s.frame_index, r.url, r.original_url, "
+        "r.source_page_url, r.found_at, q.engine, q.text, q.label "
+        "FROM image_sources s "
+        "LEFT JOIN search_results r ON r.id = s.search_result_id "
+        "LEFT JOIN queries q ON q.id = r.query_id "
+        "WHERE s.image_id = ? ORDER BY s.id",
+        (image_id,),
+    )
+    return [
+        Provenance(
+            kind=r["kind"],
+            source_name=r["source_name"],
+            url=r["original_url"] or r["url"],
+            page=r["source_page_url"],
+            import_path=r["import_path"],
+            engine=r["engine"],
+            query=r["text"],
+            query_label=r["label"],
+            found_at=r["found_at"],
+            frame_index=r["frame_index"],
+        )
+        for r in rows
+    ]
+
+
+def _annotations(conn: sqlite3.Connection, face_id: int) -> list[dict]:
+    """Each annotator's standing vote (after undos), by annotator name."""
+    vs = votes(face_events(conn, face_id), source_label(conn, face_id))
+    return [
+        {
+            k: v
+            for k, v in {
+                "annotator": a,
+                "status": vs[a].status,
+                "label": vs[a].label,
+                "reason": vs[a].reason,
+            }.items()
+            if v is not None
+        }
+        for a in sorted(vs)
+    ]

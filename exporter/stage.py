@@ -1,0 +1,346 @@
+"""The export stage: select, group, split, render, write, check, rename into place.
+
+Everything is written to a hidden temporary folder beside the output folder
+and renamed into place at the end, so an interrupted export leaves no half
+dataset. The export is then recorded in the catalog's ``exports`` table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catalog.dataset import Catalog
+from catalog.db import transaction, utc_now
+from exporter import card, groups, leakage
+from exporter.options import (
+    IDENTITY_DISTANCE,
+    SPLITS,
+    ExportError,
+    ExportOptions,
+    LabelPlan,
+    plan_labels,
+    with_indices,
+)
+from exporter.render import load_chip, render
+from exporter.select import ExportFace, select_faces, with_provenance
+from exporter.splits import assign_splits
+from exporter.writers import WRITERS, Item, Placed
+
+MANIFEST = "manifest.json"
+GENERATOR = "facesift"
+_TMP_TAG = ".facesift-export-"
+_OLD_TAG = ".facesift-old-"
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    out: Path
+    format: str
+    labels: dict[str, int]  # exported class -> index in this format
+    counts: dict[str, dict[str, int]]  # split -> label -> faces
+    total: int
+    left_out: dict[str, int]
+    leakage: dict
+    export_id: int
+    files: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[int, int], None]
+
+
+def export(cat: Catalog, opts: ExportOptions, *, progress: Progress | None = None) -> ExportResult:
+    """Write the export ``opts`` describes; return what was written.
+
+    Raises ExportError (one line) for options or data it cannot export.
+    ``progress(done, total)`` is called as faces are written.
+    """
+    opts.validate()
+    plan = with_indices(plan_labels(cat.labels, opts.map, opts.labels), opts.format)
+    out = Path(opts.out).expanduser().absolute()
+    _check_target(out, opts.overwrite, cat.paths.dir.absolute())
+
+    selection = select_faces(cat.conn, opts, plan)
+    faces = []
+    for f in selection.faces:
+        if cat.paths.resolve(f.chip_path).is_file():
+            faces.append(f)
+        else:
+            selection.left_out["chip file missing"] += 1
+    if not faces:
+        why = ", ".join(f"{r} {n}" for r, n in sorted(selection.left_out.items())) or "no faces"
+        raise ExportError(f"nothing to export: no face passes ({why})")
+    faces = with_provenance(cat.conn, faces)
+    units, identity = _units(faces, opts)
+    splits = assign_splits([f.label for f in faces], units, opts.splits, opts.seed)
+
+    order = sorted(range(len(faces)), key=lambda i: (SPLITS.index(splits[i]), faces[i].id))
+    tmp = _temp_dir(out)
+    try:
+        items = _items(cat, faces, splits, order, plan, opts, progress)
+        placed = WRITERS[opts.format](tmp, items, plan)
+        leak = leakage.check(
+            cat.conn,
+            [f.id for f in faces],
+            splits,
+            [f.phash for f in faces],
+            [f.dup_group for f in faces],
+            opts.near_dup_bits,
+        )
+        if leak.cross_split_pairs:
+            raise ExportError(
+                f"leakage check failed: {leak.cross_split_pairs} near-duplicate "
+                "pairs across splits (a bug: please report it)"
+            )
+        written = [s for s in SPLITS if s in set(splits)]
+        _write_text(
+            tmp / "labels.txt",
+            "".join(
+                f"{plan.indices[n]} {n}\n"
+                for n in sorted(plan.names, key=lambda n: plan.indices[n])
+            ),
+        )
+        _write_text(
+            tmp / "README.md",
+            card.render_card(
+                dataset=cat.paths.name,
+                opts=opts,
+                plan=plan,
+                faces=faces,
+                splits=splits,
+                left_out=selection.left_out,
+                curation=card.gather(cat.conn),
+                leakage=leak,
+                identity_clusters=len(set(identity)) if identity else None,
+                written_splits=written,
+            ),
+        )
+        manifest = _manifest(cat, opts, plan, faces, splits, identity, placed, leak, tmp)
+        _write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        _move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    counts = {s: {n: 0 for n in plan.names} for s in written}
+    for f, s in zip(faces, splits, strict=True):
+        counts[s][f.label] += 1
+    result = ExportResult(
+        out=out,
+        format=opts.format,
+        labels=dict(sorted(plan.indices.items(), key=lambda kv: kv[1])),
+        counts=counts,
+        total=len(faces),
+        left_out=dict(sorted(selection.left_out.items())),
+        leakage=leak.as_record(),
+        export_id=0,
+        files=[*(m["path"] for m in manifest["files"]), MANIFEST],
+    )
+    result.export_id = _record(cat, opts, out, result)
+    return result
+
+
+def _check_target(out: Path, overwrite: bool, dataset_dir: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} exists and is not a folder")
+    if dataset_dir == out or dataset_dir.is_relative_to(out):
+        raise ExportError(f"{out} holds the dataset itself; export somewhere else")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise ExportError(f"{out} exists and is not empty; use --overwrite to replace it")
+    if not _is_export(out):
+        raise ExportError(
+            f"{out} is not a facesift export (no {MANIFEST} of ours); refusing to replace it"
+        )
+
+
+def _is_export(folder: Path) -> bool:
+    try:
+        return json.loads((folder / MANIFEST).read_text()).get("generator") == GENERATOR
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _temp_dir(out: Path) -> Path:
+    """A fresh hidden folder beside ``out`` (same file system, so the rename is atomic)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale(out)
+    tmp = out.parent / f".{out.name}{_TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def _sweep_stale(out: Path) -> None:
+    """Remove what killed exports to the same folder left (their process is gone)."""
+    for p in out.parent.glob(f".{out.name}.facesift-*"):
+        tag = p.name[len(out.name) + 1 :]
+        pid_text = tag.split("-")[2] if tag.count("-") >= 3 else ""
+        if pid_text.isdigit() and _alive(int(pid_text)):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    if out.is_dir() and any(out.iterdir()):
+        old = out.parent / f".{out.name}{_OLD_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if out.is_dir():
+            out.rmdir()
+        os.replace(tmp, out)
+
+
+def _units(faces: list[ExportFace], opts: ExportOptions) -> tuple[list[int], list[int] | None]:
+    """Each face's unit (faces that must share a split) and identity cluster (or None)."""
+    pair_sets = [
+        groups.same_key_pairs([f.dup_group for f in faces]),
+        groups.hash_pairs([f.phash for f in faces], opts.near_dup_bits),
+    ]
+    identity = None
+    if opts.identity_disjoint:
+        missing = sum(1 for f in faces if not f.embedding)
+        if missing:
+            raise ExportError(
+                f"--identity-disjoint needs face descriptors, but {missing} of {len(faces)} "
+                "faces have none; run 'facesift extract --embeddings' first"
+            )
+        bad = [f.id for f in faces if len(f.embedding) != 128 * 4]
+        if bad:
+            raise ExportError(f"face {bad[0]} has a descriptor that is not 128 float32")
+        id_pairs = groups.embedding_pairs([f.embedding for f in faces], IDENTITY_DISTANCE)
+        comp = groups.components(len(faces), id_pairs)
+        identity = [faces[c].id for c in comp]
+        pair_sets.append(id_pairs)
+    comp = groups.components(len(faces), *pair_sets)
+    return [faces[c].id for c in comp], identity
+
+
+def _items(
+    cat: Catalog,
+    faces: list[ExportFace],
+    splits: list[str],
+    order: list[int],
+    plan: LabelPlan,
+    opts: ExportOptions,
+    progress: Progress | None,
+) -> Iterator[Item]:
+    for done, i in enumerate(order, start=1):
+        f = faces[i]
+        im = render(load_chip(cat.paths.resolve(f.chip_path)), opts.size, opts.color)
+        yield Item(f, splits[i], plan.indices[f.label], im)
+        if progress:
+            progress(done, len(order))
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="")
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _manifest(
+    cat: Catalog,
+    opts: ExportOptions,
+    plan: LabelPlan,
+    faces: list[ExportFace],
+    splits: list[str],
+    identity: list[int] | None,
+    placed: list[Placed],
+    leak: leakage.Leakage,
+    root: Path,
+) -> dict:
+    where = {p.face_id: p for p in placed}
+    records = []
+    for i, f in enumerate(faces):
+        p = where[f.id]
+        rec = {
+            "face_id": f.id,
+            "split": splits[i],
+            "label": f.label,
+            "label_index": plan.indices[f.label],
+            "catalog_label": f.catalog_label,
+            "status": f.status,
+            "path": p.path,
+            "sha256": p.sha256,
+            "sources": [s.as_record() for s in f.sources],
+            "annotations": list(f.annotations),
+            "dup_group": f.dup_group,
+            "quality": f.quality,
+        }
+        if p.row is not None:
+            rec["row"] = p.row
+        if identity is not None:
+            rec["identity"] = identity[i]
+        records.append(rec)
+    records.sort(key=lambda r: (SPLITS.index(r["split"]), r["face_id"]))
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    options = opts.as_record()
+    options.pop("out")  # where it was written is not part of what was written
+    options.pop("overwrite")
+    return {
+        "generator": GENERATOR,
+        "dataset": cat.paths.name,
+        "format": opts.format,
+        "options": options,
+        "labels": [
+            {"index": plan.indices[n], "name": n}
+            for n in sorted(plan.names, key=lambda n: plan.indices[n])
+        ],
+        "label_map": dict(sorted(plan.mapping.items())),
+        "index_scheme": plan.index_scheme,
+        "sha256_of": "the PNG bytes of each face (fer2013-csv: its 48x48 gray pixel bytes)",
+        "leakage": leak.as_record(),
+        "files": [
+            {"path": rel, "sha256": _sha256_file(root / rel), "bytes": (root / rel).stat().st_size}
+            for rel in files
+        ],
+        "faces": records,
+    }
+
+
+def _record(cat: Catalog, opts: ExportOptions, out: Path, result: ExportResult) -> int:
+    counts = {
+        "total": result.total,
+        "splits": result.counts,
+        "left_out": result.left_out,
+        "leakage": result.leakage,
+    }
+    with transaction(cat.conn):
+        cur = cat.conn.execute(
+            "INSERT INTO exports (format, path, options, counts, created_at) VALUES (?,?,?,?,?)",
+            (
+                opts.format,
+                str(out),
+                json.dumps(opts.as_record(), sort_keys=True),
+                json.dumps(counts, sort_keys=True),
+                utc_now(),
+            ),
+        )
+    return cur.lastrowid

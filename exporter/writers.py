@@ -1,0 +1,214 @@
+"""The three output formats. Each writer streams rendered faces into a folder.
+
+A writer takes the faces of the export in a fixed order (split, then face id)
+and returns, for each face, where it went (a file, or a row of a file) and the
+sha256 of its image bytes. Nothing here reads the catalog.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+from exporter.options import LabelPlan
+from exporter.render import fer_pixels, png_bytes
+from exporter.select import ExportFace
+
+FER_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+FER_CSV = "fer2013.csv"
+METADATA_COLUMNS = (
+    "file_name",
+    "label",
+    "face_id",
+    "source_kind",
+    "source",
+    "size_px",
+    "sharpness",
+    "yaw",
+    "pitch",
+    "roll",
+)
+PARQUET_ROWS_PER_GROUP = 512
+
+
+@dataclass(frozen=True)
+class Item:
+    """One face ready to write: its split, class index and rendered image."""
+
+    face: ExportFace
+    split: str
+    index: int
+    image: Image.Image
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a face was written and the sha256 of its image bytes."""
+
+    face_id: int
+    path: str  # relative to the export folder
+    row: int | None  # row in ``path`` (CSV data row or parquet row, 0-based) or None
+    sha256: str
+
+
+def primary_source(face: ExportFace) -> tuple[str, str]:
+    """(kind, URL or import path) of the face's first provenance, never empty."""
+    for s in face.sources:
+        if s.kind == "search" and s.url:
+            return "search", s.url
+    for s in face.sources:
+        where = s.import_path or ""
+        if s.source_name:
+            where = f"{s.source_name}:{where}"
+        if s.frame_index is not None:
+            where += f"#frame={s.frame_index}"
+        return s.kind, where or "unknown"
+    return "unknown", "unknown"
+
+
+def _num(v: object) -> float | str:
+    """A quality figure for a CSV cell: rounded, or empty when unknown."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return round(float(v), 4)
+
+
+def write_imagefolder(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]:
+    """``split/label/face-id.png`` plus a ``metadata.csv`` per split.
+
+    Every class folder exists in every written split (empty or not), so that
+    loaders which index classes by folder agree across splits.
+    """
+    placed: list[Placed] = []
+    rows: dict[str, list[list[object]]] = {}
+    for it in items:
+        if it.split not in rows:
+            rows[it.split] = []
+            for name in plan.names:
+                (root / it.split / name).mkdir(parents=True, exist_ok=True)
+        data = png_bytes(it.image)
+        rel_in_split = f"{it.face.label}/{it.face.id}.png"
+        (root / it.split / rel_in_split).write_bytes(data)
+        kind, src = primary_source(it.face)
+        q = it.face.quality
+        rows[it.split].append(
+            [
+                rel_in_split,
+                it.face.label,
+                it.face.id,
+                kind,
+                src,
+                *(_num(q.get(k)) for k in ("size_px", "sharpness", "yaw", "pitch", "roll")),
+            ]
+        )
+        sha = hashlib.sha256(data).hexdigest()
+        placed.append(Placed(it.face.id, f"{it.split}/{rel_in_split}", None, sha))
+    for split, split_rows in rows.items():
+        _write_csv(root / split / "metadata.csv", [list(METADATA_COLUMNS), *split_rows])
+    return placed
+
+
+def write_fer2013(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]:
+    """One CSV with exactly FER2013's columns: ``emotion,pixels,Usage``."""
+    placed: list[Placed] = []
+    rows: list[list[object]] = [["emotion", "pixels", "Usage"]]
+    for n, it in enumerate(items):
+        pixels = fer_pixels(it.image)
+        rows.append([it.index, pixels, FER_USAGE[it.split]])
+        sha = hashlib.sha256(it.image.tobytes()).hexdigest()
+        placed.append(Placed(it.face.id, FER_CSV, n, sha))
+    _write_csv(root / FER_CSV, rows)
+    return placed
+
+
+def _write_csv(path: Path, rows: list[list[object]]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+
+
+def hf_features(plan: LabelPlan) -> dict:
+    """The Hugging Face ``Features`` of the parquet files, as ``datasets`` serialises them."""
+    names = sorted(plan.names, key=lambda n: plan.indices[n])
+    return {
+        "image": {"_type": "Image"},
+        "label": {"names": names, "_type": "ClassLabel"},
+        "face_id": {"dtype": "int64", "_type": "Value"},
+        "source_kind": {"dtype": "string", "_type": "Value"},
+        "source": {"dtype": "string", "_type": "Value"},
+        "sha256": {"dtype": "string", "_type": "Value"},
+        "size_px": {"dtype": "float64", "_type": "Value"},
+        "sharpness": {"dtype": "float64", "_type": "Value"},
+        "yaw": {"dtype": "float64", "_type": "Value"},
+    }
+
+
+def _hf_schema(plan: LabelPlan) -> pa.Schema:
+    fields = [
+        pa.field("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+        pa.field("label", pa.int64()),
+        pa.field("face_id", pa.int64()),
+        pa.field("source_kind", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("size_px", pa.float64()),
+        pa.field("sharpness", pa.float64()),
+        pa.field("yaw", pa.float64()),
+    ]
+    meta = {"info": {"features": hf_features(plan)}}
+    return pa.schema(fields, metadata={b"huggingface": json.dumps(meta).encode()})
+
+
+def parquet_name(split: str) -> str:
+    """Hugging Face's file naming for a one-shard split."""
+    return f"data/{split}-00000-of-00001.parquet"
+
+
+def write_hf(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]:
+    """One parquet file per split: image bytes, class index (``ClassLabel``), metadata."""
+    schema = _hf_schema(plan)
+    placed: list[Placed] = []
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    for split, group in groupby(items, key=lambda it: it.split):
+        path = root / parquet_name(split)
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            batch: list[dict] = []
+            for n, it in enumerate(group):
+                data = png_bytes(it.image)
+                sha = hashlib.sha256(data).hexdigest()
+                kind, src = primary_source(it.face)
+                q = it.face.quality
+                batch.append(
+                    {
+                        "image": {"bytes": data, "path": f"{it.face.id}.png"},
+                        "label": it.index,
+                        "face_id": it.face.id,
+                        "source_kind": kind,
+                        "source": src,
+                        "sha256": sha,
+                        "size_px": q.get("size_px"),
+                        "sharpness": q.get("sharpness"),
+                        "yaw": q.get("yaw"),
+                    }
+                )
+                placed.append(Placed(it.face.id, parquet_name(split), n, sha))
+                if len(batch) >= PARQUET_ROWS_PER_GROUP:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                    batch = []
+            if batch:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+    return placed
+
+
+WRITERS = {"imagefolder": write_imagefolder, "fer2013-csv": write_fer2013, "hf": write_hf}
