@@ -1,0 +1,269 @@
+"""Read-side queries of the review app: filtered, sorted, paged in SQL.
+
+Nothing here loads a whole table: a grid page is one ``LIMIT``/``OFFSET`` query
+and one ``COUNT``, both driven by the ``face_state`` projection and its
+indexes. Near-duplicate groups can be collapsed to their best member among the
+faces that pass the same filter.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+STATUSES = ("pending", "accepted", "rejected")
+NO_LABEL = "(no label)"
+
+# A documented, simple quality score in [0, 1]: bigger, sharper, more frontal
+# faces first. Sizes saturate at 200 source pixels, sharpness at 500 (variance
+# of the Laplacian on the fixed-size gray chip), yaw at 45 degrees.
+QUALITY_SQL = (
+    "(0.4 * MIN(IFNULL({f}.size_px, 0), 200.0) / 200.0"
+    " + 0.4 * MIN(IFNULL({f}.sharpness, 0), 500.0) / 500.0"
+    " + 0.2 * (1.0 - MIN(ABS(IFNULL({f}.yaw, 0)), 45.0) / 45.0))"
+)
+
+SORTS = {
+    "quality": "best quality first",
+    "quality_asc": "worst quality first",
+    "size": "largest first",
+    "sharpness": "sharpest first",
+    "newest": "newest first",
+    "oldest": "oldest first",
+}
+
+
+def quality_sql(alias: str = "f") -> str:
+    """The quality score as an SQL expression over a faces alias."""
+    return QUALITY_SQL.format(f=alias)
+
+
+def _order_sql(sort: str, f: str = "f") -> str:
+    return {
+        "quality": f"{quality_sql(f)} DESC, {f}.id",
+        "quality_asc": f"{quality_sql(f)} ASC, {f}.id",
+        "size": f"IFNULL({f}.size_px, 0) DESC, {f}.id",
+        "sharpness": f"IFNULL({f}.sharpness, 0) DESC, {f}.id",
+        "newest": f"{f}.id DESC",
+        "oldest": f"{f}.id",
+    }[sort]
+
+
+@dataclass(frozen=True)
+class FaceFilter:
+    """Which faces a grid or a queue shows."""
+
+    statuses: tuple[str, ...] = ("pending",)
+    label: str | None = None  # a label name, NO_LABEL, or None for any
+    query_id: int | None = None  # faces found by this search query
+    source_name: str | None = None  # faces imported from this source
+    min_size: float = 0.0
+    min_sharpness: float = 0.0
+    max_yaw: float | None = None  # absolute degrees
+    max_pitch: float | None = None
+    max_roll: float | None = None
+    disputed_only: bool = False
+    collapse_duplicates: bool = False
+    sort: str = "quality"
+
+    def __post_init__(self) -> None:
+        bad = set(self.statuses) - set(STATUSES)
+        if bad:
+            raise ValueError(f"unknown status {sorted(bad)}")
+        if self.sort not in SORTS:
+            raise ValueError(f"unknown sort {self.sort!r}")
+
+
+@dataclass(frozen=True)
+class FaceCard:
+    """One face as the grid and the queue show it."""
+
+    id: int
+    image_id: int
+    chip_path: str | None
+    size_px: float | None
+    sharpness: float | None
+    yaw: float | None
+    pitch: float | None
+    roll: float | None
+    dup_group: int | None
+    status: str
+    label: str | None
+    label_origin: str
+    reason: str | None
+    disputed: bool
+    annotators: int
+    dup_count: int = 1
+
+    @property
+    def caption(self) -> str:
+        """A short plain-text caption (never HTML)."""
+        label = self.label or "no label"
+        origin = "?" if self.label_origin == "source" else ""
+        extra = f" ×{self.dup_count}" if self.dup_count > 1 else ""
+        return f"#{self.id} {label}{origin}{extra}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a grid."""
+
+    cards: list[FaceCard]
+    total: int  # faces matching the filter (after collapsing)
+    page: int  # 0-based
+    per_page: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", max(1, -(-self.total // self.per_page)))
+
+
+_CARD_COLUMNS = (
+    "f.id, f.image_id, f.chip_path, f.size_px, f.sharpness, f.yaw, f.pitch, f.roll, "
+    "f.dup_group, s.status, s.label, s.label_origin, s.reason, s.disputed, s.annotators"
+)
+
+
+def _where(flt: FaceFilter, f: str = "f", s: str = "s") -> tuple[str, list[object]]:
+    """WHERE conditions (joined by AND) and their parameters for one faces/face_state alias pair."""
+    conds: list[str] = []
+    params: list[object] = []
+    if set(flt.statuses) != set(STATUSES):
+        conds.append(f"{s}.status IN ({','.join('?' * len(flt.statuses))})")
+        params.extend(flt.statuses)
+    if flt.label == NO_LABEL:
+        conds.append(f"{s}.label IS NULL")
+    elif flt.label is not None:
+        conds.append(f"{s}.label = ?")
+        params.append(flt.label)
+    if flt.disputed_only:
+        conds.append(f"{s}.disputed = 1")
+    if flt.min_size > 0:
+        conds.append(f"{f}.size_px >= ?")
+        params.append(flt.min_size)
+    if flt.min_sharpness > 0:
+        conds.append(f"{f}.sharpness >= ?")
+        params.append(flt.min_sharpness)
+    for col, limit in (("yaw", flt.max_yaw), ("pitch", flt.max_pitch), ("roll", flt.max_roll)):
+        if limit is not None:
+            conds.append(f"ABS(IFNULL({f}.{col}, 0)) <= ?")
+            params.append(limit)
+    if flt.query_id is not None:
+        conds.append(
+            f"EXISTS (SELECT 1 FROM image_sources i JOIN search_results r "
+            f"ON r.id = i.search_result_id WHERE i.image_id = {f}.image_id AND r.query_id = ?)"
+        )
+        params.append(flt.query_id)
+    if flt.source_name is not None:
+        conds.append(
+            f"EXISTS (SELECT 1 FROM image_sources i WHERE i.image_id = {f}.image_id "
+            f"AND i.source_name = ?)"
+        )
+        params.append(flt.source_name)
+    return " AND ".join(conds) or "1", params
+
+
+def _filtered_sql(flt: FaceFilter) -> tuple[str, list[object]]:
+    """FROM ... WHERE ... of the faces a filter keeps (collapsed if asked)."""
+    where, params = _where(flt)
+    sql = f"FROM face_state s JOIN faces f ON f.id = s.face_id WHERE {where}"
+    if flt.collapse_duplicates:
+        g_where, g_params = _where(flt, "g", "gs")
+        q_f, q_g = quality_sql("f"), quality_sql("g")
+        sql += (
+            " AND (f.dup_group IS NULL OR NOT EXISTS (SELECT 1 FROM faces g "
+            "JOIN face_state gs ON gs.face_id = g.id WHERE g.dup_group = f.dup_group "
+            f"AND g.id <> f.id AND {g_where} AND ({q_g} > {q_f} OR ({q_g} = {q_f} "
+            "AND g.id < f.id))))"
+        )
+        params = [*params, *g_params]
+    return sql, params
+
+
+def count_faces(conn: sqlite3.Connection, flt: FaceFilter) -> int:
+    """How many faces (groups, when collapsed) a filter keeps."""
+    sql, params = _filtered_sql(flt)
+    return conn.execute(f"SELECT COUNT(*) {sql}", params).fetchone()[0]
+
+
+def _card(row: sqlite3.Row) -> FaceCard:
+    return FaceCard(*row[:13], bool(row[13]), row[14], row[15] if len(row) > 15 else 1)
+
+
+def face_page(conn: sqlite3.Connection, flt: FaceFilter, page: int, per_page: int = 48) -> Page:
+    """One page (0-based; clamped to the last) of the faces a filter keeps, sorted."""
+    total = count_faces(conn, flt)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    sql, params = _filtered_sql(flt)
+    rows = conn.execute(
+        f"SELECT {_CARD_COLUMNS}, "
+        "(SELECT COUNT(*) FROM faces d WHERE d.dup_group = f.dup_group) "
+        f"{sql} ORDER BY {_order_sql(flt.sort)} LIMIT ? OFFSET ?",
+        [*params, per_page, page * per_page],
+    ).fetchall()
+    return Page([_card(r) for r in rows], total, page, per_page)
+
+
+def face_card(conn: sqlite3.Connection, face_id: int) -> FaceCard | None:
+    """One face's card."""
+    row = conn.execute(
+        f"SELECT {_CARD_COLUMNS}, "
+        "(SELECT COUNT(*) FROM faces d WHERE d.dup_group = f.dup_group) "
+        "FROM face_state s JOIN faces f ON f.id = s.face_id WHERE f.id = ?",
+        (face_id,),
+    ).fetchone()
+    return _card(row) if row else None
+
+
+@dataclass(frozen=True)
+class QueryChoice:
+    """A search query, for the query filter."""
+
+    id: int
+    engine: str
+    text: str
+    label: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.label}: {self.text} ({self.engine})"
+
+
+def query_choices(conn: sqlite3.Connection) -> list[QueryChoice]:
+    """Every search query of the dataset, by label then text."""
+    rows = conn.execute("SELECT id, engine, text, label FROM queries ORDER BY label, text, engine")
+    return [QueryChoice(*r) for r in rows]
+
+
+def source_names(conn: sqlite3.Connection) -> list[str]:
+    """The names of the import sources (small: one per import)."""
+    rows = conn.execute(
+        "SELECT DISTINCT source_name FROM image_sources "
+        "WHERE kind <> 'search' AND source_name IS NOT NULL ORDER BY 1"
+    )
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a face's image came from, for the detail view (shown as plain text)."""
+
+    kind: str
+    source_name: str | None
+    import_path: str | None
+    source_label: str | None
+    url: str | None
+    page_url: str | None
+    title: str | None
+
+
+def face_sources(conn: sqlite3.Connection, face_id: int) -> list[SourceInfo]:
+    """Every provenance of a face's image."""
+    rows = conn.execute(
+        "SELECT i.kind, i.source_name, i.import_path, i.source_label, r.url, "
+        "r.source_page_url, r.title FROM faces f JOIN image_sources i ON i.image_id = f.image_id "
+        "LEFT JOIN search_results r ON r.id = i.search_result_id WHERE f.id = ? ORDER BY i.id",
+        (face_id,),
+    )
+    return [SourceInfo(*r) for r in rows]

@@ -1,0 +1,193 @@
+"""The label queue: one face at a time over any subset, with skip and undo.
+
+:class:`QueueState` is a plain value the app keeps in its session; each
+transition (label, reject, skip, undo) records its event and returns the next
+state, so the whole queue is tested without Streamlit. The next face is the
+first face of the subset after the current one (by id), wrapping around, that
+this session has not skipped: two people on the same subset simply meet faces
+the other has not decided yet.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field, replace
+
+from catalog.events import record, undo_last
+from curation_ui.queries import NO_LABEL, FaceCard, face_card
+
+SUBSETS = {
+    "unlabelled": "pending faces without a label (unlabelled imports)",
+    "pending": "every pending face (e.g. scraped faces to check)",
+    "disputed": "faces on which annotators disagree (that you have not decided)",
+    "all": "every face not yet decided by you",
+}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which faces the queue walks through."""
+
+    subset: str = "unlabelled"
+    label: str | None = None  # only faces currently showing this label (or NO_LABEL)
+    source_name: str | None = None  # only faces imported from this source
+
+    def __post_init__(self) -> None:
+        if self.subset not in SUBSETS:
+            raise ValueError(f"unknown subset {self.subset!r}")
+
+
+def _standing_vote_sql(annotator_param: str = "?") -> str:
+    return (
+        "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = f.id AND e.annotator = "
+        f"{annotator_param} AND e.action <> 'undo' AND NOT EXISTS "
+        "(SELECT 1 FROM label_events u WHERE u.undoes = e.id))"
+    )
+
+
+def _subset_where(qf: QueueFilter, annotator: str) -> tuple[str, list[object]]:
+    conds: list[str] = []
+    params: list[object] = []
+    if qf.subset == "unlabelled":
+        conds.append("s.status = 'pending' AND s.label IS NULL")
+    elif qf.subset == "pending":
+        conds.append("s.status = 'pending'")
+    elif qf.subset == "disputed":
+        conds.append(f"s.disputed = 1 AND NOT {_standing_vote_sql()}")
+        params.append(annotator)
+    else:
+        conds.append(f"NOT {_standing_vote_sql()}")
+        params.append(annotator)
+    if qf.label == NO_LABEL:
+        conds.append("s.label IS NULL")
+    elif qf.label is not None:
+        conds.append("s.label = ?")
+        params.append(qf.label)
+    if qf.source_name is not None:
+        conds.append(
+            "EXISTS (SELECT 1 FROM image_sources i WHERE i.image_id = f.image_id "
+            "AND i.source_name = ?)"
+        )
+        params.append(qf.source_name)
+    return " AND ".join(conds), params
+
+
+def next_face_id(
+    conn: sqlite3.Connection,
+    qf: QueueFilter,
+    annotator: str,
+    after: int = 0,
+    skipped: frozenset[int] = frozenset(),
+) -> int | None:
+    """The first face of the subset with an id above ``after`` (wrapping), not skipped."""
+    where, params = _subset_where(qf, annotator)
+    if skipped:
+        where += f" AND f.id NOT IN ({','.join('?' * len(skipped))})"
+        params = [*params, *sorted(skipped)]
+    sql = (
+        "SELECT f.id FROM face_state s JOIN faces f ON f.id = s.face_id "
+        f"WHERE {where} AND f.id > ? ORDER BY f.id LIMIT 1"
+    )
+    row = conn.execute(sql, [*params, after]).fetchone()
+    if row is None and after > 0:
+        row = conn.execute(sql, [*params, 0]).fetchone()
+    return row[0] if row else None
+
+
+def remaining(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> int:
+    """How many faces of the subset are left (skipped ones included)."""
+    where, params = _subset_where(qf, annotator)
+    sql = f"SELECT COUNT(*) FROM face_state s JOIN faces f ON f.id = s.face_id WHERE {where}"
+    return conn.execute(sql, params).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One queue action this session can take back: an event, or a skip."""
+
+    face_id: int
+    event_id: int | None = None  # None: a skip
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """Where a session is in its queue."""
+
+    filter: QueueFilter = field(default_factory=QueueFilter)
+    current: int | None = None
+    skipped: frozenset[int] = frozenset()
+    history: tuple[Step, ...] = ()
+    done: int = 0  # decisions this session
+
+    def card(self, conn: sqlite3.Connection) -> FaceCard | None:
+        """The face on show."""
+        return face_card(conn, self.current) if self.current is not None else None
+
+
+def start(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> QueueState:
+    """A queue at the first face of a subset."""
+    return QueueState(qf, next_face_id(conn, qf, annotator))
+
+
+def advance(conn: sqlite3.Connection, state: QueueState, annotator: str) -> QueueState:
+    """The same queue at its next face after the current one."""
+    nxt = next_face_id(conn, state.filter, annotator, state.current or 0, state.skipped)
+    return replace(state, current=nxt)
+
+
+def _decide(conn, state: QueueState, annotator: str, action: str, **kw) -> QueueState:
+    if state.current is None:
+        return state
+    ev = record(conn, state.current, annotator, action, **kw)
+    state = replace(
+        state, history=(*state.history, Step(state.current, ev.id))[-200:], done=state.done + 1
+    )
+    return advance(conn, state, annotator)
+
+
+def label(conn: sqlite3.Connection, state: QueueState, annotator: str, name: str) -> QueueState:
+    """Label the face on show, then move on."""
+    return _decide(conn, state, annotator, "label", label=name)
+
+
+def reject(
+    conn: sqlite3.Connection, state: QueueState, annotator: str, reason: str | None
+) -> QueueState:
+    """Reject the face on show, then move on."""
+    return _decide(conn, state, annotator, "reject", reason=reason)
+
+
+def skip(conn: sqlite3.Connection, state: QueueState, annotator: str) -> QueueState:
+    """Leave the face on show for later (this session only; no event)."""
+    if state.current is None:
+        return state
+    state = replace(
+        state,
+        skipped=state.skipped | {state.current},
+        history=(*state.history, Step(state.current))[-200:],
+    )
+    return advance(conn, state, annotator)
+
+
+def undo(conn: sqlite3.Connection, state: QueueState, annotator: str) -> QueueState:
+    """Take back this session's last step (an event is undone by an undo event) and show its face.
+
+    With nothing to take back in this session, the annotator's latest decision
+    anywhere (e.g. from an earlier session) is undone.
+    """
+    if not state.history:
+        ev = undo_last(conn, annotator)
+        if ev is None:
+            return state
+        return replace(state, current=ev.face_id, done=max(state.done - 1, 0))
+    step, history = state.history[-1], state.history[:-1]
+    if step.event_id is None:
+        return replace(
+            state, current=step.face_id, skipped=state.skipped - {step.face_id}, history=history
+        )
+    already = conn.execute(
+        "SELECT 1 FROM label_events WHERE undoes = ?", (step.event_id,)
+    ).fetchone()
+    if not already:
+        record(conn, step.face_id, annotator, "undo", undoes=step.event_id)
+    return replace(state, current=step.face_id, history=history, done=max(state.done - 1, 0))
