@@ -1,0 +1,65 @@
+"""Google Images, both layouts, through real headless Chromium against the fake engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from scraper.stage import scrape
+from tests.scraper.conftest import check_results_and_downloads, scrape_options
+
+pytestmark = pytest.mark.browser
+QUERY = "happy human face"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "layout", "consent"),
+    [("", "google-2024", "consent page"), ("/legacy", "google-2020", "consent dialog")],
+)
+def test_crawl_collects_every_original_and_downloads_keep_the_good_images(
+    catalog, make_fake_search, browser, prefix, layout, consent
+):
+    server = make_fake_search(batch=8)
+    summary = scrape(catalog, scrape_options(server, prefix), browser=browser)
+    assert server.fake.consent_choices == ["reject"], consent
+    check_results_and_downloads(catalog, server, QUERY)
+    run = catalog.conn.execute("SELECT * FROM search_runs").fetchone()
+    assert (run["status"], run["layout"]) == ("done", layout)
+    if layout == "google-2020":  # "Show more results" was pressed, then the end text seen
+        assert run["message"] == "reached the end of the results"
+    q = summary.queries[0]
+    assert summary.ok and q.links_total == len(server.fake.entries(QUERY))
+    assert q.reasons["http_404"] == 1 and q.skipped == 1
+    table = summary.table()
+    assert "happy" in table and "too_large 1" in table
+
+    # A rerun collects nothing twice and downloads nothing again.
+    before = len(server.fake.downloader_requests)
+    again = scrape(catalog, scrape_options(server, prefix), browser=browser)
+    assert again.queries[0].links_new == 0
+    assert len(server.fake.downloader_requests) == before
+    assert catalog.conn.execute("SELECT COUNT(*) FROM search_runs").fetchone()[0] == 2
+
+
+def test_limit_stops_the_crawl(catalog, make_fake_search, browser):
+    server = make_fake_search(batch=8, faults=False, n_good=20)
+    scrape(catalog, scrape_options(server, limit=5), browser=browser)
+    urls = [r[0] for r in catalog.conn.execute("SELECT url FROM search_results ORDER BY rank")]
+    tag = "happy+human+face"
+    assert urls == [f"{server.base}/img/good/{i}.jpg?q={tag}" for i in range(5)]
+    assert catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 5
+
+
+def test_blocking_stops_the_query_and_keeps_what_was_collected(catalog, make_fake_search, browser):
+    server = make_fake_search(batch=8, faults=False, n_good=30)
+    opts = scrape_options(server, query="blockmid faces", label="happy")
+    summary = scrape(catalog, opts, browser=browser)
+    q = summary.queries[0]
+    assert not summary.ok and q.status == "blocked"
+    assert "unusual traffic" in q.message or "/sorry/" in q.message
+    # The first batch was collected and downloaded before Google sent us to its sorry page.
+    assert q.links_total == 8 and q.downloaded == 8
+    run = catalog.conn.execute("SELECT status, message FROM search_runs").fetchone()
+    assert run["status"] == "blocked" and run["message"] == q.message
+
+    blocked = scrape(catalog, scrape_options(server, query="blocked", label="sad"), browser=browser)
+    assert blocked.queries[0].status == "blocked" and blocked.queries[0].links_total == 0
