@@ -205,6 +205,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Detect, align and score the faces of every image not yet processed."""
+    from faces.stage import ExtractOptions, extract
+
+    opts = ExtractOptions(
+        detector=args.detector,
+        upsample=args.upsample,
+        workers=args.workers,
+        chip_size=args.chip_size,
+        padding=args.padding,
+        near_dup_bits=args.near_dup_bits,
+        embeddings=args.embeddings,
+    )
+    with open_catalog(args) as cat:
+        s = extract(cat, opts, progress=sys.stderr.isatty())
+    print(
+        f"extract: {s.images} images ({s.done} with faces, {s.no_face} without, "
+        f"{s.errors} unreadable), {s.faces} faces added, "
+        f"{s.near_dup_groups} near-duplicate groups, {s.images_per_second:.1f} images/s"
+    )
+    return 0
+
+
 def _add_scrape_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--emotions",
@@ -328,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also compute dlib's 128-d face descriptor (about 85 ms a face)",
     )
-    p.set_defaults(handler=_not_available("extract", "extract"))
+    p.set_defaults(handler=cmd_extract)
 
     p = sub.add_parser("import", help="add local images, a zip, a FER2013 CSV or videos")
     p.add_argument("path", type=Path, metavar="PATH", help="folder, zip, CSV or video file")

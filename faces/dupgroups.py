@@ -1,0 +1,64 @@
+"""Keeping ``faces.dup_group`` up to date across the whole dataset."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from catalog.db import transaction
+from faces.neardup import near_duplicate_groups, parse_phash
+
+META_KEY = "near_dup_bits"
+
+
+@dataclass(frozen=True)
+class DupGroupUpdate:
+    """What a near-duplicate pass did."""
+
+    ran: bool
+    faces: int  # faces with a hash
+    changed: int  # faces whose dup_group changed
+    groups: int  # groups of two or more faces
+
+
+def update_dup_groups(
+    conn: sqlite3.Connection, max_bits: int, *, force: bool = False
+) -> DupGroupUpdate:
+    """Recompute every face's near-duplicate group from the stored hashes.
+
+    Runs when a face has no group yet (new faces, from this run or a killed
+    one), when ``max_bits`` differs from the last pass, or when forced;
+    detection is never redone. Only changed rows are written.
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_KEY,)).fetchone()
+    stale = conn.execute(
+        "SELECT 1 FROM faces WHERE dup_group IS NULL AND phash IS NOT NULL LIMIT 1"
+    ).fetchone()
+    if not (force or stale or row is None or row[0] != str(max_bits)):
+        return DupGroupUpdate(False, 0, 0, _group_count(conn))
+    rows = conn.execute(
+        "SELECT id, phash, dup_group FROM faces WHERE phash IS NOT NULL ORDER BY id"
+    ).fetchall()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    hashes = np.fromiter((parse_phash(r[1]) for r in rows), dtype=np.uint64, count=len(rows))
+    current = np.fromiter((r[2] if r[2] is not None else -1 for r in rows), np.int64, len(rows))
+    groups = near_duplicate_groups(ids, hashes, max_bits)
+    changed = np.nonzero(groups != current)[0]
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE faces SET dup_group = ? WHERE id = ?",
+            ((int(groups[i]), int(ids[i])) for i in changed),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_KEY, str(max_bits))
+        )
+    return DupGroupUpdate(True, len(ids), len(changed), _group_count(conn))
+
+
+def _group_count(conn: sqlite3.Connection) -> int:
+    return conn.execute(
+        "SELECT COUNT(*) FROM (SELECT dup_group FROM faces WHERE dup_group IS NOT NULL "
+        "GROUP BY dup_group HAVING COUNT(*) > 1)"
+    ).fetchone()[0]

@@ -1,0 +1,64 @@
+"""dlib's models, located in the ``face_recognition_models`` package and loaded once per process."""
+
+from __future__ import annotations
+
+import importlib.resources
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlib
+
+from catalog.errors import FacesiftError
+
+LANDMARKS_68 = "shape_predictor_68_face_landmarks.dat"
+CNN_DETECTOR = "mmod_human_face_detector.dat"
+FACE_DESCRIPTOR = "dlib_face_recognition_resnet_model_v1.dat"
+
+
+class ModelMissing(FacesiftError):
+    """A dlib model file is not installed."""
+
+
+def model_path(name: str) -> Path:
+    """The path of one of dlib's model files shipped by ``face_recognition_models``.
+
+    Located with importlib.resources: the package's own helpers import
+    pkg_resources, which newer setuptools no longer ship.
+    """
+    try:
+        base = importlib.resources.files("face_recognition_models") / "models"
+    except ModuleNotFoundError:
+        raise ModelMissing(
+            "the face_recognition_models package is not installed "
+            "(pip install face_recognition_models)"
+        ) from None
+    path = Path(str(base / name))
+    if not path.is_file():
+        raise ModelMissing(f"dlib model {name} is missing from face_recognition_models")
+    return path
+
+
+@dataclass
+class Models:
+    """The dlib objects one process needs; built once by :func:`load_models`."""
+
+    hog: dlib.fhog_object_detector
+    landmarks: dlib.shape_predictor
+    cnn: dlib.cnn_face_detection_model_v1 | None = None
+    descriptor: dlib.face_recognition_model_v1 | None = None
+
+
+def load_models(detector: str = "hog", embeddings: bool = False) -> Models:
+    """Load the detector(s), the 68-point landmark model and, if asked, the descriptor model."""
+    return Models(
+        hog=dlib.get_frontal_face_detector(),
+        landmarks=dlib.shape_predictor(str(model_path(LANDMARKS_68))),
+        cnn=(
+            dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
+            if detector == "cnn"
+            else None
+        ),
+        descriptor=(
+            dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR))) if embeddings else None
+        ),
+    )

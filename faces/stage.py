@@ -1,0 +1,280 @@
+"""The extract stage: every stored image not yet processed -> face rows, chips and figures.
+
+Images are streamed from the catalog in id order, processed in chunks by a
+process pool (models loaded once per worker) and written back by this process
+alone, many images per transaction. An image's faces and its status are written
+in the same transaction, so a killed run resumes exactly where it stopped and a
+rerun is a no-op. Near-duplicate groups are then brought up to date over the
+whole dataset from the stored hashes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from catalog.dataset import Catalog
+from catalog.db import transaction, utc_now
+from catalog.errors import FacesiftError
+from catalog.faces import insert_face
+from faces.detect import DetectParams
+from faces.dupgroups import update_dup_groups
+from faces.models import CNN_DETECTOR, FACE_DESCRIPTOR, LANDMARKS_68, model_path
+from faces.worker import ImageResult, ImageTask, WorkerConfig, init_worker, process_chunk
+
+CRASHED = "worker_crashed: the image killed the worker process (out of memory or a crash in dlib)"
+
+
+class ExtractError(FacesiftError):
+    """Extraction cannot start as asked."""
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How to extract; the defaults are the CLI's."""
+
+    detector: str = "hog"  # "hog" or "cnn"
+    upsample: str = "auto"  # "auto", "0", "1" or "2"
+    workers: int | None = None  # default: one per available core
+    chip_size: int = 256
+    padding: float = 0.45
+    near_dup_bits: int = 6
+    embeddings: bool = False
+    chunk_size: int = 4  # images per pool task
+    batch_size: int = 64  # images per write transaction
+    max_seconds_between_writes: float = 2.0
+
+
+@dataclass(frozen=True)
+class ExtractSummary:
+    """What one extract run did."""
+
+    images: int  # images processed by this run
+    done: int  # ... with faces
+    no_face: int
+    errors: int
+    faces: int  # faces added
+    workers: int
+    seconds: float
+    near_dup_faces_changed: int
+    near_dup_groups: int  # groups of two or more faces in the whole dataset
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_options(opts: ExtractOptions) -> None:
+    """Refuse options that cannot work, with a one-line reason; check the model files."""
+    if opts.detector not in ("hog", "cnn"):
+        raise ExtractError(f"unknown detector {opts.detector!r}: use hog or cnn")
+    if opts.upsample not in ("auto", "0", "1", "2"):
+        raise ExtractError(f"bad upsample {opts.upsample!r}: use auto, 0, 1 or 2")
+    if not 32 <= opts.chip_size <= 1024:
+        raise ExtractError(f"chip size {opts.chip_size} is not between 32 and 1024")
+    if not 0 <= opts.padding <= 2:
+        raise ExtractError(f"padding {opts.padding} is not between 0 and 2")
+    if not 0 <= opts.near_dup_bits <= 32:
+        raise ExtractError(f"near-dup bits {opts.near_dup_bits} is not between 0 and 32")
+    if opts.workers is not None and opts.workers < 1:
+        raise ExtractError("workers must be at least 1")
+    model_path(LANDMARKS_68)
+    if opts.detector == "cnn":
+        model_path(CNN_DETECTOR)
+    if opts.embeddings:
+        model_path(FACE_DESCRIPTOR)
+
+
+def extract(
+    cat: Catalog, opts: ExtractOptions | None = None, *, progress: bool = True
+) -> ExtractSummary:
+    """Process every image whose extract_status is NULL; then update near-duplicate groups."""
+    opts = opts or ExtractOptions()
+    check_options(opts)
+    started = time.monotonic()
+    conn = cat.conn
+    pending = conn.execute("SELECT COUNT(*) FROM images WHERE extract_status IS NULL").fetchone()[0]
+    config = WorkerConfig(
+        dataset_dir=str(cat.paths.dir.resolve()),
+        detect=DetectParams(opts.detector, opts.upsample),
+        chip_size=opts.chip_size,
+        padding=opts.padding,
+        embeddings=opts.embeddings,
+    )
+    workers = min(opts.workers or default_workers(), max(1, -(-pending // opts.chunk_size)))
+    counts = {"done": 0, "no_face": 0, "error": 0}
+    faces = 0
+    if pending:
+        bar = tqdm(total=pending, unit="img", desc="extract", disable=not progress, smoothing=0.05)
+        try:
+            tasks = _pending_tasks(cat)
+            results = _run_pool(_chunks(tasks, opts.chunk_size), config, workers)
+            for batch in _batches(results, opts.batch_size, opts.max_seconds_between_writes):
+                added = write_results(conn, batch)
+                faces += added
+                for r in batch:
+                    counts[r.status] += 1
+                bar.update(len(batch))
+                bar.set_postfix(faces=faces, no_face=counts["no_face"], errors=counts["error"])
+        finally:
+            bar.close()
+    dups = update_dup_groups(conn, opts.near_dup_bits)
+    return ExtractSummary(
+        images=sum(counts.values()),
+        done=counts["done"],
+        no_face=counts["no_face"],
+        errors=counts["error"],
+        faces=faces,
+        workers=workers if pending else 0,
+        seconds=time.monotonic() - started,
+        near_dup_faces_changed=dups.changed,
+        near_dup_groups=dups.groups,
+    )
+
+
+def _pending_tasks(cat: Catalog, page: int = 1000) -> Iterator[ImageTask]:
+    """Unprocessed images in id order, read a page at a time (memory stays flat)."""
+    last = 0
+    while True:
+        rows = cat.conn.execute(
+            "SELECT id, path FROM images WHERE extract_status IS NULL AND id > ? "
+            "ORDER BY id LIMIT ?",
+            (last, page),
+        ).fetchall()
+        if not rows:
+            return
+        for image_id, relpath in rows:
+            try:
+                path = str(cat.paths.resolve(relpath))
+            except FacesiftError:
+                path = ""  # a stored path that leaves the dataset: reported as missing
+            yield ImageTask(image_id, path)
+        last = rows[-1][0]
+
+
+def _chunks(tasks: Iterable[ImageTask], size: int) -> Iterator[list[ImageTask]]:
+    chunk: list[ImageTask] = []
+    for t in tasks:
+        chunk.append(t)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _batches(
+    results: Iterable[ImageResult], size: int, max_seconds: float
+) -> Iterator[list[ImageResult]]:
+    batch: list[ImageResult] = []
+    last = time.monotonic()
+    for r in results:
+        batch.append(r)
+        if len(batch) >= size or time.monotonic() - last >= max_seconds:
+            yield batch
+            batch = []
+            last = time.monotonic()
+    if batch:
+        yield batch
+
+
+def _pool(config: WorkerConfig, workers: int) -> ProcessPoolExecutor:
+    # fork where there is one: workers start at once with the modules already
+    # imported, and callers need no ``if __name__ == "__main__"`` guard (spawn
+    # and forkserver re-import the caller's main module in every worker).
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker, initargs=(config,))
+
+
+def _run_pool(
+    chunks: Iterable[list[ImageTask]], config: WorkerConfig, workers: int
+) -> Iterator[ImageResult]:
+    """Results in submission order, with a bounded number of chunks in flight.
+
+    A worker that dies (out of memory, a crash in native code) breaks the pool:
+    the chunks in flight are then retried one image at a time in a new pool, so
+    only the image that kills a worker on its own is recorded as an error.
+    """
+    source = iter(chunks)
+    max_inflight = workers * 3
+    inflight: deque[tuple[Future, list[ImageTask], bool]] = deque()
+    retry: deque[ImageTask] = deque()
+    executor = _pool(config, workers)
+    try:
+        while True:
+            if retry:
+                if not inflight:  # isolated: one image at a time until the retries are done
+                    t = retry.popleft()
+                    inflight.append((executor.submit(process_chunk, [t]), [t], True))
+            else:
+                while len(inflight) < max_inflight:
+                    chunk = next(source, None)
+                    if chunk is None:
+                        break
+                    inflight.append((executor.submit(process_chunk, chunk), chunk, False))
+            if not inflight:
+                return
+            future, tasks, isolated = inflight.popleft()
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                executor.shutdown(wait=True, cancel_futures=True)
+                if isolated:
+                    yield from (ImageResult(t.image_id, "error", CRASHED) for t in tasks)
+                else:
+                    retry.extend(tasks)
+                for _, others, _ in inflight:
+                    retry.extend(others)
+                inflight.clear()
+                executor = _pool(config, workers)
+                continue
+            yield from results
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def write_results(conn: sqlite3.Connection, batch: list[ImageResult]) -> int:
+    """Record a batch of image outcomes (faces and status together); return faces added.
+
+    An image that another run has processed meanwhile is left as it is.
+    """
+    added = 0
+    now = utc_now()
+    with transaction(conn):
+        for r in batch:
+            row = conn.execute(
+                "SELECT extract_status FROM images WHERE id = ?", (r.image_id,)
+            ).fetchone()
+            if row is None or row[0] is not None:
+                continue
+            has_faces = conn.execute(
+                "SELECT 1 FROM faces WHERE image_id = ? LIMIT 1", (r.image_id,)
+            ).fetchone()
+            if r.status == "done" and not has_faces:
+                for f in r.faces:
+                    insert_face(conn, r.image_id, f.face_index, f.box, f.detector, **f.fields)
+                added += len(r.faces)
+            conn.execute(
+                "UPDATE images SET extract_status = ?, extract_reason = ?, extracted_at = ? "
+                "WHERE id = ?",
+                (r.status, r.reason, now, r.image_id),
+            )
+    return added

@@ -1,0 +1,158 @@
+"""The work done for one image, in a worker process: decode, detect, align, measure, store chips.
+
+Models are loaded once per process by :func:`init_worker` (the pool's
+initializer); the parent process alone writes the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from catalog.decode import DecodeLimits, ImageRejected, decode_image
+from catalog.storage import store_content
+from faces.align import face_chip, landmarks_68, png_bytes, shape_points
+from faces.detect import DetectParams, detect_faces
+from faces.models import Models, load_models
+from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker needs besides the image: picklable, sent once per process."""
+
+    dataset_dir: str
+    detect: DetectParams = field(default_factory=DetectParams)
+    chip_size: int = 256
+    padding: float = 0.45
+    embeddings: bool = False
+    limits: DecodeLimits = field(default_factory=DecodeLimits)
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face, ready to become a ``faces`` row (see catalog.faces.insert_face)."""
+
+    face_index: int
+    box: tuple[int, int, int, int]
+    detector: str
+    fields: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """The outcome for one image: 'done' with faces, 'no_face', or 'error' with a reason."""
+
+    image_id: int
+    status: str
+    reason: str | None = None
+    faces: list[FaceResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImageTask:
+    """One image to process: its catalog id and the absolute path of its file."""
+
+    image_id: int
+    path: str
+
+
+def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> ImageResult:
+    """Decode, detect, align and measure one image; never raises for a bad image."""
+    try:
+        data = Path(task.path).read_bytes()
+    except FileNotFoundError:
+        return ImageResult(task.image_id, "error", "missing: the stored file is gone")
+    except OSError as e:
+        return ImageResult(task.image_id, "error", f"unreadable: {e.strerror or e}")
+    try:
+        decoded = decode_image(data, config.limits)
+        faces = find_faces(models, config, decoded.rgb)
+    except ImageRejected as e:
+        return ImageResult(task.image_id, "error", _stable(str(e)))
+    except MemoryError:
+        return ImageResult(task.image_id, "error", "too_large: out of memory")
+    except Exception as e:  # one odd image must not stop a run of thousands
+        return ImageResult(task.image_id, "error", f"internal: {type(e).__name__}: {e}")
+    if not faces:
+        return ImageResult(task.image_id, "no_face")
+    return ImageResult(task.image_id, "done", None, faces)
+
+
+def find_faces(models: Models, config: WorkerConfig, img: Image.Image) -> list[FaceResult]:
+    """Every face of an upright RGB image, with its chip stored and its figures measured."""
+    detections = detect_faces(models, img, config.detect)
+    if not detections:
+        return []
+    rgb = np.asarray(img)
+    out = []
+    for index, det in enumerate(detections):
+        shape = landmarks_68(models, rgb, det.raw_box)
+        points = shape_points(shape)
+        chip = face_chip(rgb, shape, config.chip_size, config.padding)
+        _, chip_path = store_content(Path(config.dataset_dir), "chips", png_bytes(chip), "png")
+        figures = chip_figures(chip, config.padding)
+        yaw, pitch = yaw_pitch_degrees(points)
+        left, top, right, bottom = det.raw_box
+        fields: dict[str, object] = {
+            "score": det.score,
+            "subdetector": det.subdetector,
+            "upsample": det.upsample,
+            "landmarks": _landmarks_json(points),
+            "chip_path": chip_path,
+            "chip_size": config.chip_size,
+            "chip_padding": config.padding,
+            "size_px": math.sqrt(max(right - left, 0) * max(bottom - top, 0)),
+            "sharpness": figures.sharpness,
+            "brightness": figures.brightness,
+            "contrast": figures.contrast,
+            "roll": roll_degrees(points),
+            "yaw": yaw,
+            "pitch": pitch,
+            "border_cut": int(det.border_cut),
+            "phash": str(imagehash.phash(Image.fromarray(chip))),
+            "embedding": None,
+        }
+        if models.descriptor is not None:
+            vec = models.descriptor.compute_face_descriptor(rgb, shape)
+            fields["embedding"] = np.asarray(vec, dtype="<f4").tobytes()
+        out.append(FaceResult(index, det.box, config.detect.detector, fields))
+    return out
+
+
+def _stable(reason: str) -> str:
+    """A reason without object addresses, so that reruns record the same text."""
+    return _ADDRESS.sub("", reason)
+
+
+_ADDRESS = re.compile(r" ?<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def _landmarks_json(points: np.ndarray) -> str:
+    return "[" + ",".join(f"[{int(x)},{int(y)}]" for x, y in points) + "]"
+
+
+# --- the per-process side of the pool ------------------------------------------
+# A process pool's initializer can only hand state to later tasks through the
+# worker process's globals; this is that one slot (set once per process).
+_worker: tuple[Models, WorkerConfig] | None = None
+
+
+def init_worker(config: WorkerConfig) -> None:
+    """Pool initializer: load the models once for this process."""
+    global _worker
+    _worker = (load_models(config.detect.detector, config.embeddings), config)
+
+
+def process_chunk(tasks: list[ImageTask]) -> list[ImageResult]:
+    """Process a few images in a worker set up by :func:`init_worker`."""
+    if _worker is None:
+        raise RuntimeError("init_worker was not called in this process")
+    models, config = _worker
+    return [process_image(models, config, t) for t in tasks]

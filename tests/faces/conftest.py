@@ -1,0 +1,78 @@
+"""Fixtures of the extract tests: catalogs holding real photos (and hostile files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog import Catalog
+from catalog.decode import ImageRejected, decode_image
+from catalog.images import ImageSource, StoredImage, add_image, add_source
+from catalog.storage import store_content
+from faces.detect import SMALL_SIDE
+
+
+def _add_image_bytes(cat: Catalog, data: bytes, name: str, label: str | None = None) -> int:
+    """Store bytes as an imported image (valid or not, as the importer would find them)."""
+    try:
+        decoded = decode_image(data)
+        size, fmt, ext = (decoded.width, decoded.height), decoded.format, decoded.ext
+    except ImageRejected:
+        size, fmt, ext = (0, 0), "JPEG", "jpg"
+    sha, rel = store_content(cat.paths.dir, "images", data, ext)
+    image_id, _ = add_image(cat.conn, StoredImage(sha, rel, *size, fmt, len(data)))
+    add_source(
+        cat.conn,
+        image_id,
+        ImageSource("import", source_name="test", import_path=name, source_label=label),
+    )
+    return image_id
+
+
+def _expected_auto(photo) -> int:
+    """What ``--upsample auto`` should find in a manifest photo: its upsample-1 count
+    where upsample 0 finds nothing or the image is small, else its upsample-0 count."""
+    from PIL import Image
+
+    with Image.open(photo.path) as im:
+        small = max(im.size) < SMALL_SIDE
+    return photo.hog_up1 if photo.hog_up0 == 0 or small else photo.hog_up0
+
+
+@pytest.fixture(scope="session")
+def extract_photos(photos):
+    """A handful of photos covering single, tilted, group, small, cut, no-face and 48 px faces."""
+    kinds = [
+        "single_frontal",
+        "single_tilted",
+        "single_partial",
+        "multi_face",
+        "small_face",
+        "no_face",
+        "no_face_cartoon",
+    ]
+    chosen = []
+    for kind in kinds:
+        # The cheapest photo of each kind keeps the suite fast on two cores.
+        of_kind = sorted((p for p in photos if p.kind == kind), key=lambda p: p.path.stat().st_size)
+        if kind == "multi_face":
+            # One whose faces need the upsample-1 retry, one found at 0.
+            chosen += [p for p in of_kind if p.hog_up0 == 0][:1]
+            chosen += [p for p in of_kind if p.hog_up0 >= 2][:1]
+        elif kind == "small_face":
+            chosen += [p for p in of_kind if p.hog_up0 == 0][:1]
+        else:
+            chosen += of_kind[:1]
+    chosen += [p for p in photos if p.kind == "fer2013_crop_48px"]
+    return chosen
+
+
+@pytest.fixture(scope="session")
+def add_image_bytes():
+    """``add(cat, data, name, label=None) -> image id``: store bytes as an imported image."""
+    return _add_image_bytes
+
+
+@pytest.fixture(scope="session")
+def expected_auto():
+    """``expected(photo) -> int``: the faces ``--upsample auto`` finds in a manifest photo."""
+    return _expected_auto
