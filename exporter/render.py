@@ -19,9 +19,11 @@ def load_chip(path: Path) -> Image.Image:
     try:
         with Image.open(path) as im:
             im.load()
-            return im.convert("RGB")
+            rgb = im.convert("RGB")
     except (OSError, ValueError) as e:
         raise ExportError(f"cannot read face chip {path}: {e}") from None
+    rgb.info = {}  # no ICC profile, text or times from the chip into the export
+    return rgb
 
 
 def render(chip: Image.Image, size: int, color: bool) -> Image.Image:

@@ -112,6 +112,16 @@ def make_people():
 
 
 @pytest.fixture
+def make_chip():
+    """``make_chip(pil_image)``: a Chip of any image."""
+
+    def make(im: Image.Image) -> Chip:
+        return Chip(_png(im), str(imagehash.phash(im)))
+
+    return make
+
+
+@pytest.fixture
 def make_near_copy():
     """``make_near_copy(chip)``: a near-duplicate chip."""
     return near_copy

@@ -1,0 +1,342 @@
+"""The export stage: which faces, honest splits, reproducibility, atomicity, records."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+import exporter.writers
+import pipeline
+from exporter.options import ExportError, ExportOptions
+from exporter.stage import export
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def _splits_of(out: Path) -> dict[int, str]:
+    return {f["face_id"]: f["split"] for f in _manifest(out)["faces"]}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_selection_takes_accepted_and_labelled_pending_never_rejected(builder, tmp_path):
+    b = builder()
+    accepted = {b.face("happy") for _ in range(4)}
+    pending = {b.face("sad", status="pending") for _ in range(3)}
+    b.face(None, status="pending", source="import")  # pending without any label
+    rejected = {b.face("happy", status="rejected") for _ in range(3)}
+    # Accepted, then rejected by a second and third annotator: the majority rejects.
+    f = b.face("happy", annotators=("alice",))
+    from catalog.events import record
+
+    record(b.cat.conn, f, "bob", "reject", reason="drawing")
+    record(b.cat.conn, f, "carol", "reject", reason="drawing")
+    rejected.add(f)
+
+    r = export(b.cat, ExportOptions(out=tmp_path / "a", format="hf"))
+    assert set(_splits_of(tmp_path / "a")) == accepted
+    assert r.left_out == {"pending (no --include-pending)": 4, "rejected": 4}
+
+    r = export(b.cat, ExportOptions(out=tmp_path / "b", format="hf", include_pending=True))
+    got = _splits_of(tmp_path / "b")
+    assert set(got) == accepted | pending
+    assert not set(got) & rejected
+    assert r.left_out == {"no label": 1, "rejected": 4}
+    statuses = {f["face_id"]: f["status"] for f in _manifest(tmp_path / "b")["faces"]}
+    assert {statuses[i] for i in pending} == {"pending"}
+
+
+def test_quality_filters_leave_out_faces_that_fail_or_lack_the_measure(builder, tmp_path):
+    b = builder()
+    good = b.face("happy", size_px=90.0, sharpness=150.0, yaw=-10.0)
+    small = b.face("happy", size_px=40.0, sharpness=150.0, yaw=0.0)
+    blurry = b.face("happy", size_px=90.0, sharpness=20.0, yaw=0.0)
+    turned = b.face("happy", size_px=90.0, sharpness=150.0, yaw=-45.0)
+    unknown_yaw = b.face("happy", size_px=90.0, sharpness=150.0, yaw=None)
+    opts = dict(format="imagefolder", min_size=48, min_sharpness=100, max_yaw=30)
+    r = export(b.cat, ExportOptions(out=tmp_path / "q", **opts))
+    assert set(_splits_of(tmp_path / "q")) == {good}
+    assert sum(r.left_out.values()) == 4
+    r = export(b.cat, ExportOptions(out=tmp_path / "all", format="imagefolder"))
+    assert set(_splits_of(tmp_path / "all")) == {good, small, blurry, turned, unknown_yaw}
+    card = (tmp_path / "q" / "README.md").read_text()
+    assert "--min-size 48, --min-sharpness 100, --max-yaw 30" in card
+    assert "smaller than 48 px (--min-size) 1" in card
+
+
+def test_near_duplicate_groups_never_cross_splits(builder, make_near_copy, tmp_path):
+    b = builder()
+    groups: dict[int, list[int]] = {}
+    for i in range(12):
+        lab = ("happy", "sad")[i % 2]
+        head = b.face(lab)
+        chip = b.pool[b.used - 1]
+        members = [head]
+        for _ in range(i % 3):  # groups of 1, 2 and 3 faces; copies share the dup_group
+            members.append(b.face(lab, chip=make_near_copy(chip), dup_group=head))
+        groups[head] = members
+    # Faces the extract stage did not group but whose hashes are near: kept together too.
+    loose = b.face("happy")
+    twin = b.face("happy", chip=make_near_copy(b.pool[b.used - 1]))
+    for seed in range(4):
+        out = tmp_path / f"s{seed}"
+        r = export(b.cat, ExportOptions(out=out, format="hf", seed=seed, splits=(0.5, 0.25, 0.25)))
+        splits = _splits_of(out)
+        for members in groups.values():
+            assert len({splits[m] for m in members}) == 1
+        assert splits[loose] == splits[twin]
+        assert r.leakage["cross_split_pairs"] == 0
+        assert len(set(splits.values())) == 3
+
+
+def test_identity_disjoint_keeps_each_person_in_one_split(builder, make_people, tmp_path):
+    b = builder()
+    people = make_people(10, 4, seed=1)
+    person_of: dict[int, int] = {}
+    for p, faces in enumerate(people):
+        for k, emb in enumerate(faces):
+            fid = b.face(("happy", "sad", "angry", "neutral")[k], embedding=emb)
+            person_of[fid] = p
+    out = tmp_path / "id"
+    r = export(
+        b.cat,
+        ExportOptions(
+            out=out, format="imagefolder", identity_disjoint=True, splits=(0.6, 0.2, 0.2)
+        ),
+    )
+    splits = _splits_of(out)
+    by_person = defaultdict(set)
+    for fid, p in person_of.items():
+        by_person[p].add(splits[fid])
+    assert all(len(s) == 1 for s in by_person.values())
+    assert len(set(splits.values())) == 3
+    assert r.total == 40
+    identities = {f["face_id"]: f["identity"] for f in _manifest(out)["faces"]}
+    assert len(set(identities.values())) == 10
+    assert "10 identity clusters" in (out / "README.md").read_text()
+    # Without the option people are spread over the splits.
+    export(
+        b.cat, ExportOptions(out=tmp_path / "free", format="imagefolder", splits=(0.6, 0.2, 0.2))
+    )
+    free = _splits_of(tmp_path / "free")
+    assert any(len({free[f] for f, p in person_of.items() if p == q}) > 1 for q in range(10))
+
+
+def test_identity_disjoint_without_embeddings_is_a_clear_error(builder, make_people, tmp_path):
+    b = builder()
+    b.face("happy", embedding=make_people(1, 1)[0][0])
+    b.face("happy")
+    with pytest.raises(ExportError, match=r"1 of 2 faces have none; run 'facesift extract"):
+        export(b.cat, ExportOptions(out=tmp_path / "x", identity_disjoint=True))
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("fmt", ["imagefolder", "fer2013-csv", "hf"])
+def test_same_catalog_and_options_give_byte_identical_output(builder, tmp_path, fmt):
+    b = builder()
+    for lab in ["happy"] * 8 + ["sad"] * 7 + ["fear"] * 5:
+        b.face(lab)
+    b.face("sad", status="rejected")
+    a = _tree(export(b.cat, ExportOptions(out=tmp_path / "a", format=fmt, seed=7)).out)
+    again = _tree(export(b.cat, ExportOptions(out=tmp_path / "b", format=fmt, seed=7)).out)
+    assert a == again
+    other = export(b.cat, ExportOptions(out=tmp_path / "c", format=fmt, seed=8)).out
+    assert _splits_of(tmp_path / "a") != _splits_of(other)
+
+
+def test_an_exception_mid_write_leaves_nothing_behind(builder, tmp_path, monkeypatch):
+    b = builder()
+    for lab in ["happy"] * 6 + ["sad"] * 6:
+        b.face(lab)
+    calls = {"n": 0}
+    real = exporter.writers.png_bytes
+
+    def failing(im):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise OSError("disk full")
+        return real(im)
+
+    monkeypatch.setattr(exporter.writers, "png_bytes", failing)
+    out = tmp_path / "exp"
+    with pytest.raises(OSError, match="disk full"):
+        export(b.cat, ExportOptions(out=out, format="imagefolder"))
+    assert list(tmp_path.iterdir()) == [tmp_path / "datasets"]
+    assert b.cat.conn.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 0
+
+    # A failed --overwrite keeps the previous export whole.
+    monkeypatch.setattr(exporter.writers, "png_bytes", real)
+    export(b.cat, ExportOptions(out=out, format="imagefolder"))
+    before = _tree(out)
+    calls["n"] = 0
+    monkeypatch.setattr(exporter.writers, "png_bytes", failing)
+    with pytest.raises(OSError):
+        export(b.cat, ExportOptions(out=out, format="imagefolder", size=32, overwrite=True))
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["datasets", "exp"]
+
+
+def test_a_killed_export_leaves_no_dataset_and_the_next_one_sweeps_its_temp(builder, tmp_path):
+    b = builder()
+    for lab in ["happy"] * 6 + ["sad"] * 6:
+        b.face(lab)
+    out = tmp_path / "exp"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from catalog import Catalog
+        from exporter.options import ExportOptions
+        from exporter.stage import export
+
+        def die(done, total):
+            if done == 6:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        with Catalog.open({str(b.cat.paths.root)!r}, "test") as cat:
+            export(cat, ExportOptions(out={str(out)!r}, format="hf"), progress=die)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=120, check=False)
+    assert proc.returncode == -9
+    assert not out.exists()
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".exp.facesift-export-")]
+    assert len(leftovers) == 1  # the killed process's temporary folder, hidden
+    r = export(b.cat, ExportOptions(out=out, format="hf"))
+    assert r.total == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["datasets", "exp"]
+
+
+def test_existing_folders_are_refused_unless_overwrite_of_an_export(builder, tmp_path):
+    b = builder()
+    b.face("happy")
+    b.face("sad")
+    out = tmp_path / "exp"
+    out.mkdir()
+    export(b.cat, ExportOptions(out=out, format="hf"))  # an empty folder is fine
+    with pytest.raises(ExportError, match="not empty; use --overwrite"):
+        export(b.cat, ExportOptions(out=out, format="hf"))
+    r = export(b.cat, ExportOptions(out=out, format="imagefolder", overwrite=True))
+    assert (out / "train").is_dir() and not (out / "data").exists()
+    assert r.export_id == 2
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    with pytest.raises(ExportError, match="not a facesift export"):
+        export(b.cat, ExportOptions(out=mine, format="hf", overwrite=True))
+    assert (mine / "thesis.tex").read_text() == "precious"
+    with pytest.raises(ExportError, match="holds the dataset"):
+        export(b.cat, ExportOptions(out=b.cat.paths.root, format="hf", overwrite=True))
+
+
+def test_each_export_is_recorded_in_the_catalog(builder, tmp_path):
+    b = builder()
+    for lab in ["happy"] * 3 + ["sad"] * 2:
+        b.face(lab)
+    r = export(b.cat, ExportOptions(out=tmp_path / "e", format="fer2013-csv", labels="happy"))
+    row = b.cat.conn.execute("SELECT * FROM exports WHERE id = ?", (r.export_id,)).fetchone()
+    assert row["format"] == "fer2013-csv"
+    assert row["path"] == str((tmp_path / "e").absolute())
+    assert json.loads(row["options"])["labels"] == "happy"
+    counts = json.loads(row["counts"])
+    assert counts["total"] == 3
+    assert counts["left_out"] == {"label not exported": 2}
+
+
+def test_leakage_check_counts_faces_near_fer2013_faces(builder, make_near_copy, tmp_path):
+    b = builder()
+    fer_faces = [b.face("happy", source="fer2013") for _ in range(3)]
+    fer_chip = b.pool[b.used - 1]
+    near = b.face("happy", chip=make_near_copy(fer_chip))  # a web copy of a FER2013 image
+    for lab in ["happy"] * 4 + ["sad"] * 4:
+        b.face(lab)
+    r = export(b.cat, ExportOptions(out=tmp_path / "x", format="hf"))
+    assert r.leakage["fer2013_imported"]
+    assert r.leakage["fer2013_faces_in_catalog"] == 3
+    assert r.leakage["exported_from_fer2013"] == 3
+    assert r.leakage["exported_near_fer2013"] == 1
+    assert _splits_of(tmp_path / "x")[near] == _splits_of(tmp_path / "x")[fer_faces[-1]]
+    card = (tmp_path / "x" / "README.md").read_text()
+    assert "3 exported faces are FER2013 faces, and 1 other exported faces are near-dup" in card
+    # Leaving the FER2013 faces out still reports the web copy.
+    r = export(b.cat, ExportOptions(out=tmp_path / "y", format="hf", labels="sad"))
+    assert r.leakage["exported_near_fer2013"] == 0
+    assert r.leakage["exported_from_fer2013"] == 0
+
+
+def test_chips_are_rendered_at_the_asked_size_from_a_256_px_master(builder, make_chip, tmp_path):
+    from PIL import Image
+
+    b = builder()
+    with Image.open(io.BytesIO(b.pool[0].png)) as im:
+        master = im.convert("RGB").resize((256, 256))
+    fid = b.face("happy", chip=make_chip(master))
+    r = export(b.cat, ExportOptions(out=tmp_path / "c", format="imagefolder", size=112, color=True))
+    path = r.out / _manifest(r.out)["faces"][0]["path"]
+    assert path.name == f"{fid}.png"
+    with Image.open(path) as im:
+        assert im.size == (112, 112) and im.mode == "RGB"
+        assert not im.info  # no metadata chunks: no times, nothing that varies
+
+
+def test_cli_exports_and_refuses_bad_combinations(builder, tmp_path, capsys):
+    b = builder()
+    for lab in ["happy"] * 5 + ["sad"] * 5:
+        b.face(lab)
+    root = str(b.cat.paths.root)
+    out = tmp_path / "cli"
+    code = pipeline.main(
+        [
+            "--root",
+            root,
+            "--dataset",
+            "test",
+            "export",
+            "--out",
+            str(out),
+            "--format",
+            "fer2013-csv",
+            "--labels",
+            "happy,sad",
+            "--seed",
+            "3",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "export: 10 faces" in printed and "3 happy, 4 sad" in printed
+    assert (out / "fer2013.csv").is_file()
+    code = pipeline.main(
+        [
+            "--root",
+            root,
+            "--dataset",
+            "test",
+            "export",
+            "--out",
+            str(tmp_path / "bad"),
+            "--format",
+            "fer2013-csv",
+            "--size",
+            "64",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "48x48" in err
+    code = pipeline.main(
+        ["--root", root, "--dataset", "test", "export", "--out", str(out), "--format", "hf"]
+    )
+    assert code == 2 and "--overwrite" in capsys.readouterr().err
