@@ -340,3 +340,69 @@ def test_cli_exports_and_refuses_bad_combinations(builder, tmp_path, capsys):
         ["--root", root, "--dataset", "test", "export", "--out", str(out), "--format", "hf"]
     )
     assert code == 2 and "--overwrite" in capsys.readouterr().err
+
+
+def test_fer2013_csv_imported_by_the_importer_is_seen_by_the_leakage_check(
+    builder, make_chip, make_near_copy, tmp_path
+):
+    """The importer's conventions (source name, '<csv>:<row>[:Usage]') are what export reads."""
+    import numpy as np
+    from PIL import Image
+
+    from catalog.faces import insert_face
+    from importer.stage import import_path
+
+    b = builder()
+    rows = ["emotion,pixels,Usage"]
+    for k in range(3):
+        with Image.open(io.BytesIO(b.next_chip().png)) as im:
+            gray = np.asarray(im.convert("L").resize((48, 48)))
+        rows.append(f"{3 + k % 2},{' '.join(map(str, gray.ravel()))},Training")
+    csv_path = tmp_path / "my_fer.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    import_path(b.cat, csv_path, source="kaggle", progress=False)
+    images = b.cat.conn.execute("SELECT id, path FROM images ORDER BY id").fetchall()
+    assert len(images) == 3
+    chips = []
+    for image_id, rel in images:  # what extract would do, minus dlib
+        with Image.open(b.cat.paths.resolve(rel)) as im:
+            chip = make_chip(im.convert("RGB").resize((96, 96)))
+        chips.append(chip)
+        from catalog.storage import store_content
+
+        _, chip_rel = store_content(b.cat.paths.dir, "chips", chip.png, "png")
+        fid = insert_face(
+            b.cat.conn, image_id, 0, (0, 0, 48, 48), "hog", chip_path=chip_rel, phash=chip.phash
+        )
+        b.cat.conn.execute("UPDATE faces SET dup_group = id WHERE id = ?", (fid,))
+    web_copy = b.face("happy", chip=make_near_copy(chips[0]))
+    for lab in ["happy"] * 3 + ["sad"] * 3:
+        b.face(lab)
+    r = export(b.cat, ExportOptions(out=tmp_path / "x", format="hf", include_pending=True))
+    assert r.leakage["fer2013_faces_in_catalog"] == 3
+    assert r.leakage["exported_from_fer2013"] == 3  # pending, labelled by the CSV's emotion
+    assert r.leakage["exported_near_fer2013"] == 1
+    sources = {f["face_id"]: f["sources"] for f in _manifest(tmp_path / "x")["faces"]}
+    assert sources[web_copy][0]["kind"] == "search"
+    imported = [s[0] for s in sources.values() if s[0]["kind"] == "import"]
+    assert sorted(s["import_path"] for s in imported) == [
+        f"my_fer.csv:{k}:Training" for k in range(3)
+    ]
+
+
+def test_missing_chips_are_left_out_and_broken_chips_are_a_clear_error(builder, tmp_path):
+    b = builder()
+    keep = b.face("happy")
+    gone = b.face("happy")
+    broken = b.face("sad")
+    rel = dict(b.cat.conn.execute("SELECT id, chip_path FROM faces").fetchall())
+    b.cat.paths.resolve(rel[gone]).unlink()
+    r = export(b.cat, ExportOptions(out=tmp_path / "a", format="hf", labels="happy"))
+    assert set(_splits_of(tmp_path / "a")) == {keep}
+    assert r.left_out["chip file missing"] == 1
+    b.cat.paths.resolve(rel[broken]).write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(ExportError, match="cannot read face chip"):
+        export(b.cat, ExportOptions(out=tmp_path / "b", format="hf"))
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(ExportError, match="nothing to export"):
+        export(b.cat, ExportOptions(out=tmp_path / "c", format="hf", labels="fear"))
