@@ -188,7 +188,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     with open_catalog(args) as cat:
-        r = export(cat, opts)
+        r = export(cat, opts, progress=sys.stderr.isatty())
     splits = "  ".join(f"{s} {sum(c.values())}" for s, c in r.counts.items())
     print(f"export: {r.total} faces to {r.out} ({r.format}): {splits}")
     print("  classes: " + ", ".join(f"{i} {n}" for n, i in r.labels.items()))

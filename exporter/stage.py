@@ -12,9 +12,12 @@ import json
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tqdm import tqdm
 
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
@@ -57,17 +60,32 @@ class ExportResult:
 Progress = Callable[[int, int], None]
 
 
-def export(cat: Catalog, opts: ExportOptions, *, progress: Progress | None = None) -> ExportResult:
-    """Write the export ``opts`` describes; return what was written.
+@dataclass
+class Prepared:
+    """An export decided but not written: the faces, their splits and the label plan."""
 
-    Raises ExportError (one line) for options or data it cannot export.
-    ``progress(done, total)`` is called as faces are written.
+    plan: LabelPlan
+    faces: list[ExportFace]
+    splits: list[str]
+    identity: list[int] | None
+    left_out: Counter
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Faces per split (only splits that get any) and label."""
+        written = [s for s in SPLITS if s in set(self.splits)]
+        out = {s: dict.fromkeys(self.plan.names, 0) for s in written}
+        for f, s in zip(self.faces, self.splits, strict=True):
+            out[s][f.label] += 1
+        return out
+
+
+def prepare(cat: Catalog, opts: ExportOptions) -> Prepared:
+    """Select, group and split the faces as :func:`export` would, writing nothing.
+
+    The review app shows this as a preview; it raises the same ExportErrors.
     """
     opts.validate()
     plan = with_indices(plan_labels(cat.labels, opts.map, opts.labels), opts.format)
-    out = Path(opts.out).expanduser().absolute()
-    _check_target(out, opts.overwrite, cat.paths.dir.absolute())
-
     selection = select_faces(cat.conn, opts, plan)
     faces = []
     for f in selection.faces:
@@ -81,11 +99,39 @@ def export(cat: Catalog, opts: ExportOptions, *, progress: Progress | None = Non
     faces = with_provenance(cat.conn, faces)
     units, identity = _units(faces, opts)
     splits = assign_splits([f.label for f in faces], units, opts.splits, opts.seed)
+    return Prepared(plan, faces, splits, identity, selection.left_out)
+
+
+def export(
+    cat: Catalog,
+    opts: ExportOptions,
+    *,
+    progress: bool = False,
+    on_progress: Progress | None = None,
+) -> ExportResult:
+    """Write the export ``opts`` describes; return what was written.
+
+    Raises ExportError (one line) for options or data it cannot export, and
+    for a write that fails (nothing is left behind then). ``progress`` shows a
+    progress bar; ``on_progress(done, total)`` is called as faces are written.
+    """
+    opts.validate()
+    out = Path(opts.out).expanduser().absolute()
+    _check_target(out, opts.overwrite, cat.paths.dir.absolute())
+    prep = prepare(cat, opts)
+    plan, faces, splits, identity = prep.plan, prep.faces, prep.splits, prep.identity
 
     order = sorted(range(len(faces)), key=lambda i: (SPLITS.index(splits[i]), faces[i].id))
     tmp = _temp_dir(out)
+    bar = tqdm(total=len(order), desc="export", unit=" face", disable=not progress)
+
+    def tick(done: int, total: int) -> None:
+        bar.update(1)
+        if on_progress:
+            on_progress(done, total)
+
     try:
-        items = _items(cat, faces, splits, order, plan, opts, progress)
+        items = _items(cat, faces, splits, order, plan, opts, tick)
         placed = WRITERS[opts.format](tmp, items, plan)
         leak = leakage.check(
             cat.conn,
@@ -116,7 +162,7 @@ def export(cat: Catalog, opts: ExportOptions, *, progress: Progress | None = Non
                 plan=plan,
                 faces=faces,
                 splits=splits,
-                left_out=selection.left_out,
+                left_out=prep.left_out,
                 curation=card.gather(cat.conn),
                 leakage=leak,
                 identity_clusters=len(set(identity)) if identity else None,
@@ -126,20 +172,23 @@ def export(cat: Catalog, opts: ExportOptions, *, progress: Progress | None = Non
         manifest = _manifest(cat, opts, plan, faces, splits, identity, placed, leak, tmp)
         _write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         _move_into_place(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ExportError(f"export to {out} failed, nothing was written: {e}") from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        bar.close()
 
-    counts = {s: {n: 0 for n in plan.names} for s in written}
-    for f, s in zip(faces, splits, strict=True):
-        counts[s][f.label] += 1
+    counts = prep.counts()
     result = ExportResult(
         out=out,
         format=opts.format,
         labels=dict(sorted(plan.indices.items(), key=lambda kv: kv[1])),
         counts=counts,
         total=len(faces),
-        left_out=dict(sorted(selection.left_out.items())),
+        left_out=dict(sorted(prep.left_out.items())),
         leakage=leak.as_record(),
         export_id=0,
         files=[*(m["path"] for m in manifest["files"]), MANIFEST],
@@ -172,10 +221,13 @@ def _is_export(folder: Path) -> bool:
 
 def _temp_dir(out: Path) -> Path:
     """A fresh hidden folder beside ``out`` (same file system, so the rename is atomic)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_stale(out)
-    tmp = out.parent / f".{out.name}{_TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_stale(out)
+        tmp = out.parent / f".{out.name}{_TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as e:
+        raise ExportError(f"cannot write beside {out}: {e}") from e
     return tmp
 
 
@@ -203,7 +255,11 @@ def _move_into_place(tmp: Path, out: Path) -> None:
     if out.is_dir() and any(out.iterdir()):
         old = out.parent / f".{out.name}{_OLD_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.replace(out, old)
-        os.replace(tmp, out)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            os.replace(old, out)  # put the previous export back
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         if out.is_dir():

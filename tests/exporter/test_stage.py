@@ -172,7 +172,7 @@ def test_an_exception_mid_write_leaves_nothing_behind(builder, tmp_path, monkeyp
 
     monkeypatch.setattr(exporter.writers, "png_bytes", failing)
     out = tmp_path / "exp"
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ExportError, match="failed, nothing was written: disk full"):
         export(b.cat, ExportOptions(out=out, format="imagefolder"))
     assert list(tmp_path.iterdir()) == [tmp_path / "datasets"]
     assert b.cat.conn.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 0
@@ -183,7 +183,7 @@ def test_an_exception_mid_write_leaves_nothing_behind(builder, tmp_path, monkeyp
     before = _tree(out)
     calls["n"] = 0
     monkeypatch.setattr(exporter.writers, "png_bytes", failing)
-    with pytest.raises(OSError):
+    with pytest.raises(ExportError, match="disk full"):
         export(b.cat, ExportOptions(out=out, format="imagefolder", size=32, overwrite=True))
     assert _tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["datasets", "exp"]
@@ -206,7 +206,7 @@ def test_a_killed_export_leaves_no_dataset_and_the_next_one_sweeps_its_temp(buil
                 os.kill(os.getpid(), signal.SIGKILL)
 
         with Catalog.open({str(b.cat.paths.root)!r}, "test") as cat:
-            export(cat, ExportOptions(out={str(out)!r}, format="hf"), progress=die)
+            export(cat, ExportOptions(out={str(out)!r}, format="hf"), on_progress=die)
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=120, check=False)
@@ -406,3 +406,23 @@ def test_missing_chips_are_left_out_and_broken_chips_are_a_clear_error(builder, 
     assert not (tmp_path / "b").exists()
     with pytest.raises(ExportError, match="nothing to export"):
         export(b.cat, ExportOptions(out=tmp_path / "c", format="hf", labels="fear"))
+
+
+def test_prepare_previews_the_counts_without_writing(builder, tmp_path):
+    from exporter.stage import prepare
+
+    b = builder()
+    for lab in ["happy"] * 10 + ["sad"] * 5:
+        b.face(lab)
+    b.face("sad", status="rejected")
+    out = tmp_path / "never"
+    p = prepare(b.cat, ExportOptions(out=out, format="hf", labels="happy,sad"))
+    assert p.counts() == {
+        "train": {"happy": 8, "sad": 4},
+        "val": {"happy": 1, "sad": 1},
+        "test": {"happy": 1, "sad": 0},
+    }
+    assert p.left_out == {"rejected": 1}
+    assert not out.exists()
+    r = export(b.cat, ExportOptions(out=out, format="hf", labels="happy,sad"))
+    assert r.counts == p.counts()
