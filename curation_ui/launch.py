@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent / "app.py"
+REPO = APP.parents[1]
 ENV_ROOT = "FACESIFT_ROOT"
 ENV_DATASET = "FACESIFT_DATASET"
 
@@ -38,5 +39,13 @@ def streamlit_command(
         "--client.toolbarMode",
         "minimal",
     ]
-    env = {**os.environ, ENV_ROOT: str(Path(root).resolve()), ENV_DATASET: dataset}
+    # `streamlit run` puts only the script's folder on sys.path; the app imports the
+    # project's packages, so the repository root goes first.
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = {
+        **os.environ,
+        ENV_ROOT: str(Path(root).resolve()),
+        ENV_DATASET: dataset,
+        "PYTHONPATH": path,
+    }
     return argv, env

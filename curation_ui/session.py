@@ -1,0 +1,94 @@
+"""Per-session state of the app: the catalog connection and the annotator's name.
+
+Each browser session opens its own catalog connection (SQLite connections are
+not shared across sessions' threads) and is asked for an annotator name once;
+the name is also kept in the URL so that a reload does not ask again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import streamlit as st
+
+from catalog import Catalog
+from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
+from curation_ui.launch import ENV_DATASET, ENV_ROOT
+
+ANNOTATOR = "annotator"
+_CATALOG = "_facesift_catalog"
+_NAME = re.compile(r"^[\w .@'-]{1,64}$")
+
+
+def valid_annotator(name: str | None) -> str | None:
+    """A cleaned annotator name, or None when it is empty or has odd characters."""
+    name = (name or "").strip()
+    return name if _NAME.match(name) else None
+
+
+def catalog() -> Catalog:
+    """This session's catalog (the dataset named by FACESIFT_ROOT / FACESIFT_DATASET)."""
+    cat = st.session_state.get(_CATALOG)
+    if cat is None:
+        root = os.environ.get(ENV_ROOT, str(DEFAULT_ROOT))
+        name = os.environ.get(ENV_DATASET, DEFAULT_DATASET)
+        try:
+            cat = Catalog.open(root, name, create=False)
+        except DatasetError as e:
+            st.error(str(e))
+            st.stop()
+        st.session_state[_CATALOG] = cat
+    return cat
+
+
+def annotator() -> str:
+    """The annotator's name; asks for it (and stops the run) when this session has none."""
+    name = valid_annotator(st.session_state.get(ANNOTATOR))
+    if name:
+        return name
+    from_url = valid_annotator(st.query_params.get(ANNOTATOR))
+    if from_url:
+        st.session_state[ANNOTATOR] = from_url
+        return from_url
+    st.title("facesift review")
+    with st.form("who"):
+        typed = st.text_input(
+            "Your name (recorded with every label you give)", max_chars=64, key="who_name"
+        )
+        go = st.form_submit_button("Start reviewing")
+    if go:
+        name = valid_annotator(typed)
+        if name:
+            st.session_state[ANNOTATOR] = name
+            st.query_params[ANNOTATOR] = name
+            st.rerun()
+        st.error("Give a name of letters, digits, spaces, '.', '-', '@' or '_' (64 at most).")
+    st.stop()
+    raise AssertionError("unreachable")
+
+
+def _forget_name() -> None:
+    st.session_state.pop(ANNOTATOR, None)
+    st.query_params.pop(ANNOTATOR, None)
+
+
+def sidebar(cat: Catalog, name: str) -> None:
+    """Who and what: the dataset and the annotator, with a way to change the name."""
+    with st.sidebar:
+        st.caption(f"dataset: {cat.paths.name}")
+        st.caption(f"annotator: {name}")
+        st.button("Change name", on_click=_forget_name, key="change_name")
+
+
+def message(key: str) -> None:
+    """Show (once) a message an action callback left under ``key``."""
+    text = st.session_state.pop(key, None)
+    if text:
+        kind, body = text
+        (st.success if kind == "ok" else st.warning)(body)
+
+
+def say(key: str, body: str, kind: str = "ok") -> None:
+    """Leave a message for the next run of a page or fragment."""
+    st.session_state[key] = (kind, body)

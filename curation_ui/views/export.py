@@ -1,0 +1,87 @@
+"""Export: the export command's options as a form; the result's path and card when done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from curation_ui import session
+
+
+def render() -> None:
+    """The Export page."""
+    cat = session.catalog()
+    st.header("Export")
+    try:
+        from exporter.options import FORMATS, ExportOptions
+        from exporter.stage import export
+    except ImportError:
+        st.info("Export is not available yet: it lands with the export stage (`facesift export`).")
+        return
+    with st.form("export"):
+        c = st.columns(3)
+        out = c[0].text_input(
+            "Output folder", value=str(cat.paths.root / f"{cat.paths.name}-export"), key="ex_out"
+        )
+        fmt = c[1].selectbox("Format", FORMATS, key="ex_format")
+        size = c[2].number_input("Image size (px)", 8, 1024, 48, key="ex_size")
+        c = st.columns(3)
+        color = c[0].toggle("Colour (default gray)", key="ex_color")
+        splits = c[1].text_input("Splits train,val,test", "0.8,0.1,0.1", key="ex_splits")
+        seed = c[2].number_input("Split seed", 0, 2**31 - 1, 0, key="ex_seed")
+        c = st.columns(3)
+        labels = c[0].text_input("Only these labels (L1,L2,…)", key="ex_labels")
+        mapping = c[1].text_input("Merge labels (FROM=TO,…)", key="ex_map")
+        min_size = c[2].number_input("Min face size (px)", 0.0, 10000.0, 0.0, key="ex_min_size")
+        c = st.columns(3)
+        min_sharp = c[0].number_input("Min sharpness", 0.0, 1e6, 0.0, key="ex_min_sharp")
+        max_yaw = c[1].number_input("Max |yaw| (0 = any)", 0.0, 90.0, 0.0, key="ex_max_yaw")
+        c[2].write("")
+        include_pending = st.toggle("Include pending faces that carry a label", key="ex_pending")
+        identity = st.toggle("Keep each person in one split (needs embeddings)", key="ex_ident")
+        overwrite = st.toggle("Replace a non-empty output folder", key="ex_overwrite")
+        go = st.form_submit_button("Export", type="primary")
+    if not go:
+        return
+    try:
+        fractions = tuple(float(x) for x in splits.split(","))
+        opts = ExportOptions(
+            out=Path(out).expanduser(),
+            format=fmt,
+            size=int(size),
+            color=color,
+            splits=fractions,
+            labels=labels.strip() or None,
+            map=mapping.strip() or None,
+            min_size=min_size,
+            min_sharpness=min_sharp,
+            max_yaw=max_yaw or None,
+            include_pending=include_pending,
+            identity_disjoint=identity,
+            seed=int(seed),
+            overwrite=overwrite,
+        )
+        with st.spinner("Exporting…"):
+            result = export(cat, opts)
+    except (ValueError, OSError) as e:  # FacesiftError subclasses are ValueErrors here
+        st.error(str(e))
+        return
+    _show_result(result, opts)
+
+
+def _show_result(result: object, opts) -> None:
+    where = getattr(result, "out", None) or getattr(result, "path", None) or opts.out
+    st.success(f"Exported to {where}")
+    counts = getattr(result, "counts", None)
+    if counts:
+        st.json(counts)
+    card = getattr(result, "card", None)
+    card_path = Path(card) if isinstance(card, str | Path) else Path(where) / "README.md"
+    if isinstance(card, str) and not Path(card).exists():
+        text = card
+    else:
+        text = card_path.read_text() if card_path.is_file() else None
+    if text:
+        with st.expander("Dataset card", expanded=True):
+            st.code(text, language="markdown", wrap_lines=True)

@@ -1,0 +1,150 @@
+"""Label queue: one face at a time, one key per label; x reject, s skip, z undo."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from catalog.labels import reject_reasons
+from curation_ui import queue as q
+from curation_ui import session
+from curation_ui.queries import NO_LABEL, face_sources, source_names
+from curation_ui.thumbs import image_with_box
+
+ANY = "(any)"
+STATE = "q_state"
+MSG = "q_msg"
+MAX_KEYED_LABELS = 9  # keys 1..9
+
+
+def _act(kind: str, arg: str | None = None) -> None:
+    conn = session.catalog().conn
+    who = session.annotator()
+    state: q.QueueState = st.session_state[STATE]
+    if kind == "label":
+        state = q.label(conn, state, who, arg)
+    elif kind == "reject":
+        state = q.reject(conn, state, who, st.session_state.get("q_reason") or "not_a_face")
+    elif kind == "skip":
+        state = q.skip(conn, state, who)
+    else:
+        undone = q.undo(conn, state, who)
+        if undone is state:
+            session.say(MSG, "Nothing to undo.", "warn")
+        state = undone
+    st.session_state[STATE] = state
+
+
+def _source_view(cat, card) -> None:
+    row = cat.conn.execute(
+        "SELECT i.path, f.box_left, f.box_top, f.box_right, f.box_bottom FROM faces f "
+        "JOIN images i ON i.id = f.image_id WHERE f.id = ?",
+        (card.id,),
+    ).fetchone()
+    img = image_with_box(cat, row[0], tuple(row[1:])) if row else None
+    if img is not None:
+        st.image(img, width="stretch")
+    for src in face_sources(cat.conn, card.id):
+        # Titles and URLs come from the web: shown as plain text only.
+        st.text(
+            " · ".join(
+                str(v)
+                for v in (src.kind, src.source_name, src.import_path, src.title, src.page_url)
+                if v
+            )
+        )
+
+
+@st.fragment
+def queue_panel() -> None:
+    """The face on show and its keys; a key press reruns only this fragment."""
+    cat = session.catalog()
+    who = session.annotator()
+    state: q.QueueState = st.session_state[STATE]
+    card = state.card(cat.conn)
+    left, right = st.columns([3, 4])
+    with left:
+        if card is None:
+            st.success("Nothing left in this subset. Choose another, or press z to undo.")
+        else:
+            if card.chip_path:
+                st.image(str(cat.paths.resolve(card.chip_path)), width=320)
+            st.text(
+                f"face #{card.id} · {card.status} · shows {card.label or 'no label'}"
+                + (" (claimed by its source)" if card.label_origin == "source" else "")
+                + (" · annotators disagree" if card.disputed else "")
+            )
+            if st.toggle("Show the source image and box", key="q_show_source"):
+                _source_view(cat, card)
+    with right:
+        session.message(MSG)
+        names = cat.labels.names
+        per_row = 4
+        for start in range(0, len(names), per_row):
+            cols = st.columns(per_row)
+            for i, name in enumerate(names[start : start + per_row], start=start):
+                key = str(i + 1) if i < MAX_KEYED_LABELS else None
+                cols[i - start].button(
+                    f"{name}",
+                    key=f"q_label_{name}",
+                    shortcut=key,
+                    on_click=_act,
+                    args=("label", name),
+                    disabled=card is None,
+                    width="stretch",
+                )
+        reasons = reject_reasons()
+        r = st.columns([3, 2, 2, 2])
+        r[0].selectbox(
+            "Reject reason",
+            list(reasons),
+            format_func=reasons.get,
+            key="q_reason",
+            label_visibility="collapsed",
+        )
+        r[1].button(
+            "reject",
+            key="q_reject",
+            shortcut="X",
+            on_click=_act,
+            args=("reject",),
+            disabled=card is None,
+            width="stretch",
+        )
+        r[2].button(
+            "skip",
+            key="q_skip",
+            shortcut="S",
+            on_click=_act,
+            args=("skip",),
+            disabled=card is None,
+            width="stretch",
+        )
+        r[3].button(
+            "undo", key="q_undo", shortcut="Z", on_click=_act, args=("undo",), width="stretch"
+        )
+        left_n = q.remaining(cat.conn, state.filter, who)
+        st.caption(f"{left_n} left in this subset · {state.done} decided in this session")
+
+
+def render() -> None:
+    """The Label queue page."""
+    cat = session.catalog()
+    who = session.annotator()
+    st.header("Label queue")
+    c = st.columns(3)
+    subset = c[0].selectbox(
+        "Faces", list(q.SUBSETS), format_func=q.SUBSETS.get, key="q_subset", persist_state="session"
+    )
+    label = c[1].selectbox(
+        "Showing label", [ANY, *cat.labels.names, NO_LABEL], key="q_label", persist_state="session"
+    )
+    source = c[2].selectbox(
+        "Source", [ANY, *source_names(cat.conn)], key="q_source", persist_state="session"
+    )
+    qf = q.QueueFilter(subset, None if label == ANY else label, None if source == ANY else source)
+    state = st.session_state.get(STATE)
+    if state is None or state.filter != qf:
+        st.session_state[STATE] = q.start(cat.conn, qf, who)
+    keys = ", ".join(f"{i + 1} {n}" for i, n in enumerate(cat.labels.names[:MAX_KEYED_LABELS]))
+    st.caption(f"Keys: {keys}; x reject, s skip, z undo. It moves on by itself.")
+    queue_panel()

@@ -1,0 +1,57 @@
+"""Stats: counts by label and status, per query and annotator, balance, quality, agreement."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from catalog.stats import summary
+from curation_ui import session
+from curation_ui import stats as s
+
+
+def render() -> None:
+    """The Stats page."""
+    cat = session.catalog()
+    conn = cat.conn
+    st.header("Stats")
+    data = summary(cat)
+    m = st.columns(6)
+    m[0].metric("Images", data["images"]["ok"])
+    m[1].metric("Faces", data["faces"])
+    m[2].metric("Pending", data["status"]["pending"])
+    m[3].metric("Accepted", data["status"]["accepted"])
+    m[4].metric("Rejected", data["status"]["rejected"])
+    m[5].metric("Label events", data["label_events"])
+
+    table = s.label_status_table(conn, cat.labels.names)
+    left, right = st.columns(2)
+    with left:
+        st.subheader("By label and status")
+        st.dataframe(table, width="stretch")
+    with right:
+        st.subheader("Class balance")
+        balance = table.loc[list(cat.labels.names), ["accepted", "pending"]]
+        st.bar_chart(balance, stack=True, height=280)
+
+    st.subheader("Agreement")
+    ag = s.agreement(conn)
+    a = st.columns(4)
+    a[0].metric("Faces with 2+ annotators", ag.faces)
+    a[1].metric("Unanimous", ag.unanimous)
+    a[2].metric("Pairwise agreement", "-" if ag.pairwise is None else f"{ag.pairwise:.0%}")
+    a[3].metric("Fleiss' kappa", "-" if ag.kappa is None else f"{ag.kappa:.2f}")
+    st.caption(f"{ag.disputed} faces are left pending by a tie between annotators.")
+
+    st.subheader("Quality")
+    h = st.columns(2)
+    with h[0]:
+        st.caption("Face size (source pixels)")
+        st.bar_chart(s.histogram(conn, "size_px", 20, 400), height=220)
+    with h[1]:
+        st.caption("Sharpness (variance of the Laplacian)")
+        st.bar_chart(s.histogram(conn, "sharpness", 50, 1000), height=220)
+
+    st.subheader("Per query")
+    st.dataframe(s.per_query_table(conn), hide_index=True, width="stretch")
+    st.subheader("Per annotator")
+    st.dataframe(s.per_annotator_table(conn), hide_index=True, width="stretch")

@@ -1,0 +1,210 @@
+"""Each page's logic through Streamlit's AppTest (no browser): every action ends as events."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from catalog.events import face_state
+from tests.conftest import REPO
+from tests.importer.conftest import png_bytes
+
+APP = REPO / "curation_ui" / "app.py"
+
+
+def _page_script(name: str) -> None:
+    from curation_ui.app import run_page
+
+    run_page(name)
+
+
+@pytest.fixture
+def app_env(seeded, monkeypatch):
+    monkeypatch.setenv("FACESIFT_ROOT", str(seeded.cat.paths.root))
+    monkeypatch.setenv("FACESIFT_DATASET", seeded.cat.paths.name)
+    return seeded
+
+
+def open_page(name: str, annotator: str | None = "ann") -> AppTest:
+    at = AppTest.from_function(_page_script, kwargs={"name": name}, default_timeout=60)
+    if annotator:
+        at.session_state["annotator"] = annotator
+    return at.run()
+
+
+def events(cat):
+    return [
+        tuple(r)
+        for r in cat.conn.execute(
+            "SELECT face_id, annotator, action, label, reason FROM label_events ORDER BY id"
+        )
+    ]
+
+
+def checkbox_ids(at) -> list[int]:
+    return [int(c.key.split("_")[1]) for c in at.checkbox if c.key.startswith("mark_")]
+
+
+def test_the_annotator_is_asked_once_and_remembered(app_env):
+    at = open_page("review", annotator=None)
+    assert not at.checkbox and at.text_input(key="who_name")
+    at.text_input(key="who_name").input("Ann Lee")
+    at.button[0].click().run()
+    assert at.session_state["annotator"] == "Ann Lee"
+    assert at.query_params["annotator"] == "Ann Lee"
+    assert [h.value for h in at.header] == ["Review by query"]  # the page is there now
+
+
+def test_the_whole_app_runs_with_its_navigation(app_env):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["annotator"] = "ann"
+    at.run()
+    assert not at.exception
+    assert [h.value for h in at.header] == ["Review by query"]
+
+
+def test_review_reject_marked_accept_the_rest_and_undo(app_env):
+    cat, ids = app_env.cat, app_env.ids
+    at = open_page("review")
+    at.selectbox(key="rv_label").select("sad").run()
+    assert sorted(checkbox_ids(at)) == sorted([ids["sad_1"], ids["sad_2"], ids["sad_3"]])
+    assert len(at.image) == 3  # real chips, as thumbnails cached on disk by content
+    assert len(list((cat.paths.dir / "thumbs").rglob("*.jpg"))) == 3
+    at.checkbox(key=f"mark_{ids['sad_2']}").check().run()
+    at.selectbox(key="rv_reason").select("drawing").run()
+    at.button(key="rv_reject").click().run()
+    assert events(cat) == [(ids["sad_2"], "ann", "reject", None, "drawing")]
+    # The rejected face leaves the pending view; accept the rest of the page.
+    assert ids["sad_2"] not in checkbox_ids(at)
+    at.button(key="rv_accept").click().run()
+    assert {face_state(cat.conn, ids[n]).status for n in ("sad_1", "sad_3")} == {"accepted"}
+    assert checkbox_ids(at) == []
+    # Undo takes back the whole "accept the rest" action.
+    at.button(key="rv_undo_btn").click().run()
+    assert {face_state(cat.conn, ids[n]).status for n in ("sad_1", "sad_3")} == {"pending"}
+    assert [e[2] for e in events(cat)] == ["reject", "accept", "accept", "undo", "undo"]
+
+
+def test_review_relabel_and_filters(app_env):
+    cat, ids = app_env.cat, app_env.ids
+    at = open_page("review")
+    at.selectbox(key="rv_label").select("happy").run()
+    assert len(checkbox_ids(at)) == 4
+    at.toggle(key="rv_collapse").set_value(True).run()
+    assert ids["happy_dup_worse"] not in checkbox_ids(at) and len(checkbox_ids(at)) == 3
+    at.number_input(key="rv_min_size").set_value(100.0).run()
+    assert sorted(checkbox_ids(at)) == sorted([ids["happy_big"], ids["happy_dup_best"]])
+    at.checkbox(key=f"mark_{ids['happy_big']}").check().run()
+    at.selectbox(key="rv_relabel").select("surprise").run()
+    at.button(key="rv_relabel_btn").click().run()
+    st = face_state(cat.conn, ids["happy_big"])
+    assert (st.status, st.label) == ("accepted", "surprise")
+    at.pills(key="rv_status").set_value(["accepted"]).run()
+    at.selectbox(key="rv_label").select("surprise").run()
+    assert checkbox_ids(at) == [ids["happy_big"]]
+
+
+def test_queue_label_skip_reject_undo(app_env):
+    cat, ids = app_env.cat, app_env.ids
+    at = open_page("queue")
+    assert at.session_state["q_state"].current == ids["none_1"]
+    at.button(key="q_label_fear").click().run()
+    at.button(key="q_skip").click().run()
+    at.selectbox(key="q_reason").select("not_a_face").run()
+    at.button(key="q_reject").click().run()
+    assert at.session_state["q_state"].current is None
+    at.button(key="q_undo").click().run()
+    assert at.session_state["q_state"].current == ids["none_3"]
+    assert events(cat) == [
+        (ids["none_1"], "ann", "label", "fear", None),
+        (ids["none_3"], "ann", "reject", None, "not_a_face"),
+        (ids["none_3"], "ann", "undo", None, None),
+    ]
+    # Every label has its key, in label-set order.
+    keyed = [b for b in at.button if b.key and b.key.startswith("q_label_")]
+    assert [b.key[8:] for b in keyed] == list(cat.labels.names)
+
+
+def test_queue_subsets(app_env):
+    ids = app_env.ids
+    at = open_page("queue")
+    at.selectbox(key="q_subset").select("pending").run()
+    at.selectbox(key="q_label").select("sad").run()
+    assert at.session_state["q_state"].current == ids["sad_1"]
+    at.button(key="q_label_angry").click().run()
+    assert at.session_state["q_state"].current == ids["sad_2"]
+
+
+def test_import_page_upload_a_zip_with_folder_labels(app_env):
+    cat = app_env.cat
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("happy/a.png", png_bytes(101))
+        zf.writestr("sad/b.png", png_bytes(102))
+        zf.writestr("sad/c.txt", b"hello")
+    at = open_page("import")
+    at.file_uploader(key="im_files").set_value(("faces.zip", buf.getvalue(), "application/zip"))
+    at.selectbox(key="im_labels").select("folders").run()
+    at.toggle(key="im_extract").set_value(False).run()
+    at.button(key="im_go").click().run()
+    assert not at.exception and not at.error
+    assert any("2 images kept (2 new" in t.value for t in at.text)
+    rows = cat.conn.execute(
+        "SELECT import_path, source_label FROM image_sources WHERE source_name = 'upload' "
+        "ORDER BY import_path"
+    ).fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("faces.zip/happy/a.png", "happy"),
+        ("faces.zip/sad/b.png", "sad"),
+    ]
+    assert at.dataframe  # the refused text file is listed
+
+
+def test_import_page_folder_then_extraction(app_env, tmp_path, single_face_photo):
+    import shutil
+
+    cat = app_env.cat
+    shutil.copy(single_face_photo.path, tmp_path / single_face_photo.name)
+    at = open_page("import")
+    at.radio(key="im_mode").set_value("A folder or file on this machine").run()
+    at.text_input(key="im_path").input(str(tmp_path)).run()
+    at.selectbox(key="im_labels").select("one").run()
+    at.selectbox(key="im_label").select("neutral").run()
+    at.button(key="im_go").click().run(timeout=120)
+    assert not at.exception and not at.error
+    texts = " ".join(t.value for t in at.text)
+    assert "1 with faces" in texts
+    n = cat.conn.execute(
+        "SELECT COUNT(*) FROM face_state s JOIN faces f ON f.id = s.face_id "
+        "JOIN image_sources i ON i.image_id = f.image_id "
+        "WHERE i.source_name = ? AND s.label = 'neutral'",
+        (tmp_path.name,),
+    ).fetchone()[0]
+    assert n == 1
+
+
+def test_import_page_reports_a_bad_path(app_env, tmp_path):
+    at = open_page("import")
+    at.radio(key="im_mode").set_value("A folder or file on this machine").run()
+    at.text_input(key="im_path").input(str(tmp_path / "missing")).run()
+    at.button(key="im_go").click().run()
+    assert "does not exist" in at.error[0].value
+
+
+def test_stats_and_export_pages(app_env):
+    from curation_ui import actions
+
+    cat, ids = app_env.cat, app_env.ids
+    actions.relabel(cat.conn, [ids["sad_1"]], "ann", "sad")
+    actions.relabel(cat.conn, [ids["sad_1"]], "bo", "angry")
+    at = open_page("stats")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Faces"] == "10" and metrics["Label events"] == "2"
+    assert metrics["Faces with 2+ annotators"] == "1" and metrics["Unanimous"] == "0"
+    at = open_page("export")
+    assert not at.exception
+    assert at.header[0].value == "Export"
