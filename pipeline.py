@@ -228,6 +228,58 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def scrape_options(args: argparse.Namespace):
+    """The ScrapeOptions of a ``scrape`` (or ``run``) command line; flags it lacks keep defaults."""
+    from scraper.config import DownloadOptions, ScrapeOptions
+
+    base = DownloadOptions()
+    timeout = getattr(args, "timeout", None)
+    download = DownloadOptions(
+        concurrency=getattr(args, "concurrency", base.concurrency),
+        per_host=getattr(args, "per_host", base.per_host),
+        read_timeout=timeout or base.read_timeout,
+        connect_timeout=min(base.connect_timeout, timeout or base.connect_timeout),
+        retries=getattr(args, "retries", base.retries),
+        max_bytes=getattr(args, "max_bytes", base.max_bytes),
+        max_pixels=getattr(args, "max_pixels", base.max_pixels),
+        min_side=getattr(args, "min_size", base.min_side),
+        allow_private_hosts=args.allow_private_hosts,
+    )
+    return ScrapeOptions(
+        emotions=args.emotions,
+        query=getattr(args, "query", None),
+        label=getattr(args, "label", None),
+        engine=args.engine,
+        limit=args.limit,
+        base_url=args.base_url,
+        headful=getattr(args, "headful", False),
+        driver=getattr(args, "driver", None),
+        browser=getattr(args, "browser", None),
+        download=download,
+        idle_timeout=getattr(args, "idle_timeout", None) or ScrapeOptions.idle_timeout,
+        selectors_file=getattr(args, "selectors", None),
+        progress=sys.stderr.isatty(),
+    )
+
+
+def cmd_scrape(args: argparse.Namespace) -> int:
+    """Crawl each query's results and download them; 1 if a query was blocked or failed."""
+    import logging
+    import os
+
+    from scraper.stage import scrape
+
+    level = os.environ.get("FACESIFT_LOG", "warning").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.WARNING), format="facesift: %(message)s"
+    )
+    opts = scrape_options(args)
+    with open_catalog(args) as cat:
+        summary = scrape(cat, opts)
+    print(summary.table())
+    return 0 if summary.ok else 1
+
+
 def _add_scrape_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--emotions",
@@ -302,7 +354,62 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="parallel downloads (default: 8)",
     )
-    p.set_defaults(handler=_not_available("scrape", "scrape"))
+    p.add_argument(
+        "--per-host",
+        type=positive_int,
+        default=4,
+        metavar="N",
+        help="parallel downloads from one host (default: 4)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=non_negative_float,
+        default=20.0,
+        metavar="S",
+        help="seconds to wait for a server to answer or send more bytes (default: 20)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int_in(0, 10),
+        default=3,
+        metavar="N",
+        help="retries on 429, 5xx and connection errors, with backoff (default: 3)",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=positive_int,
+        default=20_000_000,
+        metavar="B",
+        help="largest image file kept, enforced while downloading (default: 20000000)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=40_000_000,
+        metavar="P",
+        help="more pixels than this is treated as a decompression bomb (default: 40000000)",
+    )
+    p.add_argument(
+        "--min-size",
+        type=positive_int,
+        default=32,
+        metavar="PX",
+        help="smallest image side kept, in pixels (default: 32)",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=non_negative_float,
+        default=8.0,
+        metavar="S",
+        help="stop a query when no new result appears within S seconds (default: 8)",
+    )
+    p.add_argument(
+        "--selectors",
+        type=Path,
+        metavar="FILE",
+        help="page selectors to use instead of scraper/selectors.toml",
+    )
+    p.set_defaults(handler=cmd_scrape)
 
     p = sub.add_parser("extract", help="find, align and score every face in the stored images")
     p.add_argument(

@@ -15,7 +15,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from scraper import page_scripts as js
 from scraper.bing_parse import parse_tiles
 from scraper.config import ScrapeOptions
-from scraper.crawl_common import OnHit, blocked, first_match, wait_for
+from scraper.crawl_common import OnHit, blocked, first_match, unreachable, wait_for
 from scraper.records import CrawlOutcome
 
 log = logging.getLogger("facesift.scraper")
@@ -34,7 +34,10 @@ class BingCrawler:
     def crawl(self, query: str, on_hit: OnHit) -> CrawlOutcome:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         q = quote_plus(query)
-        self.d.get(self.rules["search_url"].format(base=self.opts.origin, q=q))
+        url = self.rules["search_url"].format(base=self.opts.origin, q=q)
+        self.d.get(url)
+        if why := unreachable(self.d):
+            return CrawlOutcome("failed", f"{why}: {url}", "bing")
 
         def ready(d: WebDriver):
             return "blocked" if blocked(d, self.rules) else first_match(d, self.rules["tiles"])

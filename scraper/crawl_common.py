@@ -46,6 +46,14 @@ def blocked(driver: WebDriver, rules: dict) -> str | None:
     )
 
 
+def unreachable(driver: WebDriver) -> str | None:
+    """A message when the browser could not load the page at all (Chrome's error page)."""
+    url = driver.execute_script("return document.URL") or ""
+    if url.startswith("chrome-error://"):
+        return "the browser could not load the results page (is the address right, is it online?)"
+    return None
+
+
 def first_match(driver: WebDriver, candidates: list[str]) -> str | None:
     """The first candidate selector that matches something on the page."""
     return driver.execute_script(js.FIRST_MATCH, candidates) if candidates else None

@@ -16,7 +16,14 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from scraper import page_scripts as js
 from scraper.config import ScrapeOptions
-from scraper.crawl_common import OnHit, blocked, first_match, hit_from_page, wait_for
+from scraper.crawl_common import (
+    OnHit,
+    blocked,
+    first_match,
+    hit_from_page,
+    unreachable,
+    wait_for,
+)
 from scraper.records import CrawlOutcome
 
 log = logging.getLogger("facesift.scraper")
@@ -39,6 +46,8 @@ class GoogleCrawler:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         url = self.search_url(query)
         self.d.get(url)
+        if why := unreachable(self.d):
+            return CrawlOutcome("failed", f"{why}: {url}")
         if why := blocked(self.d, self.rules):
             return CrawlOutcome("blocked", f"Google blocked the search: {why}")
         self._consent(url)

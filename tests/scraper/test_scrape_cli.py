@@ -1,0 +1,155 @@
+"""`facesift scrape` through the command line: the 50-link run, and a SIGKILL mid-download."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+
+def facesift(root, *args: str, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
+    cmd = [sys.executable, str(REPO / "pipeline.py"), "--root", str(root), *args]
+    if popen:
+        return subprocess.Popen(cmd, cwd=REPO, **popen)
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
+
+
+def test_scrape_50_links_and_stats_counts_them(data_root, make_fake_search):
+    server = make_fake_search(n_good=60, faults=False)
+    done = facesift(
+        data_root, "scrape", "--emotions", "happy", "--base-url", server.base,
+        "--allow-private-hosts", "--limit", "50",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "happy" in done.stdout and "downloaded" in done.stdout
+    stats = facesift(data_root, "stats", "--json")
+    data = json.loads(stats.stdout)
+    assert data["queries"] == 1 and data["results"] == 50
+    assert data["images"] == {"ok": 50, "failed": 0}
+    assert data["downloads"]["ok"] == 50 and data["downloads"]["pending"] == 0
+    # Every request for an image named facesift in its User-Agent.
+    assert len(server.fake.downloader_requests) == 50
+    assert all("facesift" in ua for ua in server.fake.user_agents)
+
+
+def test_scrape_without_private_hosts_refuses_loopback_downloads(data_root, make_fake_search):
+    server = make_fake_search(n_good=3, faults=False)
+    done = facesift(
+        data_root, "scrape", "--emotions", "sad", "--base-url", server.base, "--limit", "3",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(facesift(data_root, "stats", "--json").stdout)
+    assert data["results"] == 3 and data["images"] == {"ok": 0, "failed": 3}
+    assert "private_address 3" in done.stdout
+    assert not server.fake.downloader_requests
+
+
+def test_bad_options_are_one_line_errors(data_root):
+    done = facesift(data_root, "scrape", "--query", "smiling kids")
+    assert done.returncode == 2 and done.stderr.startswith("facesift: error: --query needs --label")
+    done = facesift(data_root, "scrape", "--emotions", "bored")
+    assert done.returncode == 2 and "'bored' is not a label" in done.stderr
+
+
+def _snapshot(dataset_dir) -> dict:
+    """The catalog's content without ids and times, and a check of every stored file."""
+    conn = sqlite3.connect(dataset_dir / "catalog.sqlite")
+    snap = {
+        "queries": set(conn.execute("SELECT engine, text, label FROM queries")),
+        "results": set(
+            conn.execute(
+                "SELECT url, rank, is_fallback, original_url, source_page_url, title "
+                "FROM search_results"
+            )
+        ),
+        "downloads": set(conn.execute("SELECT url, status, reason FROM downloads")),
+        "images": set(
+            conn.execute("SELECT sha256, path, width, height, format, bytes FROM images")
+        ),
+        "sources": set(
+            conn.execute(
+                "SELECT i.sha256, r.url, s.source_label FROM image_sources s "
+                "JOIN images i ON i.id = s.image_id JOIN search_results r "
+                "ON r.id = s.search_result_id"
+            )
+        ),
+    }
+    for sha, path, *_ in snap["images"]:
+        assert hashlib.sha256((dataset_dir / path).read_bytes()).hexdigest() == sha
+    files = {
+        p.relative_to(dataset_dir).as_posix()
+        for p in (dataset_dir / "images").rglob("*")
+        if p.is_file()
+    }
+    assert files == {path for _, path, *_ in snap["images"]}  # no partial or stray file
+    conn.close()
+    return snap
+
+
+def test_a_scrape_killed_mid_download_and_rerun_equals_an_uninterrupted_one(
+    data_root, make_fake_search
+):
+    server = make_fake_search(n_good=24, faults=False, image_delay_s=0.25)
+    args = [
+        "scrape", "--emotions", "happy", "--base-url", server.base, "--allow-private-hosts",
+        "--limit", "20", "--concurrency", "2", "--per-host", "2",
+    ]  # fmt: skip
+    # The killed browser's profile is left in here (short: Chromium's socket path is limited).
+    tmp = Path(tempfile.mkdtemp(prefix="fs-kill-"))
+    killed = facesift(
+        data_root,
+        "--dataset",
+        "killed",
+        *args,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    db = data_root / "killed" / "catalog.sqlite"
+    counts = (0, 0)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and killed.poll() is None:
+            if db.exists():
+                try:
+                    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as c:
+                        counts = c.execute(
+                            "SELECT SUM(status = 'ok'), SUM(status = 'pending') FROM downloads"
+                        ).fetchone()
+                except sqlite3.OperationalError:
+                    counts = (0, 0)
+                if (counts[0] or 0) >= 3:
+                    break
+            time.sleep(0.05)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)  # the scrape, its chromedriver and Chromium
+        killed.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert (counts[0] or 0) >= 3 and (counts[1] or 0) > 0, counts  # killed mid-download
+
+    rerun = facesift(data_root, "--dataset", "killed", *args)
+    assert rerun.returncode == 0, rerun.stderr
+    whole = facesift(data_root, "--dataset", "whole", *args)
+    assert whole.returncode == 0, whole.stderr
+
+    resumed, reference = _snapshot(data_root / "killed"), _snapshot(data_root / "whole")
+    assert resumed == reference
+    assert len(reference["images"]) == 20 and len(reference["sources"]) == 20
+    with sqlite3.connect(db) as c:
+        runs = [r[0] for r in c.execute("SELECT status FROM search_runs ORDER BY id")]
+    assert runs == ["interrupted", "done"]
