@@ -1,0 +1,41 @@
+"""A worker process that dies on an image costs that image only, recorded with a reason."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from PIL import Image
+
+from catalog import Catalog
+from faces import stage
+from faces.worker import process_chunk
+
+
+def _dies_on_marked_images(tasks):
+    """Stands in for a crash in native code (or the OOM killer) on one image."""
+    if any(t.path.endswith(".gif") for t in tasks):
+        os._exit(3)
+    return process_chunk(tasks)
+
+
+def test_a_worker_crash_is_isolated_to_its_image(
+    monkeypatch, data_root, single_face_photo, no_face_photo, add_image_bytes
+):
+    # Workers are forked, so they call the patched function too.
+    monkeypatch.setattr(stage, "process_chunk", _dies_on_marked_images)
+    with Catalog.open(data_root, "crash") as cat:
+        ok = add_image_bytes(cat, single_face_photo.path.read_bytes(), "ok.jpg")
+        none = add_image_bytes(cat, no_face_photo.path.read_bytes(), "none.png")
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 40), "gray").save(buf, "GIF")
+        gif = buf.getvalue()
+        bad = add_image_bytes(cat, gif, "bad.gif")
+        s = stage.extract(cat, stage.ExtractOptions(workers=2, chunk_size=3), progress=False)
+        status = dict(cat.conn.execute("SELECT id, extract_status FROM images").fetchall())
+        reason = cat.conn.execute(
+            "SELECT extract_reason FROM images WHERE id = ?", (bad,)
+        ).fetchone()[0]
+    assert status == {ok: "done", none: "no_face", bad: "error"}
+    assert reason.startswith("worker_crashed")
+    assert (s.done, s.no_face, s.errors) == (1, 1, 1)

@@ -1,0 +1,124 @@
+"""A run killed with SIGKILL and resumed leaves the same catalog as an uninterrupted run."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from catalog import Catalog
+from catalog.db import connect
+from faces.stage import ExtractOptions, extract
+
+N_IMAGES = 14
+
+_RUN = """
+import sys
+from catalog import Catalog
+from faces.stage import ExtractOptions, extract
+with Catalog.open(sys.argv[1], sys.argv[2]) as cat:
+    extract(cat, ExtractOptions(workers=1, chunk_size=1, batch_size=1), progress=False)
+"""
+
+
+def _images(photos) -> list[bytes]:
+    """Distinct JPEGs made from the photos with faces (each resized a little differently)."""
+    with_faces = sorted((p for p in photos if p.hog_up0 >= 1), key=lambda p: p.path.stat().st_size)[
+        :4
+    ]
+    out = []
+    for i in range(N_IMAGES):
+        with Image.open(with_faces[i % len(with_faces)].path) as im:
+            rgb = im.convert("RGB")
+        width = 380 + 7 * i
+        rgb = rgb.resize((width, round(rgb.height * width / rgb.width)), Image.Resampling.BILINEAR)
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+def _dump(cat: Catalog) -> dict:
+    """The catalog's extract results, keyed by content, not by row ids."""
+    conn = cat.conn
+    key = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            "SELECT f.id, i.sha256, f.face_index FROM faces f JOIN images i ON i.id = f.image_id"
+        )
+    }
+    faces = {}
+    for r in conn.execute(
+        "SELECT f.*, i.sha256 FROM faces f JOIN images i ON i.id = f.image_id ORDER BY f.id"
+    ):
+        skip = ("id", "image_id", "created_at", "dup_group")
+        row = {k: r[k] for k in r.keys() if k not in skip}  # noqa: SIM118 (Row iterates values)
+        row["dup_group"] = key[r["dup_group"]]
+        faces[key[r["id"]]] = row
+    images = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute("SELECT sha256, extract_status, extract_reason FROM images")
+    }
+    states = {
+        key[r[0]]: tuple(r[1:])
+        for r in conn.execute("SELECT face_id, status, label, label_origin FROM face_state")
+    }
+    chips = {
+        p.relative_to(cat.paths.dir).as_posix() for p in (cat.paths.dir / "chips").rglob("*.png")
+    }
+    return {"faces": faces, "images": images, "states": states, "chips": chips}
+
+
+def _processed(path: Path) -> int:
+    conn = connect(path, readonly=True)
+    try:
+        return conn.execute(
+            "SELECT COUNT(*) FROM images WHERE extract_status IS NOT NULL"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_image_bytes):
+    images = _images(photos)
+    for name in ("killed", "whole"):
+        with Catalog.open(data_root, name) as cat:
+            for i, data in enumerate(images):
+                add_image_bytes(cat, data, f"{i}.jpg", label="happy")
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RUN, str(data_root), "killed"],
+        start_new_session=True,  # its own process group: the kill takes its workers too
+        stderr=subprocess.PIPE,
+    )
+    catalog_file = data_root / "killed" / "catalog.sqlite"
+    deadline = time.monotonic() + 120
+    try:
+        while _processed(catalog_file) < 3:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stderr.close()
+    done_before = _processed(catalog_file)
+    assert 3 <= done_before < N_IMAGES, "the run was killed part-way"
+
+    with Catalog.open(data_root, "killed") as cat:
+        resumed = extract(cat, ExtractOptions(workers=2), progress=False)
+        assert resumed.images == N_IMAGES - done_before
+        killed = _dump(cat)
+        assert extract(cat, ExtractOptions(workers=2), progress=False).images == 0
+        assert _dump(cat) == killed
+    with Catalog.open(data_root, "whole") as cat:
+        extract(cat, ExtractOptions(workers=2), progress=False)
+        whole = _dump(cat)
+    assert whole["faces"], "the images have faces"
+    assert killed == whole
