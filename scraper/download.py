@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
@@ -276,14 +276,11 @@ class DownloadPool:
         """Block until every queued URL is done; re-raise a recording error."""
         while True:
             with self._lock:
-                pending = [f for f in self._futures if not f.done()]
-                finished = [f for f in self._futures if f.done()]
-                self._futures = pending
-            for f in finished:
-                f.result()
-            if not pending:
+                futures, self._futures = self._futures, []
+            if not futures:
                 return
-            pending[0].result()
+            for f in as_completed(futures):
+                f.result()
 
     def close(self, *, cancel: bool = False) -> None:
         """Shut the pool down; with ``cancel``, drop what has not started and stop the rest."""

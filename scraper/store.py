@@ -121,9 +121,10 @@ def pending_urls(conn: sqlite3.Connection, query_id: int) -> list[str]:
 
 def _link_sources(conn: sqlite3.Connection, url: str, image_id: int) -> int:
     n = 0
+    # Queries first (a handful), so each lookup uses the (query_id, url) index.
     rows = conn.execute(
-        "SELECT r.id, q.label FROM search_results r JOIN queries q ON q.id = r.query_id "
-        "WHERE r.url = ?",
+        "SELECT r.id, q.label FROM queries q CROSS JOIN search_results r "
+        "ON r.query_id = q.id WHERE r.url = ?",
         (url,),
     ).fetchall()
     for result_id, label in rows:
