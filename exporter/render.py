@@ -37,7 +37,8 @@ def render(chip: Image.Image, size: int, color: bool) -> Image.Image:
 def png_bytes(im: Image.Image) -> bytes:
     """Deterministic PNG bytes of an image."""
     buf = io.BytesIO()
-    im.save(buf, format="PNG", optimize=False, compress_level=6)
+    # Level 3: a third of the time of the default 6 for about 5% more bytes.
+    im.save(buf, format="PNG", optimize=False, compress_level=3)
     return buf.getvalue()
 
 
