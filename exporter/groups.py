@@ -48,25 +48,54 @@ def popcount64(x: np.ndarray) -> np.ndarray:
     return _BYTE_POPCOUNT[x.view(np.uint8).reshape(*x.shape, 8)].sum(axis=-1)
 
 
-def hash_pairs(hashes: Sequence[str | None], max_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) whose 64-bit hex hashes differ in at most ``max_bits`` bits.
-
-    Faces without a hash pair with nothing.
-    """
+def parse_hashes(hashes: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the items that have a hash, their hashes as uint64)."""
     idx = np.array([i for i, h in enumerate(hashes) if h], dtype=np.int64)
-    if len(idx) < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     vals = np.array([int(hashes[i], 16) for i in idx], dtype=np.uint64)
-    out_a, out_b = [], []
+    return idx, vals
+
+
+def close_pairs(vals: np.ndarray, max_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of uint64 hashes within ``max_bits`` bits (blocked all-pairs)."""
+    out_a, out_b = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for start in range(0, len(vals), _BLOCK):
         block = vals[start : start + _BLOCK]
-        dist = popcount64(block[:, None] ^ vals[None, :])
-        i, j = np.nonzero(dist <= max_bits)
+        i, j = np.nonzero(popcount64(block[:, None] ^ vals[None, :]) <= max_bits)
         i = i + start
         keep = i < j
-        out_a.append(idx[i[keep]])
-        out_b.append(idx[j[keep]])
+        out_a.append(i[keep])
+        out_b.append(j[keep])
     return np.concatenate(out_a), np.concatenate(out_b)
+
+
+def hash_pairs(hashes: Sequence[str | None], max_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every index pair (i < j) whose 64-bit hex hashes differ in at most ``max_bits`` bits.
+
+    Faces without a hash pair with nothing. Quadratic in a group of equal
+    hashes: use :func:`hash_links` to build groups.
+    """
+    idx, vals = parse_hashes(hashes)
+    a, b = close_pairs(vals, max_bits)
+    return idx[a], idx[b]
+
+
+def hash_links(hashes: Sequence[str | None], max_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs that connect the same groups as :func:`hash_pairs`, in about linear size.
+
+    Equal hashes are collapsed first (each face links to the first face with
+    its hash), so a thousand copies of one picture cost a thousand links, not
+    half a million pairs.
+    """
+    idx, vals = parse_hashes(hashes)
+    if len(idx) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    uniq, first, inverse = np.unique(vals, return_index=True, return_inverse=True)
+    rep = first[inverse.reshape(-1)]
+    dup = rep != np.arange(len(idx))
+    ua, ub = close_pairs(uniq, max_bits)
+    a = np.concatenate([idx[rep[dup]], idx[first[ua]]])
+    b = np.concatenate([idx[dup], idx[first[ub]]])
+    return a, b
 
 
 def embedding_pairs(embeddings: Sequence[bytes], threshold: float) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from exporter.groups import hash_pairs, popcount64
+from exporter.groups import close_pairs, hash_pairs, parse_hashes, popcount64
+from exporter.options import SPLITS
 
 # An import row of a CSV is '<csv file name>:<row>'; the only CSV import is FER2013's.
 _FER_SQL = (
@@ -41,27 +42,62 @@ class Leakage:
         return asdict(self)
 
 
+def _cross_within(counts: np.ndarray) -> int:
+    """Pairs split apart inside groups, from each group's faces per split (rows)."""
+    return int(((counts.sum(1) ** 2 - (counts**2).sum(1)) // 2).sum())
+
+
 def cross_split_pairs(
     splits: Sequence[str],
     phashes: Sequence[str | None],
     dup_groups: Sequence[int | None],
     bits: int,
 ) -> tuple[int, int]:
-    """(pairs near by hash or group in different splits, of which by group)."""
+    """(near-duplicate pairs in different splits, of which share a dup_group).
+
+    Counted from faces per split of each distinct hash and each group, without
+    listing pairs; the exact union of both relations is listed only when both
+    find something (which a correct split never gives).
+    """
+    where = np.array([SPLITS.index(s) for s in splits], dtype=np.int64)
+    idx, vals = parse_hashes(phashes)
+    by_hash = 0
+    if len(idx):
+        uniq, inverse = np.unique(vals, return_inverse=True)
+        c = np.zeros((len(uniq), len(SPLITS)), dtype=np.int64)
+        np.add.at(c, (inverse.reshape(-1), where[idx]), 1)
+        ua, ub = close_pairs(uniq, bits)
+        between = c[ua].sum(1) * c[ub].sum(1) - (c[ua] * c[ub]).sum(1)
+        by_hash = _cross_within(c) + int(between.sum())
+    keys = {g: k for k, g in enumerate(sorted({g for g in dup_groups if g is not None}))}
+    g = np.zeros((len(keys), len(SPLITS)), dtype=np.int64)
+    for i, grp in enumerate(dup_groups):
+        if grp is not None:
+            g[keys[grp], where[i]] += 1
+    by_group = _cross_within(g)
+    if by_hash and by_group:
+        return _listed_cross_pairs(splits, phashes, dup_groups, bits), by_group
+    return by_hash + by_group, by_group
+
+
+def _listed_cross_pairs(
+    splits: Sequence[str],
+    phashes: Sequence[str | None],
+    dup_groups: Sequence[int | None],
+    bits: int,
+) -> int:
     a, b = hash_pairs(phashes, bits)
-    pairs = {(int(i), int(j)) for i, j in zip(a, b, strict=True)}
-    by_group: dict[int, list[int]] = {}
-    for i, g in enumerate(dup_groups):
-        if g is not None:
-            by_group.setdefault(g, []).append(i)
-    group_pairs = set()
-    for members in by_group.values():
-        for x in range(len(members)):
-            for y in range(x + 1, len(members)):
-                if splits[members[x]] != splits[members[y]]:
-                    group_pairs.add((members[x], members[y]))
-    hash_cross = {(i, j) for i, j in pairs if splits[i] != splits[j]}
-    return len(hash_cross | group_pairs), len(group_pairs)
+    pairs = {(int(i), int(j)) for i, j in zip(a, b, strict=True) if splits[i] != splits[j]}
+    members: dict[int, list[int]] = {}
+    for i, grp in enumerate(dup_groups):
+        if grp is not None:
+            members.setdefault(grp, []).append(i)
+    for m in members.values():
+        for x in range(len(m)):
+            for y in range(x + 1, len(m)):
+                if splits[m[x]] != splits[m[y]]:
+                    pairs.add((m[x], m[y]))
+    return len(pairs)
 
 
 def check(

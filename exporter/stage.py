@@ -271,7 +271,7 @@ def _units(faces: list[ExportFace], opts: ExportOptions) -> tuple[list[int], lis
     """Each face's unit (faces that must share a split) and identity cluster (or None)."""
     pair_sets = [
         groups.same_key_pairs([f.dup_group for f in faces]),
-        groups.hash_pairs([f.phash for f in faces], opts.near_dup_bits),
+        groups.hash_links([f.phash for f in faces], opts.near_dup_bits),
     ]
     identity = None
     if opts.identity_disjoint:
