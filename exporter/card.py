@@ -24,7 +24,8 @@ class Curation:
 
     queries: list[tuple[str, str, str, int]] = field(default_factory=list)  # engine,text,label,n
     search_dates: tuple[str | None, str | None] = (None, None)
-    imports: list[tuple[str, int]] = field(default_factory=list)  # source name, images
+    imports: list[tuple[str, int, str, str]] = field(default_factory=list)  # name, n, from, to
+    detectors: list[tuple[str, int | None, float | None, int]] = field(default_factory=list)
     faces_total: int = 0
     status: Counter = field(default_factory=Counter)
     rejected_by_reason: Counter = field(default_factory=Counter)
@@ -50,10 +51,17 @@ def gather(conn: sqlite3.Connection) -> Curation:
     ).fetchone()
     c.search_dates = (row[0], row[1])
     c.imports = [
-        (r[0], r[1])
+        (r[0], r[1], r[2], r[3])
         for r in conn.execute(
-            "SELECT IFNULL(source_name, kind), COUNT(DISTINCT image_id) FROM image_sources "
-            "WHERE kind <> 'search' GROUP BY 1 ORDER BY 1"
+            "SELECT IFNULL(source_name, kind), COUNT(DISTINCT image_id), MIN(added_at), "
+            "MAX(added_at) FROM image_sources WHERE kind <> 'search' GROUP BY 1 ORDER BY 1"
+        )
+    ]
+    c.detectors = [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT detector, chip_size, chip_padding, COUNT(*) FROM faces "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
         )
     ]
     c.faces_total = conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
@@ -187,7 +195,10 @@ def render_card(
         lines += [
             "",
             "Imported images by source: "
-            + ", ".join(f"{name} ({k})" for name, k in curation.imports)
+            + ", ".join(
+                f"{name} ({k}, imported {first[:10]} to {last[:10]})"
+                for name, k, first, last in curation.imports
+            )
             + ".",
         ]
     sources = Counter(s.kind for f in faces for s in f.sources[:1])
@@ -197,10 +208,16 @@ def render_card(
         + (", ".join(f"{k} {v}" for k, v in sorted(sources.items())) or "none")
         + ".",
     ]
+    found = "; ".join(
+        f"{det} detector, {n} faces"
+        + (f", chips {size} px" if size else "")
+        + (f" with padding {pad:g}" if pad is not None else "")
+        for det, size, pad, n in curation.detectors
+    )
     lines += [
         "",
-        "Faces were found with dlib, aligned on 68 landmarks and cropped as chips; "
-        "quality (size, sharpness, pose) was measured on each.",
+        "Faces were found with dlib (" + (found or "none") + "), aligned on 68 landmarks "
+        "and cropped as chips; quality (size, sharpness, pose) was measured on each.",
         "",
         "## Curation",
         "",

@@ -215,5 +215,6 @@ def test_card_reports_counts_collection_curation_and_caveats(builder, tmp_path):
     assert "alice (14)" in card and "bob (11)" in card
     assert "10 of 11 faces seen by two or more annotators were decided alike (90.9%)" in card
     assert "1 exported faces are pending" in card
-    assert "Imported images by source: mine (1)" in card
+    assert "Imported images by source: mine (1, imported 20" in card
+    assert "hog detector, 15 faces, chips 64 px" in card
     assert "consent" in card and "near-duplicate pairs across splits: **0**" in card
