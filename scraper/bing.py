@@ -15,7 +15,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from scraper import page_scripts as js
 from scraper.bing_parse import parse_tiles
 from scraper.config import ScrapeOptions
-from scraper.crawl_common import OnHit, blocked, first_match, unreachable, wait_for
+from scraper.crawl_common import OnHit, blocked, first_match, load, wait_for
 from scraper.records import CrawlOutcome
 
 log = logging.getLogger("facesift.scraper")
@@ -35,9 +35,8 @@ class BingCrawler:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         q = quote_plus(query)
         url = self.rules["search_url"].format(base=self.opts.origin, q=q)
-        self.d.get(url)
-        if why := unreachable(self.d):
-            return CrawlOutcome("failed", f"{why}: {url}", "bing")
+        if why := load(self.d, url):
+            return CrawlOutcome("failed", why, "bing")
 
         def ready(d: WebDriver):
             return "blocked" if blocked(d, self.rules) else first_match(d, self.rules["tiles"])

@@ -11,6 +11,7 @@ from selenium.common.exceptions import (
     JavascriptException,
     StaleElementReferenceException,
     TimeoutException,
+    WebDriverException,
 )
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -46,11 +47,18 @@ def blocked(driver: WebDriver, rules: dict) -> str | None:
     )
 
 
-def unreachable(driver: WebDriver) -> str | None:
-    """A message when the browser could not load the page at all (Chrome's error page)."""
-    url = driver.execute_script("return document.URL") or ""
-    if url.startswith("chrome-error://"):
-        return "the browser could not load the results page (is the address right, is it online?)"
+def load(driver: WebDriver, url: str) -> str | None:
+    """Open a results page; a message if the browser could not load it at all."""
+    what = "the browser could not load the results page (is the address right, is it online?)"
+    try:
+        driver.get(url)
+    except WebDriverException as e:
+        if "net::ERR_" not in (e.msg or ""):
+            raise
+        code = "net::ERR_" + e.msg.split("net::ERR_", 1)[1].split()[0]
+        return f"{what}: {code}: {url}"
+    if (driver.execute_script("return document.URL") or "").startswith("chrome-error://"):
+        return f"{what}: {url}"
     return None
 
 

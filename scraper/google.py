@@ -21,7 +21,7 @@ from scraper.crawl_common import (
     blocked,
     first_match,
     hit_from_page,
-    unreachable,
+    load,
     wait_for,
 )
 from scraper.records import CrawlOutcome
@@ -45,9 +45,8 @@ class GoogleCrawler:
     def crawl(self, query: str, on_hit: OnHit) -> CrawlOutcome:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         url = self.search_url(query)
-        self.d.get(url)
-        if why := unreachable(self.d):
-            return CrawlOutcome("failed", f"{why}: {url}")
+        if why := load(self.d, url):
+            return CrawlOutcome("failed", why)
         if why := blocked(self.d, self.rules):
             return CrawlOutcome("blocked", f"Google blocked the search: {why}")
         self._consent(url)

@@ -63,3 +63,27 @@ def test_blocking_stops_the_query_and_keeps_what_was_collected(catalog, make_fak
 
     blocked = scrape(catalog, scrape_options(server, query="blocked", label="sad"), browser=browser)
     assert blocked.queries[0].status == "blocked" and blocked.queries[0].links_total == 0
+
+
+def test_an_unreachable_engine_and_a_layout_change_fail_with_clear_messages(
+    catalog, fake_search, browser, tmp_path
+):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    summary = scrape(catalog, scrape_options(fake_search, base_url=closed), browser=browser)
+    assert summary.queries[0].status == "failed"
+    assert "could not load the results page" in summary.queries[0].message
+
+    # Google changed its tiles: the page loads but no selector matches until the file is patched.
+    from scraper.config import load_selectors
+
+    text = (load_selectors.__globals__["resources"].files("scraper") / "selectors.toml").read_text()
+    changed = tmp_path / "selectors.toml"
+    changed.write_text(text.replace("\"div[jsname='dTDiAc']\"", '"div.tile-2027"'))
+    opts = scrape_options(fake_search, selectors_file=changed, page_timeout=2.0, emotions="sad")
+    summary = scrape(catalog, opts, browser=browser)
+    assert summary.queries[0].status == "failed"
+    assert "scraper/selectors.toml" in summary.queries[0].message
