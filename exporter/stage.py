@@ -56,6 +56,11 @@ class ExportResult:
     export_id: int
     files: list[str] = field(default_factory=list)
 
+    @property
+    def card(self) -> Path:
+        """The dataset card (README.md) of the export."""
+        return self.out / "README.md"
+
 
 Progress = Callable[[int, int], None]
 

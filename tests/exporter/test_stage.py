@@ -216,6 +216,7 @@ def test_a_killed_export_leaves_no_dataset_and_the_next_one_sweeps_its_temp(buil
     assert len(leftovers) == 1  # the killed process's temporary folder, hidden
     r = export(b.cat, ExportOptions(out=out, format="hf"))
     assert r.total == 12
+    assert r.card.read_text().startswith("---")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["datasets", "exp"]
 
 
