@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from catalog.decode import DecodeLimits, ImageRejected, decode_image
-from catalog.storage import store_content
 from faces.align import face_chip, landmarks_68, png_bytes, shape_points
+from faces.chips import store_chip
 from faces.detect import DetectParams, detect_faces
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
@@ -96,7 +96,7 @@ def find_faces(models: Models, config: WorkerConfig, img: Image.Image) -> list[F
         shape = landmarks_68(models, rgb, det.raw_box)
         points = shape_points(shape)
         chip = face_chip(rgb, shape, config.chip_size, config.padding)
-        _, chip_path = store_content(Path(config.dataset_dir), "chips", png_bytes(chip), "png")
+        chip_path = store_chip(Path(config.dataset_dir), png_bytes(chip))
         figures = chip_figures(chip, config.padding)
         yaw, pitch = yaw_pitch_degrees(points)
         left, top, right, bottom = det.raw_box

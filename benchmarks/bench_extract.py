@@ -1,0 +1,204 @@
+"""Extract throughput and memory, measured side by side in one run (not a test).
+
+    .venv/bin/python benchmarks/bench_extract.py [--images 500] [--upsample auto]
+
+Reports, on the test photos (../shared/testdata/faces, else scikit-image's)
+repeated to --images distinct files:
+  (a) a bare loop of dlib's HOG detector on one core (the same upsample policy
+      as the stage, on pre-decoded images): the limit of this stage;
+  (b) `facesift extract` with one worker and with every core, images/s, and the
+      ratios b1/a (target >= 0.85) and b_all/b1 (target >= 1.7 on 2 cores);
+  (c) peak RSS of the whole process tree (parent + workers), in the first and
+      the second half of the run: flat means memory does not grow with images;
+  (d) near-duplicate grouping of 100,000 synthetic hashes, seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import dlib
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.append(str(REPO / "tests"))  # for conftest.load_photos (after the packages)
+
+from conftest import load_photos  # noqa: E402
+
+from catalog import Catalog  # noqa: E402
+from catalog.db import connect  # noqa: E402
+from catalog.decode import decode_image  # noqa: E402
+from catalog.images import ImageSource, StoredImage, add_image, add_source  # noqa: E402
+from catalog.storage import store_content  # noqa: E402
+from faces.detect import SMALL_SIDE  # noqa: E402
+from faces.neardup import near_duplicate_groups  # noqa: E402
+
+
+def build_dataset(root: Path, name: str, sources: list[bytes], n: int) -> None:
+    """n distinct stored images: the photos in turn, each copy made unique by trailing bytes."""
+    with Catalog.open(root, name) as cat:
+        for i in range(n):
+            base = sources[i % len(sources)]
+            data = base + b"\0facesift-bench-%d" % i  # decoders ignore bytes after the end marker
+            d = decode_image(data)
+            sha, rel = store_content(cat.paths.dir, "images", data, d.ext)
+            image_id, _ = add_image(
+                cat.conn, StoredImage(sha, rel, d.width, d.height, d.format, len(data))
+            )
+            add_source(cat.conn, image_id, ImageSource("import", import_path=f"{i}"))
+
+
+def _load(path: Path) -> np.ndarray:
+    # Pillow, not dlib.load_rgb_image: the pip dlib cannot read WebP (one test photo is).
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def bare_loop(files: list[Path], upsample: str, predecoded: bool = False) -> float:
+    """Images/s of a plain loop over the files: load each, run dlib's HOG detector.
+
+    The upsample policy is the stage's: "auto" runs at 0 and again at 1 where
+    0 found nothing or the image is small. With ``predecoded`` the images are
+    decoded once up front and only detection is timed (the detector's own limit).
+    """
+    cpu = min(os.sched_getaffinity(0))
+    everything = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        detector = dlib.get_frontal_face_detector()
+        levels = [0, 1] if upsample == "auto" else [int(upsample)]
+        cache = {}
+        if predecoded:
+            for f in files:
+                key = f.read_bytes()[:4096]
+                cache.setdefault(key, _load(f))
+        start = time.perf_counter()
+        for f in files:
+            img = cache[f.read_bytes()[:4096]] if predecoded else _load(f)
+            found = 0
+            for i, level in enumerate(levels):
+                if i and found and max(img.shape[:2]) >= SMALL_SIDE:
+                    break
+                found = len(detector.run(img, level, 0.0)[0])
+        return len(files) / (time.perf_counter() - start)
+    finally:
+        os.sched_setaffinity(0, everything)
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in kB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            text = (d / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        p = int(d.name)
+        children.setdefault(int(fields.get("PPid", "0").strip()), []).append(p)
+        rss[p] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
+    return total
+
+
+def run_cli(root: Path, name: str, workers: int, upsample: str, n: int) -> dict:
+    """Run `facesift extract` as a user would; time it and sample the tree's RSS."""
+    cmd = [sys.executable, str(REPO / "pipeline.py"), "--root", str(root), "--dataset", name]
+    cmd += ["extract", "--workers", str(workers), "--upsample", upsample]
+    samples: list[tuple[int, int]] = []  # (images processed, tree RSS kB)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    catalog = root / name / "catalog.sqlite"
+
+    def sample() -> None:
+        while proc.poll() is None:
+            try:
+                conn = connect(catalog, readonly=True)
+                done = conn.execute(
+                    "SELECT COUNT(*) FROM images WHERE extract_status IS NOT NULL"
+                ).fetchone()[0]
+                conn.close()
+            except Exception:
+                done = 0
+            samples.append((done, _tree_rss_kb(proc.pid)))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out = proc.communicate()[0]
+    seconds = time.perf_counter() - start
+    sampler.join()
+    first = max((r for d, r in samples if d < n / 2), default=0)
+    second = max((r for d, r in samples if d >= n / 2), default=0)
+    return {"seconds": seconds, "rate": n / seconds, "rss1": first, "rss2": second, "out": out}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--images", type=int, default=500)
+    ap.add_argument("--upsample", default="auto", choices=("auto", "0", "1", "2"))
+    args = ap.parse_args()
+    n = args.images
+    cores = len(os.sched_getaffinity(0))
+    photos = load_photos()
+    sources = [p.path.read_bytes() for p in photos]
+    print(
+        f"{len(photos)} test photos repeated to {n} images; {cores} cores; upsample {args.upsample}"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        build_dataset(root, "bare", sources, n)
+        with Catalog.open(root, "bare") as cat:
+            files = [cat.paths.resolve(r[0]) for r in cat.conn.execute("SELECT path FROM images")]
+        a = bare_loop(files, args.upsample)
+        print(f"(a) bare loop: load + dlib HOG detector, one core: {a:.2f} images/s")
+        a_det = bare_loop(files, args.upsample, predecoded=True)
+        print(f"    (the detector alone, images decoded beforehand: {a_det:.2f} images/s)")
+        results = {}
+        for workers in sorted({1, cores}):
+            name = f"w{workers}"
+            build_dataset(root, name, sources, n)
+            results[workers] = r = run_cli(root, name, workers, args.upsample, n)
+            print(
+                f"(b) facesift extract --workers {workers}: {r['rate']:.2f} images/s "
+                f"({r['seconds']:.1f} s)  peak RSS {r['rss1'] / 1024:.0f} MB in the first half, "
+                f"{r['rss2'] / 1024:.0f} MB in the second"
+            )
+            print("    " + r["out"].strip())
+    b1, ball = results[1]["rate"], results[cores]["rate"]
+    print(f"b1/a = {b1 / a:.2f} (target >= 0.85)")
+    if cores > 1:
+        print(f"b_all/b1 = {ball / b1:.2f} on {cores} cores (target >= 1.7 on 2 cores)")
+    peak = max(max(r["rss1"], r["rss2"]) for r in results.values())
+    print(f"(c) peak RSS of the process tree: {peak / 1024:.0f} MB")
+
+    rng = np.random.default_rng(0)
+    hashes = rng.integers(0, 2**64, size=100_000, dtype=np.uint64)
+    hashes[50_000:] = hashes[:50_000] ^ np.uint64(0b1011)  # half are near-duplicates
+    start = time.perf_counter()
+    groups = near_duplicate_groups(np.arange(100_000), hashes, 6)
+    print(
+        f"(d) near-duplicate groups of 100,000 hashes: {time.perf_counter() - start:.2f} s "
+        f"({len(np.unique(groups))} groups)"
+    )
+
+
+if __name__ == "__main__":
+    main()
