@@ -288,6 +288,12 @@ def render_card(
         "- Demographic balance was not measured and is not to be assumed.",
         "- Near-duplicates are found by perceptual hash: heavily edited copies can escape it.",
     ]
+    upscaled = sum(1 for f in faces if f.chip_size and f.chip_size < opts.size)
+    if upscaled:
+        lines.append(
+            f"- {upscaled} faces were upscaled from chips smaller than {opts.size} px "
+            "(extract's --chip-size): they hold less detail than their size suggests."
+        )
     if not opts.identity_disjoint:
         lines.append(
             "- The same person can appear in several splits (export with --identity-disjoint "

@@ -3,14 +3,14 @@
 Units are sets of faces that must share a split (near-duplicate groups,
 identity clusters). Each label's face count is apportioned to the splits by
 largest remainder; units are then placed, largest first and otherwise in a
-seeded random order, into the split that most lacks their labels. With
+seeded hash order, into the split that most lacks their labels. With
 single-face units every label lands exactly on its apportioned counts (within
 one face of the exact fractions).
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -27,6 +27,10 @@ def apportion(n: int, fractions: Sequence[float]) -> list[int]:
     return parts
 
 
+def _mix(seed: int, key: int) -> bytes:
+    return hashlib.sha256(f"{seed}:{key}".encode()).digest()
+
+
 def assign_splits(
     labels: Sequence[str], units: Sequence[int], fractions: Sequence[float], seed: int
 ) -> list[str]:
@@ -41,10 +45,9 @@ def assign_splits(
     }
     have = {s: Counter() for s in SPLITS}
     open_splits = [s for s, f in zip(SPLITS, fractions, strict=True) if f > 0]
-    rng = random.Random(seed)
-    keys = sorted(members)
-    rng.shuffle(keys)
-    keys.sort(key=lambda k: -len(members[k]))  # stable: the shuffle breaks size ties
+    # Largest units first; ties in a seeded hash order of the unit's key, so that
+    # units keep their relative order when the catalog grows.
+    keys = sorted(members, key=lambda k: (-len(members[k]), _mix(seed, k)))
     out = [""] * len(labels)
     for k in keys:
         need = Counter(labels[i] for i in members[k])

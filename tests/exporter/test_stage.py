@@ -290,6 +290,8 @@ def test_chips_are_rendered_at_the_asked_size_from_a_256_px_master(builder, make
     with Image.open(path) as im:
         assert im.size == (112, 112) and im.mode == "RGB"
         assert not im.info  # no metadata chunks: no times, nothing that varies
+    # The builder records 64 px chips: the card warns that they were upscaled.
+    assert "1 faces were upscaled from chips smaller than 112 px" in r.card.read_text()
 
 
 def test_cli_exports_and_refuses_bad_combinations(builder, tmp_path, capsys):
