@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +148,9 @@ _worker: tuple[Models, WorkerConfig] | None = None
 def init_worker(config: WorkerConfig) -> None:
     """Pool initializer: load the models once for this process."""
     global _worker
+    # Ctrl-C is the parent's to handle: it stops feeding work, writes what is
+    # done and exits; workers dying mid-image would only add tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = (load_models(config.detect.detector, config.embeddings), config)
 
 
