@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import logging
 import random
 import threading
 import time
@@ -29,6 +30,7 @@ from scraper.config import USER_AGENT_TOKEN, DownloadOptions
 from scraper.netguard import Refused, check_url
 from scraper.robots import opted_out
 
+log = logging.getLogger("facesift.scraper")
 _REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 64 * 1024
 
@@ -267,7 +269,11 @@ class DownloadPool:
         return n
 
     def _run(self, url: str) -> None:
-        outcome = self.fetcher.fetch(url)
+        try:
+            outcome = self.fetcher.fetch(url)
+        except Exception as e:  # a bug or a full disk must cost one image, not the run
+            log.exception("downloading %s", url)
+            outcome = Outcome(url, "failed", f"error: {type(e).__name__}: {e}"[:200])
         if outcome.reason == "interrupted":
             return  # left pending: the next run fetches it
         self.on_done(outcome)

@@ -110,6 +110,10 @@ def check_results_and_downloads(cat, server, query: str, *, fallback: bool = Tru
     page = {r["url"]: r for r in rows}
     assert page[f"{base}/img/good/1.jpg?q={tag}"]["source_page_url"] == f"{base}/page/g1"
     assert page[f"{base}/img/good/1.jpg?q={tag}"]["title"] == "photo 1"
+    # An /imgres link gives the page and the reported size too.
+    imgres = page[f"{base}/img/good/2.jpg?q={tag}"]
+    assert (imgres["reported_width"], imgres["reported_height"]) == (640, 480)
+    assert imgres["source_page_url"] == f"{base}/page/g2"
     # Exactly the good images are stored, each with the query's label as its source label.
     n_ok = sum(1 for r in downloads.values() if r["status"] == "ok")
     assert cat.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == n_ok

@@ -139,3 +139,20 @@ def test_public_address_classification(address, public):
     from scraper.netguard import is_public_address
 
     assert is_public_address(address) is public
+
+
+def test_an_unexpected_error_costs_one_image_not_the_run(catalog, fake_search, monkeypatch):
+    import scraper.download as download
+
+    real = download.store_content
+
+    def flaky(dataset_dir, kind, data, ext):
+        if data == fake_search.fake.factory.good(1):
+            raise OSError(28, "No space left on device")
+        return real(dataset_dir, kind, data, ext)
+
+    monkeypatch.setattr(download, "store_content", flaky)
+    urls = [fake_search.base + f"/img/good/{i}.jpg" for i in range(3)]
+    rows = _download_all(catalog, urls)
+    assert [rows[u]["status"] for u in urls] == ["ok", "failed", "ok"]
+    assert rows[urls[1]]["reason"].startswith("error: OSError")
