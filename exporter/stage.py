@@ -74,6 +74,7 @@ class Prepared:
     splits: list[str]
     identity: list[int] | None
     left_out: Counter
+    curation: card.Curation
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Faces per split (only splits that get any) and label."""
@@ -104,7 +105,9 @@ def prepare(cat: Catalog, opts: ExportOptions) -> Prepared:
     faces = with_provenance(cat.conn, faces)
     units, identity = _units(faces, opts)
     splits = assign_splits([f.label for f in faces], units, opts.splits, opts.seed)
-    return Prepared(plan, faces, splits, identity, selection.left_out)
+    # Read with the selection, so the card describes the catalog the faces came from.
+    curation = card.gather(cat.conn)
+    return Prepared(plan, faces, splits, identity, selection.left_out, curation)
 
 
 def export(
@@ -168,7 +171,7 @@ def export(
                 faces=faces,
                 splits=splits,
                 left_out=prep.left_out,
-                curation=card.gather(cat.conn),
+                curation=prep.curation,
                 leakage=leak,
                 identity_clusters=len(set(identity)) if identity else None,
                 written_splits=written,
