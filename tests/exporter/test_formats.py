@@ -218,3 +218,34 @@ def test_card_reports_counts_collection_curation_and_caveats(builder, tmp_path):
     assert "Imported images by source: mine (1, imported 20" in card
     assert "hog detector, 15 faces, chips 64 px" in card
     assert "consent" in card and "near-duplicate pairs across splits: **0**" in card
+
+
+def test_the_fer2013_csv_imports_back_with_its_labels(labelled, make_catalog, tmp_path):
+    """facesift's own FER2013 importer reads the export: same faces, same labels, same split."""
+    from importer.stage import import_path
+
+    b, ids = labelled
+    out = tmp_path / "fer"
+    export(b.cat, ExportOptions(out=out, format="fer2013-csv"))
+    fresh = make_catalog("again")
+    import_path(fresh, out / "fer2013.csv", progress=False)
+    rows = fresh.conn.execute(
+        "SELECT import_path, source_label FROM image_sources ORDER BY id"
+    ).fetchall()
+    assert Counter(r[1] for r in rows) == Counter(ids.values())
+    usage = Counter(r[0].rsplit(":", 1)[1] for r in rows)
+    df = pd.read_csv(out / "fer2013.csv")
+    assert usage == Counter(df.Usage)
+
+
+def test_a_zero_fraction_split_is_not_written(labelled, tmp_path):
+    import datasets
+
+    b, ids = labelled
+    out = tmp_path / "if"
+    r = export(b.cat, ExportOptions(out=out, format="imagefolder", splits=(0.75, 0.0, 0.25)))
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["test", "train"]
+    assert set(r.counts) == {"train", "test"}
+    ds = datasets.load_dataset("imagefolder", data_dir=str(out), cache_dir=str(tmp_path / "c"))
+    assert set(ds) == {"train", "test"}
+    assert len(ds["train"]) + len(ds["test"]) == len(ids)
