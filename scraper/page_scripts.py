@@ -153,7 +153,10 @@ function imgres() {
 const before = new Set(previews().map(([e]) => srcOf(e)));
 tile.scrollIntoView({block: "center"});
 const [target, clickSel] = first(tile, L.click);
-(target || tile).click();
+const el = target || tile;
+// The 2020-2023 page writes its /imgres link on mousedown, the 2024 page reacts to click.
+el.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, cancelable: true, view: window}));
+el.click();
 const t0 = performance.now();
 function title() {
   const [im] = first(tile, L.thumbnail);
