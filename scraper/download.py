@@ -27,7 +27,7 @@ from catalog.decode import DecodeLimits, ImageRejected, decode_image
 from catalog.images import StoredImage
 from catalog.storage import store_content
 from scraper.config import USER_AGENT_TOKEN, DownloadOptions
-from scraper.netguard import Refused, check_url
+from scraper.netguard import Refused, check_url, is_public_address
 from scraper.robots import opted_out
 
 log = logging.getLogger("facesift.scraper")
@@ -175,6 +175,11 @@ class Fetcher:
     def _body(self, resp: requests.Response, url: str) -> tuple[bytes, str, str | None, int]:
         o = self.opts
         status = resp.status_code
+        if not o.allow_private_hosts:
+            # DNS can answer differently the second time (rebinding): check where we connected.
+            peer = _peer_address(resp)
+            if peer is not None and not is_public_address(peer):
+                raise Refused("private_address", f"connected to {peer}")
         if status == 429:
             raise _Fail(
                 "http_429",
@@ -213,6 +218,15 @@ class Fetcher:
         except requests.exceptions.Timeout:
             raise _Fail("timeout", retriable=True, http_status=status) from None
         return b"".join(chunks), url, resp.headers.get("Content-Type"), status
+
+
+def _peer_address(resp: requests.Response) -> str | None:
+    """The IP address the response came from, when urllib3 exposes its socket."""
+    sock = getattr(getattr(resp.raw, "_connection", None), "sock", None)
+    try:
+        return str(sock.getpeername()[0]) if sock is not None else None
+    except OSError:
+        return None
 
 
 def _retry_after(value: str | None, cap: float) -> float | None:

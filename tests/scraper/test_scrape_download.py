@@ -156,3 +156,18 @@ def test_an_unexpected_error_costs_one_image_not_the_run(catalog, fake_search, m
     rows = _download_all(catalog, urls)
     assert [rows[u]["status"] for u in urls] == ["ok", "failed", "ok"]
     assert rows[urls[1]]["reason"].startswith("error: OSError")
+
+
+def test_a_host_that_resolves_public_then_connects_private_is_refused(
+    catalog, fake_search, monkeypatch
+):
+    # DNS rebinding: the check before the request saw a public address, the connection
+    # went to 127.0.0.1. The address actually connected to is checked before the body is read.
+    import scraper.download as download
+
+    monkeypatch.setattr(download, "check_url", lambda url, allow_private: None)
+    opts = dataclasses.replace(TEST_DOWNLOADS, allow_private_hosts=False)
+    url = fake_search.base + "/img/good/1.jpg"
+    rows = _download_all(catalog, [url], opts)
+    assert (rows[url]["status"], rows[url]["reason"]) == ("failed", "private_address")
+    assert catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
