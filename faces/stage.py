@@ -49,6 +49,7 @@ class ExtractOptions:
     padding: float = 0.45
     near_dup_bits: int = 6
     embeddings: bool = False
+    retry_errors: bool = False  # also redo images recorded as 'error' (a file since restored)
     chunk_size: int = 4  # images per pool task
     batch_size: int = 64  # images per write transaction
     max_seconds_between_writes: float = 2.0
@@ -105,11 +106,20 @@ def check_options(opts: ExtractOptions) -> None:
 def extract(
     cat: Catalog, opts: ExtractOptions | None = None, *, progress: bool = True
 ) -> ExtractSummary:
-    """Process every image whose extract_status is NULL; then update near-duplicate groups."""
+    """Process every image whose extract_status is NULL; then update near-duplicate groups.
+
+    With ``opts.retry_errors`` the images recorded as unreadable are tried again too.
+    """
     opts = opts or ExtractOptions()
     check_options(opts)
     started = time.monotonic()
     conn = cat.conn
+    if opts.retry_errors:
+        with transaction(conn):
+            conn.execute(
+                "UPDATE images SET extract_status = NULL, extract_reason = NULL, "
+                "extracted_at = NULL WHERE extract_status = 'error'"
+            )
     pending = conn.execute("SELECT COUNT(*) FROM images WHERE extract_status IS NULL").fetchone()[0]
     config = WorkerConfig(
         dataset_dir=str(cat.paths.dir.resolve()),

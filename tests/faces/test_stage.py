@@ -276,3 +276,25 @@ def test_cli_extract_then_stats(
     assert stats["by_label"]["sad"] == 1
     with Catalog.open(data_root, "cli") as cat:
         assert cat.conn.execute("SELECT chip_size FROM faces").fetchone()[0] == 128
+
+
+def test_retry_errors_processes_a_restored_file(data_root, single_face_photo, add_image_bytes):
+    data = single_face_photo.path.read_bytes()
+    with Catalog.open(data_root, "retry") as cat:
+        image_id = add_image_bytes(cat, data, "one.jpg")
+        stored = cat.paths.resolve(
+            cat.conn.execute("SELECT path FROM images WHERE id = ?", (image_id,)).fetchone()[0]
+        )
+    stored.unlink()
+    argv = ["--root", str(data_root), "--dataset", "retry", "extract", "--workers", "1"]
+    assert pipeline.main(argv) == 0
+    stored.write_bytes(data)
+    assert pipeline.main(argv) == 0  # errors stay errors on a plain rerun
+    with Catalog.open(data_root, "retry") as cat:
+        row = cat.conn.execute("SELECT extract_status, extract_reason FROM images").fetchone()
+        assert (row[0], row[1].split(":")[0]) == ("error", "missing")
+    assert pipeline.main([*argv, "--retry-errors"]) == 0
+    with Catalog.open(data_root, "retry") as cat:
+        row = cat.conn.execute("SELECT extract_status, extract_reason FROM images").fetchone()
+        assert tuple(row) == ("done", None)
+        assert cat.conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 1
