@@ -18,8 +18,6 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.browser
-
 
 def facesift(root, *args: str, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
     cmd = [sys.executable, str(REPO / "pipeline.py"), "--root", str(root), *args]
@@ -28,6 +26,7 @@ def facesift(root, *args: str, **popen) -> subprocess.CompletedProcess | subproc
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
 
 
+@pytest.mark.browser
 def test_scrape_50_links_and_stats_counts_them(data_root, make_fake_search):
     server = make_fake_search(n_good=60, faults=False)
     done = facesift(
@@ -46,6 +45,7 @@ def test_scrape_50_links_and_stats_counts_them(data_root, make_fake_search):
     assert all("facesift" in ua for ua in server.fake.user_agents)
 
 
+@pytest.mark.browser
 def test_scrape_without_private_hosts_refuses_loopback_downloads(data_root, make_fake_search):
     server = make_fake_search(n_good=3, faults=False)
     done = facesift(
@@ -100,6 +100,7 @@ def _snapshot(dataset_dir) -> dict:
     return snap
 
 
+@pytest.mark.browser
 def test_a_scrape_killed_mid_download_and_rerun_equals_an_uninterrupted_one(
     data_root, make_fake_search
 ):
