@@ -186,6 +186,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         identity_disjoint=args.identity_disjoint,
         seed=args.seed,
         overwrite=args.overwrite,
+        padding=args.padding,
     )
     with open_catalog(args) as cat:
         r = export(cat, opts, progress=sys.stderr.isatty())
@@ -217,7 +218,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
         padding=args.padding,
         near_dup_bits=args.near_dup_bits,
         embeddings=args.embeddings,
-        retry_errors=args.retry_errors,
     )
     with open_catalog(args) as cat:
         s = extract(cat, opts, progress=sys.stderr.isatty())
@@ -459,11 +459,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also compute dlib's 128-d face descriptor (about 85 ms a face)",
     )
-    p.add_argument(
-        "--retry-errors",
-        action="store_true",
-        help="also process again the images an earlier run could not read",
-    )
     p.set_defaults(handler=cmd_extract)
 
     p = sub.add_parser("import", help="add local images, a zip, a FER2013 CSV or videos")
@@ -560,6 +555,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="split seed (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    p.add_argument(
+        "--padding",
+        type=non_negative_float,
+        default=None,
+        metavar="P",
+        help="crop the chips tighter, to padding P (e.g. 0.25, FER2013-like; "
+        "default: the chips' own, 0.45)",
+    )
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("stats", help="print counts of the dataset")

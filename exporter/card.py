@@ -126,10 +126,11 @@ def render_card(
             lines += [f"  - split: {_hf_split(s)}", f"    path: data/{s}-*.parquet"]
     lines += ["---", "", f"# {dataset}: facial expressions ({opts.format})", ""]
     n = len(faces)
+    crop = "" if opts.padding is None else f", cropped to padding {opts.padding:g}"
     lines += [
         f"{n} face images in {len(plan.names)} classes, exported by facesift from the "
         f"dataset `{dataset}`. Images are {opts.size}x{opts.size} "
-        f"{'colour' if opts.color else 'grayscale'} aligned face chips.",
+        f"{'colour' if opts.color else 'grayscale'} aligned face chips{crop}.",
         "",
         "## Classes and splits",
         "",

@@ -18,6 +18,7 @@ SPLITS = ("train", "val", "test")
 FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 FER2013_SIZE = 48
 DEFAULT_NEAR_DUP_BITS = 6  # the extract stage's default (--near-dup-bits)
+DEFAULT_CHIP_PADDING = 0.45  # the extract stage's default (--padding)
 IDENTITY_DISTANCE = 0.6  # dlib's threshold: descriptors closer than this are one person
 
 
@@ -44,6 +45,7 @@ class ExportOptions:
     seed: int = 0
     overwrite: bool = False
     near_dup_bits: int = DEFAULT_NEAR_DUP_BITS
+    padding: float | None = None  # tighter crop than the chip's own padding, e.g. 0.25
 
     def validate(self) -> None:
         """Raise ExportError for options that contradict each other or the format."""
@@ -63,6 +65,8 @@ class ExportOptions:
         fr = tuple(float(x) for x in self.splits)
         if len(fr) != 3 or any(not 0 <= x <= 1 for x in fr) or abs(sum(fr) - 1) > 1e-6:
             raise ExportError(f"--splits {self.splits}: give three fractions >= 0 that sum to 1")
+        if self.padding is not None and not 0 <= self.padding <= 2:
+            raise ExportError(f"--padding {self.padding} is not between 0 and 2")
         if not 0 <= self.near_dup_bits <= 32:
             raise ExportError("near_dup_bits must be between 0 and 32")
 

@@ -26,9 +26,25 @@ def load_chip(path: Path) -> Image.Image:
     return rgb
 
 
-def render(chip: Image.Image, size: int, color: bool) -> Image.Image:
-    """The chip resized to size x size, gray ("L") unless ``color``."""
+def crop_fraction(chip_padding: float, padding: float | None) -> float:
+    """The centred part of a chip to keep for a tighter ``padding`` (1.0: all of it).
+
+    A dlib chip with padding p shows the face in its middle 1 / (1 + 2p); the
+    same face with padding q < p is the middle (1 + 2q) / (1 + 2p) of it.
+    """
+    if padding is None or padding >= chip_padding:
+        return 1.0
+    return (1 + 2 * padding) / (1 + 2 * chip_padding)
+
+
+def render(chip: Image.Image, size: int, color: bool, crop: float = 1.0) -> Image.Image:
+    """The chip (its centred ``crop`` fraction) resized to size x size, gray unless ``color``."""
     im = chip if color else chip.convert("L")
+    if crop < 1.0:
+        w, h = im.size
+        cw, ch = w * crop, h * crop
+        box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
+        return im.resize((size, size), Image.Resampling.LANCZOS, box=box, reducing_gap=None)
     if im.size != (size, size):
         im = im.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=None)
     return im

@@ -50,6 +50,7 @@ class ExportFace:
     embedding: bytes | None
     quality: dict
     chip_size: int | None = None
+    chip_padding: float | None = None
     sources: tuple[Provenance, ...] = ()
     annotations: tuple[dict, ...] = ()
 
@@ -69,7 +70,8 @@ def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan)
     """The faces to export, in face id order, with the reasons the others were left out."""
     statuses = ("accepted", "pending") if opts.include_pending else ("accepted",)
     rows = conn.execute(
-        "SELECT f.id, f.image_id, f.chip_path, f.chip_size, f.phash, f.dup_group, f.embedding, "
+        "SELECT f.id, f.image_id, f.chip_path, f.chip_size, f.chip_padding, f.phash, "
+        "f.dup_group, f.embedding, "
         + ", ".join(f"f.{q}" for q in _QUALITY)
         + ", s.status, s.label, s.disputed "
         "FROM faces f JOIN face_state s ON s.face_id = f.id ORDER BY f.id"
@@ -110,6 +112,7 @@ def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan)
                 status=status,
                 chip_path=r["chip_path"],
                 chip_size=r["chip_size"],
+                chip_padding=r["chip_padding"],
                 phash=r["phash"],
                 dup_group=r["dup_group"],
                 embedding=r["embedding"],

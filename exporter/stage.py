@@ -23,6 +23,7 @@ from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from exporter import card, groups, leakage
 from exporter.options import (
+    DEFAULT_CHIP_PADDING,
     IDENTITY_DISTANCE,
     SPLITS,
     ExportError,
@@ -31,7 +32,7 @@ from exporter.options import (
     plan_labels,
     with_indices,
 )
-from exporter.render import load_chip, render
+from exporter.render import crop_fraction, load_chip, render
 from exporter.select import ExportFace, select_faces, with_provenance
 from exporter.splits import assign_splits
 from exporter.writers import WRITERS, Item, Placed
@@ -102,6 +103,15 @@ def prepare(cat: Catalog, opts: ExportOptions) -> Prepared:
     if not faces:
         why = ", ".join(f"{r} {n}" for r, n in sorted(selection.left_out.items())) or "no faces"
         raise ExportError(f"nothing to export: no face passes ({why})")
+    if opts.padding is not None:
+        loose = max(_padding_of(f) for f in faces)
+        tight = min(_padding_of(f) for f in faces)
+        if opts.padding > tight:
+            raise ExportError(
+                f"--padding {opts.padding:g} is wider than the chips' own padding "
+                f"({tight:g}{'' if tight == loose else f' to {loose:g}'}): it can only tighten; "
+                "re-run extract with a larger --padding for more"
+            )
     faces = with_provenance(cat.conn, faces)
     units, identity = _units(faces, opts)
     splits = assign_splits([f.label for f in faces], units, opts.splits, opts.seed)
@@ -311,10 +321,15 @@ def _items(
 ) -> Iterator[Item]:
     for done, i in enumerate(order, start=1):
         f = faces[i]
-        im = render(load_chip(cat.paths.resolve(f.chip_path)), opts.size, opts.color)
+        crop = crop_fraction(_padding_of(f), opts.padding)
+        im = render(load_chip(cat.paths.resolve(f.chip_path)), opts.size, opts.color, crop)
         yield Item(f, splits[i], plan.indices[f.label], im)
         if progress:
             progress(done, len(order))
+
+
+def _padding_of(face: ExportFace) -> float:
+    return DEFAULT_CHIP_PADDING if face.chip_padding is None else face.chip_padding
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -315,12 +315,15 @@ def test_cli_exports_and_refuses_bad_combinations(builder, tmp_path, capsys):
             "happy,sad",
             "--seed",
             "3",
+            "--padding",
+            "0.3",
         ]
     )
     assert code == 0
     printed = capsys.readouterr().out
     assert "export: 10 faces" in printed and "3 happy, 4 sad" in printed
     assert (out / "fer2013.csv").is_file()
+    assert "cropped to padding 0.3" in (out / "README.md").read_text()
     code = pipeline.main(
         [
             "--root",
@@ -429,3 +432,29 @@ def test_prepare_previews_the_counts_without_writing(builder, tmp_path):
     assert not out.exists()
     r = export(b.cat, ExportOptions(out=out, format="hf", labels="happy,sad"))
     assert r.counts == p.counts()
+
+
+def test_padding_tightens_the_crop_of_the_chip(builder, make_chip, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    b = builder()
+    with Image.open(io.BytesIO(b.pool[0].png)) as im:
+        master = im.convert("RGB").resize((190, 190))
+    fid = b.face("happy", chip=make_chip(master))
+    b.cat.conn.execute("UPDATE faces SET chip_padding = 0.45 WHERE id = ?", (fid,))
+    r = export(b.cat, ExportOptions(out=tmp_path / "p", format="imagefolder", padding=0.25))
+    with Image.open(r.out / "train" / "happy" / f"{fid}.png") as im:
+        got = np.asarray(im, dtype=np.int16)
+    # padding 0.25 of a 0.45 chip is its middle 1.5 / 1.9: 150 of 190 px.
+    expected = (
+        master.convert("L").crop((20, 20, 170, 170)).resize((48, 48), Image.Resampling.LANCZOS)
+    )
+    diff = np.abs(got - np.asarray(expected, dtype=np.int16))
+    assert diff.mean() < 1 and diff.max() <= 8  # resampling at the box's edge differs a little
+    whole = export(b.cat, ExportOptions(out=tmp_path / "w", format="imagefolder"))
+    with Image.open(whole.out / "train" / "happy" / f"{fid}.png") as im:
+        assert np.abs(np.asarray(im, dtype=np.int16) - got).mean() > 5
+    assert "cropped to padding 0.25" in r.card.read_text()
+    with pytest.raises(ExportError, match="can only tighten"):
+        export(b.cat, ExportOptions(out=tmp_path / "x", format="imagefolder", padding=0.6))
