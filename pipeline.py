@@ -218,6 +218,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         padding=args.padding,
         near_dup_bits=args.near_dup_bits,
         embeddings=args.embeddings,
+        retry_errors=args.retry_errors,
     )
     with open_catalog(args) as cat:
         s = extract(cat, opts, progress=sys.stderr.isatty())
@@ -458,6 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--embeddings",
         action="store_true",
         help="also compute dlib's 128-d face descriptor (about 85 ms a face)",
+    )
+    p.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="also process again the images an earlier run could not read",
     )
     p.set_defaults(handler=cmd_extract)
 
