@@ -270,10 +270,19 @@ def render_card(
         lines.append(f"- --map {opts.map}")
     if left_out:
         lines.append("- left out: " + ", ".join(f"{r} {k}" for r, k in sorted(left_out.items())))
+    files = {
+        "imagefolder": "- `<split>/<label>/<face id>.png`: the images, a folder per split "
+        "and class; `<split>/metadata.csv`: file name, label, face id, source and quality figures",
+        "fer2013-csv": "- `fer2013.csv`: FER2013's columns `emotion,pixels,Usage` (Training, "
+        "PublicTest, PrivateTest for train, val, test); pixels are 48x48 gray, row-major",
+        "hf": "- `data/<split>-00000-of-00001.parquet`: image (PNG bytes), label "
+        "(`ClassLabel`), face id, source and quality figures",
+    }
     lines += [
         "",
         "## Files",
         "",
+        files[opts.format],
         "- `labels.txt`: class index and name, one a line",
         "- `manifest.json`: every file with its sha256; every face with its split, label, "
         "source (URL and page, or import path), query and each annotator's decision",
