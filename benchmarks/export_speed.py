@@ -2,8 +2,9 @@
 
 Builds a throw-away catalog of N faces with real-pixel 256 px chips (crops of
 scikit-image's astronaut photo, jittered so each is distinct), then times
-``prepare`` (select, group, split) and a full export in each format, with
-and without --identity-disjoint. Prints figures and ratios; asserts nothing.
+``prepare`` (select, group, split) with and without --identity-disjoint, a
+full export in each format, and one export rendered by 1 and by 2 processes.
+Prints figures and ratios; asserts nothing.
 
     .venv/bin/python benchmarks/export_speed.py [N]
 """
@@ -11,6 +12,7 @@ and without --identity-disjoint. Prints figures and ratios; asserts nothing.
 from __future__ import annotations
 
 import io
+import os
 import resource
 import sys
 import tempfile
@@ -123,6 +125,26 @@ def main() -> None:
                     f"{t:6.2f} s  {r.total / t:7.0f} faces/s  {mb:7.1f} MB  "
                     f"(x{t / base:.2f} of fer2013-csv)"
                 )
+            t1, _ = timed(
+                lambda: export(
+                    cat,
+                    ExportOptions(
+                        out=Path(tmp) / "w1", format="imagefolder", size=224, color=True, workers=1
+                    ),
+                )
+            )
+            t2, _ = timed(
+                lambda: export(
+                    cat,
+                    ExportOptions(
+                        out=Path(tmp) / "w2", format="imagefolder", size=224, color=True, workers=2
+                    ),
+                )
+            )
+            print(
+                f"imagefolder 224 px colour, 1 process {t1:.2f} s, 2 processes {t2:.2f} s "
+                f"(x{t1 / t2:.2f} faster; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})"
+            )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS {rss:.0f} MB")
 

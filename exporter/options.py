@@ -46,6 +46,7 @@ class ExportOptions:
     overwrite: bool = False
     near_dup_bits: int = DEFAULT_NEAR_DUP_BITS
     padding: float | None = None  # tighter crop than the chip's own padding, e.g. 0.25
+    workers: int | None = None  # render processes; None: cores - 1 for large exports
 
     def validate(self) -> None:
         """Raise ExportError for options that contradict each other or the format."""
@@ -67,6 +68,8 @@ class ExportOptions:
             raise ExportError(f"--splits {self.splits}: give three fractions >= 0 that sum to 1")
         if self.padding is not None and not 0 <= self.padding <= 2:
             raise ExportError(f"--padding {self.padding} is not between 0 and 2")
+        if self.workers is not None and self.workers < 1:
+            raise ExportError(f"workers must be >= 1, not {self.workers}")
         if not 0 <= self.near_dup_bits <= 32:
             raise ExportError("near_dup_bits must be between 0 and 32")
 

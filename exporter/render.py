@@ -7,6 +7,7 @@ compression level, so the same chip and options always give the same bytes.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -58,8 +59,28 @@ def png_bytes(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def fer_pixels(im: Image.Image) -> str:
-    """A gray image's pixels as FER2013 writes them: space-separated, row-major."""
-    if im.mode != "L":
-        raise ValueError("FER2013 pixels need a gray image")
-    return " ".join(str(v) for v in im.tobytes())
+def fer_pixels(gray: bytes) -> str:
+    """Raw gray pixels as FER2013 writes them: space-separated, row-major."""
+    return " ".join(map(str, gray))
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """One face to render: picklable, so worker processes can take it."""
+
+    chip: Path
+    size: int
+    color: bool
+    crop: float
+    raw: bool  # raw gray pixel bytes (FER2013 CSV) instead of PNG bytes
+
+
+def encode_face(task: RenderTask) -> bytes:
+    """The face's bytes as the export writes them: PNG, or raw gray pixels."""
+    im = render(load_chip(task.chip), task.size, task.color, task.crop)
+    return im.tobytes() if task.raw else png_bytes(im)
+
+
+def encode_faces(tasks: list[RenderTask]) -> list[bytes]:
+    """Several faces at once (one round trip to a worker process)."""
+    return [encode_face(t) for t in tasks]

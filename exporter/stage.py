@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from tqdm import tqdm
 
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
-from exporter import card, groups, leakage
+from exporter import card, groups, leakage, render
 from exporter.options import (
     DEFAULT_CHIP_PADDING,
     IDENTITY_DISTANCE,
@@ -32,7 +34,6 @@ from exporter.options import (
     plan_labels,
     with_indices,
 )
-from exporter.render import crop_fraction, load_chip, render
 from exporter.select import ExportFace, select_faces, with_provenance
 from exporter.splits import assign_splits
 from exporter.writers import WRITERS, Item, Placed
@@ -41,6 +42,8 @@ MANIFEST = "manifest.json"
 GENERATOR = "facesift"
 _TMP_TAG = ".facesift-export-"
 _OLD_TAG = ".facesift-old-"
+PARALLEL_FROM = 200  # faces; smaller exports render in this process
+BATCH = 32  # faces per task sent to a worker
 
 
 @dataclass
@@ -319,13 +322,53 @@ def _items(
     opts: ExportOptions,
     progress: Progress | None,
 ) -> Iterator[Item]:
-    for done, i in enumerate(order, start=1):
+    """The faces in writing order, rendered (in worker processes for large exports)."""
+    tasks = [
+        render.RenderTask(
+            cat.paths.resolve(faces[i].chip_path),
+            opts.size,
+            opts.color,
+            render.crop_fraction(_padding_of(faces[i]), opts.padding),
+            raw=opts.format == "fer2013-csv",
+        )
+        for i in order
+    ]
+    for done, (i, data) in enumerate(zip(order, _encoded(tasks, opts.workers), strict=True), 1):
         f = faces[i]
-        crop = crop_fraction(_padding_of(f), opts.padding)
-        im = render(load_chip(cat.paths.resolve(f.chip_path)), opts.size, opts.color, crop)
-        yield Item(f, splits[i], plan.indices[f.label], im)
+        yield Item(f, splits[i], plan.indices[f.label], data)
         if progress:
             progress(done, len(order))
+
+
+def _worker_count(requested: int | None, n: int) -> int:
+    if requested is not None:
+        return requested
+    # Starting processes costs more than it saves on small exports; this process
+    # keeps a core for writing and hashing (on 2 cores: no workers at all).
+    return 1 if n < PARALLEL_FROM else max(1, min((os.cpu_count() or 1) - 1, 8))
+
+
+def _encoded(tasks: list[render.RenderTask], requested: int | None) -> Iterator[bytes]:
+    """Each task's bytes, in order; at most a few batches in flight (bounded memory)."""
+    workers = _worker_count(requested, len(tasks))
+    if workers <= 1:
+        for t in tasks:
+            yield render.encode_face(t)
+        return
+    batches = [tasks[k : k + BATCH] for k in range(0, len(tasks), BATCH)]
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    try:
+        window: deque[Future[list[bytes]]] = deque()
+        for batch in batches:
+            window.append(pool.submit(render.encode_faces, batch))
+            if len(window) >= 2 * workers:
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _padding_of(face: ExportFace) -> float:
@@ -383,6 +426,7 @@ def _manifest(
     options = opts.as_record()
     options.pop("out")  # where it was written is not part of what was written
     options.pop("overwrite")
+    options.pop("workers")  # how fast, not what
     return {
         "generator": GENERATOR,
         "dataset": cat.paths.name,

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
 
 from exporter.options import LabelPlan
-from exporter.render import fer_pixels, png_bytes
+from exporter.render import fer_pixels
 from exporter.select import ExportFace
 
 FER_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
@@ -44,12 +43,15 @@ PARQUET_ROWS_PER_GROUP = 512
 
 @dataclass(frozen=True)
 class Item:
-    """One face ready to write: its split, class index and rendered image."""
+    """One face ready to write: its split, class index and encoded image.
+
+    ``data`` is PNG bytes, or for the FER2013 CSV the raw 48x48 gray pixels.
+    """
 
     face: ExportFace
     split: str
     index: int
-    image: Image.Image
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def write_imagefolder(root: Path, items: Iterable[Item], plan: LabelPlan) -> lis
             rows[it.split] = []
             for name in plan.names:
                 (root / it.split / name).mkdir(parents=True, exist_ok=True)
-        data = png_bytes(it.image)
+        data = it.data
         rel_in_split = f"{it.face.label}/{it.face.id}.png"
         (root / it.split / rel_in_split).write_bytes(data)
         kind, src = primary_source(it.face)
@@ -124,9 +126,9 @@ def write_fer2013(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Pl
     placed: list[Placed] = []
     rows: list[list[object]] = [["emotion", "pixels", "Usage"]]
     for n, it in enumerate(items):
-        pixels = fer_pixels(it.image)
+        pixels = fer_pixels(it.data)
         rows.append([it.index, pixels, FER_USAGE[it.split]])
-        sha = hashlib.sha256(it.image.tobytes()).hexdigest()
+        sha = hashlib.sha256(it.data).hexdigest()
         placed.append(Placed(it.face.id, FER_CSV, n, sha))
     _write_csv(root / FER_CSV, rows)
     return placed
@@ -185,7 +187,7 @@ def write_hf(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]
         with pq.ParquetWriter(path, schema, compression="zstd") as writer:
             batch: list[dict] = []
             for n, it in enumerate(group):
-                data = png_bytes(it.image)
+                data = it.data
                 sha = hashlib.sha256(data).hexdigest()
                 kind, src = primary_source(it.face)
                 q = it.face.quality

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import exporter.writers
+import exporter.render
 import pipeline
 from exporter.options import ExportError, ExportOptions
 from exporter.stage import export
@@ -157,20 +157,31 @@ def test_same_catalog_and_options_give_byte_identical_output(builder, tmp_path, 
     assert _splits_of(tmp_path / "a") != _splits_of(other)
 
 
+@pytest.mark.parametrize("fmt", ["imagefolder", "fer2013-csv"])
+def test_worker_processes_write_the_same_bytes(builder, tmp_path, fmt):
+    b = builder()
+    for lab in ["happy"] * 40 + ["sad"] * 30:
+        b.face(lab)
+    one = export(b.cat, ExportOptions(out=tmp_path / "one", format=fmt, workers=1))
+    two = export(b.cat, ExportOptions(out=tmp_path / "two", format=fmt, workers=2))
+    assert _tree(one.out) == _tree(two.out)
+    assert two.total == 70
+
+
 def test_an_exception_mid_write_leaves_nothing_behind(builder, tmp_path, monkeypatch):
     b = builder()
     for lab in ["happy"] * 6 + ["sad"] * 6:
         b.face(lab)
     calls = {"n": 0}
-    real = exporter.writers.png_bytes
+    real = exporter.render.encode_face
 
-    def failing(im):
+    def failing(task):
         calls["n"] += 1
         if calls["n"] == 5:
             raise OSError("disk full")
-        return real(im)
+        return real(task)
 
-    monkeypatch.setattr(exporter.writers, "png_bytes", failing)
+    monkeypatch.setattr(exporter.render, "encode_face", failing)
     out = tmp_path / "exp"
     with pytest.raises(ExportError, match="failed, nothing was written: disk full"):
         export(b.cat, ExportOptions(out=out, format="imagefolder"))
@@ -178,11 +189,11 @@ def test_an_exception_mid_write_leaves_nothing_behind(builder, tmp_path, monkeyp
     assert b.cat.conn.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 0
 
     # A failed --overwrite keeps the previous export whole.
-    monkeypatch.setattr(exporter.writers, "png_bytes", real)
+    monkeypatch.setattr(exporter.render, "encode_face", real)
     export(b.cat, ExportOptions(out=out, format="imagefolder"))
     before = _tree(out)
     calls["n"] = 0
-    monkeypatch.setattr(exporter.writers, "png_bytes", failing)
+    monkeypatch.setattr(exporter.render, "encode_face", failing)
     with pytest.raises(ExportError, match="disk full"):
         export(b.cat, ExportOptions(out=out, format="imagefolder", size=32, overwrite=True))
     assert _tree(out) == before
