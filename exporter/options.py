@@ -77,7 +77,12 @@ class ExportOptions:
         """The options as JSON-ready data (for the manifest, card and exports table)."""
         d = asdict(self)
         d["out"] = str(self.out)
-        d["splits"] = list(self.splits)
+        # The same options typed differently (0 or 0.0) must give the same bytes.
+        d["splits"] = [float(x) for x in self.splits]
+        for k in ("min_size", "min_sharpness", "max_yaw", "padding"):
+            d[k] = None if d[k] is None else float(d[k])
+        for k in ("size", "seed", "near_dup_bits"):
+            d[k] = int(d[k])
         return d
 
 

@@ -114,3 +114,9 @@ def test_aliases_are_accepted_in_labels_and_map():
 def test_options_contradictions(kwargs, message):
     with pytest.raises(ExportError, match=message):
         ExportOptions(out=Path("x"), **kwargs).validate()
+
+
+def test_the_same_options_typed_differently_record_the_same():
+    a = ExportOptions(out=Path("x"), min_size=0, splits=(0.8, 0.1, 0.1), max_yaw=30)
+    b = ExportOptions(out=Path("x"), min_size=0.0, splits=[0.8, 0.1, 0.1], max_yaw=30.0)
+    assert repr(a.as_record()) == repr(b.as_record())
