@@ -164,7 +164,13 @@ function title() {
   const f = firstVisible(L.preview_title);
   return f ? (f[0].title || f[0].textContent || "").trim() || null : null;
 }
+// React to the page's own changes at once; a slow poll covers what an observer misses.
+let finished = false;
+const observer = new MutationObserver(() => poll());
+observer.observe(document.documentElement,
+                 {subtree: true, attributes: true, attributeFilter: ["src", "href"]});
 function poll() {
+  if (finished) return;
   let found = imgres();
   if (!found) for (const [e, c] of previews()) {
     const s = srcOf(e);
@@ -182,8 +188,12 @@ function poll() {
       const f = firstVisible(L.preview_title);
       if (f && f[0].href && !f[0].href.endsWith("#")) res.page = f[0].href;
     }
+    finished = true;
+    observer.disconnect();
     done(res);
-  } else setTimeout(poll, 15);
+  } else if (!poll.timer) {
+    poll.timer = setTimeout(() => { poll.timer = null; poll(); }, 30);
+  }
 }
 poll();
 """
