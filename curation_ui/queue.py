@@ -39,7 +39,7 @@ class QueueFilter:
 
 def _standing_vote_sql(annotator_param: str = "?") -> str:
     return (
-        "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = f.id AND e.annotator = "
+        "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = s.face_id AND e.annotator = "
         f"{annotator_param} AND e.action <> 'undo' AND NOT EXISTS "
         "(SELECT 1 FROM label_events u WHERE u.undoes = e.id))"
     )
@@ -65,8 +65,8 @@ def _subset_where(qf: QueueFilter, annotator: str) -> tuple[str, list[object]]:
         params.append(qf.label)
     if qf.source_name is not None:
         conds.append(
-            "EXISTS (SELECT 1 FROM image_sources i WHERE i.image_id = f.image_id "
-            "AND i.source_name = ?)"
+            "EXISTS (SELECT 1 FROM faces f JOIN image_sources i ON i.image_id = f.image_id "
+            "WHERE f.id = s.face_id AND i.source_name = ?)"
         )
         params.append(qf.source_name)
     return " AND ".join(conds), params
@@ -82,11 +82,12 @@ def next_face_id(
     """The first face of the subset with an id above ``after`` (wrapping), not skipped."""
     where, params = _subset_where(qf, annotator)
     if skipped:
-        where += f" AND f.id NOT IN ({','.join('?' * len(skipped))})"
+        where += f" AND s.face_id NOT IN ({','.join('?' * len(skipped))})"
         params = [*params, *sorted(skipped)]
+    # face_state's key is the face id: walking it in order finds the next face at once.
     sql = (
-        "SELECT f.id FROM face_state s JOIN faces f ON f.id = s.face_id "
-        f"WHERE {where} AND f.id > ? ORDER BY f.id LIMIT 1"
+        f"SELECT s.face_id FROM face_state s WHERE {where} AND s.face_id > ? "
+        "ORDER BY s.face_id LIMIT 1"
     )
     row = conn.execute(sql, [*params, after]).fetchone()
     if row is None and after > 0:
@@ -97,7 +98,7 @@ def next_face_id(
 def remaining(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> int:
     """How many faces of the subset are left (skipped ones included)."""
     where, params = _subset_where(qf, annotator)
-    sql = f"SELECT COUNT(*) FROM face_state s JOIN faces f ON f.id = s.face_id WHERE {where}"
+    sql = f"SELECT COUNT(*) FROM face_state s WHERE {where}"
     return conn.execute(sql, params).fetchone()[0]
 
 

@@ -76,3 +76,14 @@ def test_status_filter_and_sources(seeded):
     assert face_sources(conn, seeded.ids["sad_1"])[0].source_label == "sad"
     with pytest.raises(ValueError):
         FaceFilter(statuses=("lost",))
+
+
+def test_undo_checks_and_the_disputed_queue_use_their_indexes(catalog):
+    def plan(sql, params=()):
+        rows = catalog.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+        return " ".join(r[3] for r in rows)
+
+    assert "label_events_undoes" in plan("SELECT 1 FROM label_events WHERE undoes = ?", (1,))
+    assert "face_state_disputed" in plan(
+        "SELECT face_id FROM face_state WHERE disputed = 1 AND face_id > ? ORDER BY face_id", (0,)
+    )
