@@ -273,6 +273,10 @@ def _alive(pid: int) -> bool:
 
 
 def _move_into_place(tmp: Path, out: Path) -> None:
+    # Flush the files before the rename makes them the export: after a power
+    # cut, DIR holds a whole export or the previous state, never short files.
+    if hasattr(os, "sync"):
+        os.sync()
     if out.is_dir() and any(out.iterdir()):
         old = out.parent / f".{out.name}{_OLD_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.replace(out, old)
