@@ -160,16 +160,38 @@ def render_card(
         f"within {opts.near_dup_bits} bits) always share a split.",
     ]
     if opts.identity_disjoint:
-        lines.append(
+        lines += [
+            "",
             f"Identity-disjoint: faces whose dlib descriptors are closer than 0.6 (one person) "
-            f"share a split; {identity_clusters} identity clusters."
-        )
-    empty = [f"{lab} in {s}" for s in written_splits for lab in plan.names if not count[(s, lab)]]
-    if empty and opts.format == "imagefolder":
-        lines.append(
-            "Empty class folders (kept so every split has the same classes; torchvision's "
-            "ImageFolder needs `allow_empty=True` for them): " + ", ".join(empty) + "."
-        )
+            f"share a split; {identity_clusters} identity clusters.",
+        ]
+    wanted = [s for s, f in zip(SPLITS, opts.splits, strict=True) if f > 0]
+    missing = [s for s in wanted if s not in written_splits]
+    if missing:
+        lines += [
+            "",
+            f"**No faces in {' and '.join(missing)}**: every class is too small for its "
+            "share (a class needs about 1 / fraction faces to put one in a split).",
+        ]
+    absent = [lab for lab in plan.names if not any(count[(s, lab)] for s in SPLITS)]
+    if absent:
+        lines += ["", "Classes without any face: " + ", ".join(absent) + "."]
+    partial = [
+        f"{lab} in {s}"
+        for s in written_splits
+        for lab in plan.names
+        if lab not in absent and not count[(s, lab)]
+    ]
+    if (absent or partial) and opts.format == "imagefolder":
+        lines += [
+            "",
+            "Empty class folders are kept so that every split has the same classes "
+            "(torchvision's ImageFolder needs `allow_empty=True` for them)"
+            + (": " + ", ".join(partial) if partial else "")
+            + (", and every folder of a class without any face" if absent and partial else "")
+            + ("" if partial else ": those of the classes without any face")
+            + ".",
+        ]
     lines += ["", "## Leakage check", ""]
     lines.append(
         f"- near-duplicate pairs across splits: **{leakage.cross_split_pairs}** (must be 0)"

@@ -469,3 +469,15 @@ def test_padding_tightens_the_crop_of_the_chip(builder, make_chip, tmp_path):
     assert "cropped to padding 0.25" in r.card.read_text()
     with pytest.raises(ExportError, match="can only tighten"):
         export(b.cat, ExportOptions(out=tmp_path / "x", format="imagefolder", padding=0.6))
+
+
+def test_the_card_says_when_classes_are_too_small_for_a_split(builder, tmp_path):
+    b = builder()
+    for lab in ["happy"] * 3 + ["sad"] * 2:
+        b.face(lab)
+    r = export(b.cat, ExportOptions(out=tmp_path / "s", format="imagefolder"))
+    assert set(r.counts) == {"train"}
+    card = r.card.read_text()
+    assert "**No faces in val and test**" in card
+    assert "Classes without any face: angry, disgust, fear, surprise, neutral." in card
+    assert "allow_empty=True" in card
