@@ -52,7 +52,7 @@ class ExtractOptions:
     retry_errors: bool = False  # also redo images recorded as 'error' (a file since restored)
     chunk_size: int = 4  # images per pool task
     batch_size: int = 64  # images per write transaction
-    max_seconds_between_writes: float = 2.0
+    max_seconds_between_writes: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -130,19 +130,29 @@ def extract(
     )
     workers = min(opts.workers or default_workers(), max(1, -(-pending // opts.chunk_size)))
     counts = {"done": 0, "no_face": 0, "error": 0}
-    faces = 0
+    faces = found = 0
     if pending:
         bar = tqdm(total=pending, unit="img", desc="extract", disable=not progress, smoothing=0.05)
+        batch: list[ImageResult] = []
         try:
             tasks = _pending_tasks(cat)
-            results = _run_pool(_chunks(tasks, opts.chunk_size), config, workers)
-            for batch in _batches(results, opts.batch_size, opts.max_seconds_between_writes):
-                added = write_results(conn, batch)
-                faces += added
-                for r in batch:
-                    counts[r.status] += 1
-                bar.update(len(batch))
-                bar.set_postfix(faces=faces, no_face=counts["no_face"], errors=counts["error"])
+            last_write = time.monotonic()
+            for r in _run_pool(_chunks(tasks, opts.chunk_size), config, workers):
+                batch.append(r)
+                counts[r.status] += 1
+                found += len(r.faces)
+                bar.set_postfix(
+                    faces=found, no_face=counts["no_face"], errors=counts["error"], refresh=False
+                )
+                bar.update(1)
+                due = time.monotonic() - last_write >= opts.max_seconds_between_writes
+                if len(batch) >= opts.batch_size or due:
+                    faces += write_results(conn, batch)
+                    batch, last_write = [], time.monotonic()
+            faces += write_results(conn, batch)
+        except KeyboardInterrupt:
+            write_results(conn, batch)  # keep the images already done; the rest waits
+            raise
         finally:
             bar.close()
     dups = update_dup_groups(conn, opts.near_dup_bits)
@@ -188,21 +198,6 @@ def _chunks(tasks: Iterable[ImageTask], size: int) -> Iterator[list[ImageTask]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _batches(
-    results: Iterable[ImageResult], size: int, max_seconds: float
-) -> Iterator[list[ImageResult]]:
-    batch: list[ImageResult] = []
-    last = time.monotonic()
-    for r in results:
-        batch.append(r)
-        if len(batch) >= size or time.monotonic() - last >= max_seconds:
-            yield batch
-            batch = []
-            last = time.monotonic()
-    if batch:
-        yield batch
 
 
 def _pool(config: WorkerConfig, workers: int) -> ProcessPoolExecutor:

@@ -27,17 +27,17 @@ with Catalog.open(sys.argv[1], sys.argv[2]) as cat:
 """
 
 
-def _images(photos) -> list[bytes]:
+def _images(photos, n: int = N_IMAGES, width: int = 380) -> list[bytes]:
     """Distinct JPEGs made from the photos with faces (each resized a little differently)."""
     with_faces = sorted((p for p in photos if p.hog_up0 >= 1), key=lambda p: p.path.stat().st_size)[
         :4
     ]
     out = []
-    for i in range(N_IMAGES):
+    for i in range(n):
         with Image.open(with_faces[i % len(with_faces)].path) as im:
             rgb = im.convert("RGB")
-        width = 380 + 7 * i
-        rgb = rgb.resize((width, round(rgb.height * width / rgb.width)), Image.Resampling.BILINEAR)
+        w = width + 7 * i
+        rgb = rgb.resize((w, round(rgb.height * w / rgb.width)), Image.Resampling.BILINEAR)
         buf = io.BytesIO()
         rgb.save(buf, "JPEG", quality=90)
         out.append(buf.getvalue())
@@ -122,3 +122,48 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
         whole = _dump(cat)
     assert whole["faces"], "the images have faces"
     assert killed == whole
+
+
+def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_image_bytes):
+    # Enough work that the run is still going after its first write (a second in).
+    n = 30
+    with Catalog.open(data_root, "int") as cat:
+        for i, data in enumerate(_images(photos, n, width=640)):
+            add_image_bytes(cat, data, f"{i}.jpg")
+    cmd = [sys.executable, "-m", "pipeline", "--root", str(data_root), "--dataset", "int"]
+    proc = subprocess.Popen(
+        [*cmd, "extract", "--workers", "1"],
+        cwd=Path(__file__).resolve().parents[2],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    catalog_file = data_root / "int" / "catalog.sqlite"
+    deadline = time.monotonic() + 120
+    try:
+        while _processed(catalog_file) < 1:  # the first write (after a second at most)
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.02)
+        seen = _processed(catalog_file)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "rerun the same command to continue" in err
+    assert "Traceback" not in err
+    kept = _processed(catalog_file)
+    assert seen <= kept < n
+    with Catalog.open(data_root, "int") as cat:
+        rest = extract(cat, ExtractOptions(workers=2), progress=False)
+        assert rest.images == n - kept
+        assert (
+            cat.conn.execute("SELECT COUNT(*) FROM images WHERE extract_status IS NULL").fetchone()[
+                0
+            ]
+            == 0
+        )
