@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
 from PIL import Image
 
 from catalog.events import record
@@ -27,20 +26,23 @@ def test_export_of_extracted_faces(catalog, single_face_photo, tmp_path):
     (folder / "b.jpg").write_bytes(buf.getvalue())
     import_path(catalog, tmp_path / "in", labels_from="folders", progress=False)
     extract(catalog, ExtractOptions(workers=1, embeddings=True), progress=False)
-    rows = catalog.conn.execute("SELECT id, dup_group, chip_path FROM faces ORDER BY id").fetchall()
-    if len(rows) != 2:
-        pytest.skip(f"extract found {len(rows)} faces in the test photo pair")
+    rows = catalog.conn.execute("SELECT id, dup_group FROM faces ORDER BY id").fetchall()
+    assert len(rows) >= 2  # the face, once per copy
     record(catalog.conn, rows[0]["id"], "alice", "accept")
     out = tmp_path / "x"
     r = export(
         catalog,
         ExportOptions(out=out, format="imagefolder", include_pending=True, identity_disjoint=True),
     )
-    assert r.total == 2
+    assert r.total == len(rows)
     faces = json.loads((out / "manifest.json").read_text())["faces"]
     assert {f["label"] for f in faces} == {"happy"}
-    assert len({f["split"] for f in faces}) == 1  # one person, near-duplicates: one split
-    assert len({f["identity"] for f in faces}) == 1
-    assert rows[0]["dup_group"] == rows[1]["dup_group"]
+    groups: dict[int, set[str]] = {}
+    for f in faces:
+        groups.setdefault(f["dup_group"], set()).add(f["split"])
+        groups.setdefault(-f["identity"], set()).add(f["split"])
+    assert all(len(splits) == 1 for splits in groups.values())
+    sizes = [sum(1 for f in faces if f["dup_group"] == g) for g in {f["dup_group"] for f in faces}]
+    assert max(sizes) >= 2  # the two copies of the photo were grouped by extract
     with Image.open(out / faces[0]["path"]) as im:
         assert im.size == (48, 48) and im.mode == "L"
