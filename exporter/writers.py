@@ -124,13 +124,12 @@ def write_imagefolder(root: Path, items: Iterable[Item], plan: LabelPlan) -> lis
 def write_fer2013(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]:
     """One CSV with exactly FER2013's columns: ``emotion,pixels,Usage``."""
     placed: list[Placed] = []
-    rows: list[list[object]] = [["emotion", "pixels", "Usage"]]
-    for n, it in enumerate(items):
-        pixels = fer_pixels(it.data)
-        rows.append([it.index, pixels, FER_USAGE[it.split]])
-        sha = hashlib.sha256(it.data).hexdigest()
-        placed.append(Placed(it.face.id, FER_CSV, n, sha))
-    _write_csv(root / FER_CSV, rows)
+    with open(root / FER_CSV, "w", encoding="utf-8", newline="") as f:  # streamed: rows are big
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["emotion", "pixels", "Usage"])
+        for n, it in enumerate(items):
+            out.writerow([it.index, fer_pixels(it.data), FER_USAGE[it.split]])
+            placed.append(Placed(it.face.id, FER_CSV, n, hashlib.sha256(it.data).hexdigest()))
     return placed
 
 
