@@ -10,6 +10,7 @@ whole dataset from the stored hashes.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sqlite3
@@ -150,8 +151,10 @@ def extract(
                     faces += write_results(conn, batch)
                     batch, last_write = [], time.monotonic()
             faces += write_results(conn, batch)
-        except KeyboardInterrupt:
-            write_results(conn, batch)  # keep the images already done; the rest waits
+        except BaseException:
+            # Ctrl-C, a full disk...: keep the images already done; the rest waits.
+            with contextlib.suppress(Exception):
+                write_results(conn, batch)
             raise
         finally:
             bar.close()

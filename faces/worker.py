@@ -17,11 +17,16 @@ import numpy as np
 from PIL import Image
 
 from catalog.decode import DecodeLimits, ImageRejected, decode_image
+from catalog.errors import FacesiftError
 from faces.align import face_chip, landmarks_68, png_bytes, shape_points
 from faces.chips import store_chip
 from faces.detect import DetectParams, detect_faces
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
+
+
+class ChipStoreError(FacesiftError):
+    """Chips cannot be written (disk full, a read-only folder): no image can be processed."""
 
 
 @dataclass(frozen=True)
@@ -77,10 +82,12 @@ def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> Imag
         faces = find_faces(models, config, decoded.rgb)
     except ImageRejected as e:
         return ImageResult(task.image_id, "error", _stable(str(e)))
+    except ChipStoreError:
+        raise  # the dataset's disk, not this image: the run stops
     except MemoryError:
         return ImageResult(task.image_id, "error", "too_large: out of memory")
     except Exception as e:  # one odd image must not stop a run of thousands
-        return ImageResult(task.image_id, "error", f"internal: {type(e).__name__}: {e}")
+        return ImageResult(task.image_id, "error", _stable(f"internal: {type(e).__name__}: {e}"))
     if not faces:
         return ImageResult(task.image_id, "no_face")
     return ImageResult(task.image_id, "done", None, faces)
@@ -97,7 +104,12 @@ def find_faces(models: Models, config: WorkerConfig, img: Image.Image) -> list[F
         shape = landmarks_68(models, rgb, det.raw_box)
         points = shape_points(shape)
         chip = face_chip(rgb, shape, config.chip_size, config.padding)
-        chip_path = store_chip(Path(config.dataset_dir), png_bytes(chip))
+        try:
+            chip_path = store_chip(Path(config.dataset_dir), png_bytes(chip))
+        except OSError as e:
+            raise ChipStoreError(
+                f"cannot write chips under {config.dataset_dir}: {e.strerror or e}"
+            ) from None
         figures = chip_figures(chip, config.padding)
         yaw, pitch = yaw_pitch_degrees(points)
         left, top, right, bottom = det.raw_box

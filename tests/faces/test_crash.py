@@ -7,6 +7,7 @@ import os
 
 from PIL import Image
 
+import pipeline
 from catalog import Catalog
 from faces import stage
 from faces.worker import process_chunk
@@ -39,3 +40,24 @@ def test_a_worker_crash_is_isolated_to_its_image(
     assert status == {ok: "done", none: "no_face", bad: "error"}
     assert reason.startswith("worker_crashed")
     assert (s.done, s.no_face, s.errors) == (1, 1, 1)
+
+
+def test_a_chips_folder_that_cannot_be_written_stops_the_run(
+    data_root, single_face_photo, no_face_photo, add_image_bytes, capsys
+):
+    with Catalog.open(data_root, "full") as cat:
+        add_image_bytes(cat, no_face_photo.path.read_bytes(), "none.png")
+        add_image_bytes(cat, single_face_photo.path.read_bytes(), "one.jpg")
+        blocker = cat.paths.dir / "chips"
+    blocker.write_text("a file where the chips folder should be")
+    argv = ["--root", str(data_root), "--dataset", "full", "extract", "--workers", "1"]
+    assert pipeline.main(argv) == 2
+    assert "cannot write chips" in capsys.readouterr().err
+    with Catalog.open(data_root, "full") as cat:
+        statuses = {r[0] for r in cat.conn.execute("SELECT extract_status FROM images")}
+        assert "done" not in statuses and "error" not in statuses  # nothing marked wrongly
+        assert cat.conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 0
+    blocker.unlink()
+    assert pipeline.main(argv) == 0
+    with Catalog.open(data_root, "full") as cat:
+        assert cat.conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 1
