@@ -55,6 +55,9 @@ def main() -> None:
         scroll_delay_ms=args.scroll_delay_ms,
         preview_delay_ms=args.preview_delay_ms,
     )
+    for i in range(args.tiles):  # the server's images are made before the clock starts
+        factory.good(i)
+        factory.thumbnail(i)
     entries = fake.entries("bench")
     previews = sum(1 for e in entries if not e.imgres)
     batches = math.ceil(len(entries) / args.batch)

@@ -27,6 +27,8 @@ from scraper.crawl_common import (
 from scraper.records import CrawlOutcome
 
 log = logging.getLogger("facesift.scraper")
+# Tiles opened per browser round trip: results still reach the catalog every few tiles.
+TILES_PER_CALL = 8
 
 
 class GoogleCrawler:
@@ -55,7 +57,6 @@ class GoogleCrawler:
             return layout
         tiles = first_match(self.d, layout["tiles"])
         log.info("layout %s: tiles matched %r", layout["name"], tiles)
-        self.d.set_script_timeout(self.opts.preview_timeout + 10)
         logged: set[str] = set()
         n_tiles = 0
         while True:
@@ -63,17 +64,17 @@ class GoogleCrawler:
                 js.SCAN, tiles, self.rules["exclude_within"], self.rules["exclude_if_contains"]
             )
             fresh = scan["fresh"]
-            for idx in fresh:
-                info = self._open_tile(idx, layout)
-                if info is None:
-                    continue
-                for role in ("via", "click"):
-                    if info.get(role) and info[role] not in logged:
-                        logged.add(info[role])
-                        log.info("%s: %s matched %r", layout["name"], role, info[role])
-                hit = hit_from_page(info)
-                if hit is not None and not on_hit(hit):
-                    return CrawlOutcome("done", "reached the limit", layout["name"])
+            for start in range(0, len(fresh), TILES_PER_CALL):
+                for info in self._open_tiles(fresh[start : start + TILES_PER_CALL], layout):
+                    if info is None:
+                        continue
+                    for role in ("via", "click"):
+                        if info.get(role) and info[role] not in logged:
+                            logged.add(info[role])
+                            log.info("%s: %s matched %r", layout["name"], role, info[role])
+                    hit = hit_from_page(info)
+                    if hit is not None and not on_hit(hit):
+                        return CrawlOutcome("done", "reached the limit", layout["name"])
             n_tiles += len(fresh)
             if why := blocked(self.d, self.rules):
                 return CrawlOutcome("blocked", f"Google blocked the search: {why}", layout["name"])
@@ -135,18 +136,20 @@ class GoogleCrawler:
             )
         return found
 
-    def _open_tile(self, idx: int, layout: dict) -> dict | None:
+    def _open_tiles(self, idxs: list[int], layout: dict) -> list[dict | None]:
+        """Open tiles one after another inside the page: one round trip for several."""
+        self.d.set_script_timeout(len(idxs) * (self.opts.preview_timeout + 1) + 10)
         try:
             return self.d.execute_async_script(
-                js.OPEN_TILE,
-                idx,
+                js.OPEN_TILES,
+                idxs,
                 layout,
                 self.rules["thumbnails"],
                 int(self.opts.preview_timeout * 1000),
             )
         except (TimeoutException, JavascriptException) as e:
-            log.warning("tile %d: %s", idx, str(e).splitlines()[0] if str(e) else e)
-            return None
+            log.warning("tiles %s: %s", idxs, str(e).splitlines()[0] if str(e) else e)
+            return []
 
     def _state(self, layout: dict, tiles: str) -> dict:
         return self.d.execute_script(

@@ -103,14 +103,13 @@ for (const t of all) {
 return {fresh: fresh, count: all.length};
 """
 
-# Open one tile's preview and wait (in the page, no round trips) for its original.
-# args (idx, layout, thumbnail rules, timeout ms, callback) -> a dict or null.
-OPEN_TILE = (
+# Open tiles' previews one after another and wait (in the page, no round trips) for
+# each original. args (indices, layout, thumbnail rules, timeout ms per tile, callback)
+# -> a list with one dict per index (null for a tile that is gone).
+OPEN_TILES = (
     _VISIBLE
     + """
-const [idx, L, T, timeoutMs, done] = arguments;
-const tile = document.querySelector('[data-facesift-idx="' + idx + '"]');
-if (!tile) { done(null); return; }
+const [idxs, L, T, timeoutMs, done] = arguments;
 function first(root, cands) {
   for (const c of cands) { try { const e = root.querySelector(c); if (e) return [e, c]; }
     catch (e) {} }
@@ -134,68 +133,81 @@ function previews() {
   return out;
 }
 const srcOf = (e) => e.getAttribute("src") ? (e.currentSrc || e.src) : "";
-function thumb() {
-  const [im] = first(tile, L.thumbnail);
-  if (!im) return null;
-  const s = srcOf(im) || im.getAttribute("data-src") || im.getAttribute("data-iurl");
-  return s && !s.startsWith("data:image/gif") ? s : null;
-}
-function imgres() {
-  for (const a of tile.querySelectorAll('a[href*="imgres?"]')) {
-    const u = new URL(a.href, location.href);
-    const o = u.searchParams.get("imgurl");
-    if (o) return {original: o, page: u.searchParams.get("imgrefurl"),
-                   w: parseInt(u.searchParams.get("w")) || null,
-                   h: parseInt(u.searchParams.get("h")) || null, via: "imgres link"};
-  }
-  return null;
-}
-const before = new Set(previews().map(([e]) => srcOf(e)));
-tile.scrollIntoView({block: "center"});
-const [target, clickSel] = first(tile, L.click);
-const el = target || tile;
-// The 2020-2023 page writes its /imgres link on mousedown, the 2024 page reacts to click.
-el.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, cancelable: true, view: window}));
-el.click();
-const t0 = performance.now();
-function title() {
-  const [im] = first(tile, L.thumbnail);
-  if (im && im.alt) return im.alt;
-  const f = firstVisible(L.preview_title);
-  return f ? (f[0].title || f[0].textContent || "").trim() || null : null;
-}
-// React to the page's own changes at once; a slow poll covers what an observer misses.
-let finished = false;
-const observer = new MutationObserver(() => poll());
-observer.observe(document.documentElement,
-                 {subtree: true, attributes: true, attributeFilter: ["src", "href"]});
-function poll() {
-  if (finished) return;
-  let found = imgres();
-  if (!found) for (const [e, c] of previews()) {
-    const s = srcOf(e);
-    if (s && !isThumb(s) && !before.has(s)) {
-      const a = e.closest("a[href]");
-      found = {original: s, page: null, w: e.naturalWidth || null, h: e.naturalHeight || null,
-               via: c};
-      break;
+
+function openTile(idx) {
+  return new Promise((resolve) => {
+    const tile = document.querySelector('[data-facesift-idx="' + idx + '"]');
+    if (!tile) { resolve(null); return; }
+    function thumb() {
+      const [im] = first(tile, L.thumbnail);
+      if (!im) return null;
+      const s = srcOf(im) || im.getAttribute("data-src") || im.getAttribute("data-iurl");
+      return s && !s.startsWith("data:image/gif") ? s : null;
     }
-  }
-  if (found || performance.now() - t0 > timeoutMs) {
-    const res = found || {original: null, page: null, w: null, h: null, via: null};
-    res.thumb = thumb(); res.title = title(); res.click = clickSel;
-    if (!res.page) {
+    function imgres() {
+      for (const a of tile.querySelectorAll('a[href*="imgres?"]')) {
+        const u = new URL(a.href, location.href);
+        const o = u.searchParams.get("imgurl");
+        if (o) return {original: o, page: u.searchParams.get("imgrefurl"),
+                       w: parseInt(u.searchParams.get("w")) || null,
+                       h: parseInt(u.searchParams.get("h")) || null, via: "imgres link"};
+      }
+      return null;
+    }
+    function title() {
+      const [im] = first(tile, L.thumbnail);
+      if (im && im.alt) return im.alt;
       const f = firstVisible(L.preview_title);
-      if (f && f[0].href && !f[0].href.endsWith("#")) res.page = f[0].href;
+      return f ? (f[0].title || f[0].textContent || "").trim() || null : null;
     }
-    finished = true;
-    observer.disconnect();
-    done(res);
-  } else if (!poll.timer) {
-    poll.timer = setTimeout(() => { poll.timer = null; poll(); }, 30);
-  }
+    const before = new Set(previews().map(([e]) => srcOf(e)));
+    tile.scrollIntoView({block: "center"});
+    const [target, clickSel] = first(tile, L.click);
+    const el = target || tile;
+    // The 2020-2023 page writes its /imgres link on mousedown, the 2024 page reacts to click.
+    el.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, cancelable: true, view: window}));
+    el.click();
+    const t0 = performance.now();
+    // React to the page's own changes at once; a slow poll covers what an observer misses.
+    let finished = false, timer = null;
+    const observer = new MutationObserver(() => poll());
+    observer.observe(document.documentElement,
+                     {subtree: true, attributes: true, attributeFilter: ["src", "href"]});
+    function poll() {
+      if (finished) return;
+      let found = imgres();
+      if (!found) for (const [e, c] of previews()) {
+        const s = srcOf(e);
+        if (s && !isThumb(s) && !before.has(s)) {
+          found = {original: s, page: null, w: e.naturalWidth || null,
+                   h: e.naturalHeight || null, via: c};
+          break;
+        }
+      }
+      if (found || performance.now() - t0 > timeoutMs) {
+        const res = found || {original: null, page: null, w: null, h: null, via: null};
+        res.thumb = thumb(); res.title = title(); res.click = clickSel;
+        if (!res.page) {
+          const f = firstVisible(L.preview_title);
+          if (f && f[0].href && !f[0].href.endsWith("#")) res.page = f[0].href;
+        }
+        finished = true;
+        observer.disconnect();
+        if (timer) clearTimeout(timer);
+        resolve(res);
+      } else if (!timer) {
+        timer = setTimeout(() => { timer = null; poll(); }, 30);
+      }
+    }
+    poll();
+  });
 }
-poll();
+
+(async () => {
+  const out = [];
+  try { for (const i of idxs) out.push(await openTile(i)); }
+  finally { done(out); }
+})();
 """
 )
 

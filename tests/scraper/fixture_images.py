@@ -40,9 +40,13 @@ class ImageFactory:
 
     def thumbnail(self, i: int) -> bytes:
         """A small JPEG of the i-th photo, as engines show in their grids."""
-        src = self.sources[i % len(self.sources)].copy()
-        src.thumbnail((120, 120))
-        return _jpeg(src, quality=60)
+        key = -1 - (i % len(self.sources))
+        data = self._cache.get(key)
+        if data is None:
+            src = self.sources[i % len(self.sources)].copy()
+            src.thumbnail((120, 120))
+            data = self._cache[key] = _jpeg(src, quality=60)
+        return data
 
     @cached_property
     def cmyk_jpeg(self) -> bytes:
