@@ -28,6 +28,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -87,6 +88,9 @@ class FakeSearch:
     image_delay_s: float = 0.0  # delay before each original's body (kill tests)
     consent_choices: list[str] = field(default_factory=list)
     downloader_requests: list[tuple[str, str]] = field(default_factory=list)
+    request_times: list[tuple[str, float]] = field(default_factory=list)  # (path, monotonic)
+    in_flight: int = 0  # originals being served right now
+    max_in_flight: int = 0
     user_agents: set[str] = field(default_factory=set)
     _counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -204,6 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         ua = self.headers.get("User-Agent", "")
         if "facesift" in ua.lower():
             self.fake.downloader_requests.append((path, ua))
+            self.fake.request_times.append((path, time.monotonic()))
             self.fake.user_agents.add(ua)
         q = qs.get("q", [""])[0]
         try:
@@ -228,9 +233,16 @@ class _Handler(BaseHTTPRequestHandler):
                 i = int(q.rsplit("-", 1)[-1])
                 return self.send(200, self.fake.factory.thumbnail(i), "image/jpeg")
             if path.startswith("/img/good/"):
-                self._image_delay()
-                i = int(Path(path).stem)
-                return self.send(200, self.fake.factory.good(i), "image/jpeg")
+                with self.fake._lock:
+                    self.fake.in_flight += 1
+                    self.fake.max_in_flight = max(self.fake.max_in_flight, self.fake.in_flight)
+                try:
+                    self._image_delay()
+                    i = int(Path(path).stem)
+                    return self.send(200, self.fake.factory.good(i), "image/jpeg")
+                finally:
+                    with self.fake._lock:
+                        self.fake.in_flight -= 1
             if path.startswith("/ad/"):
                 return self.send(200, self.fake.factory.good(999), "image/jpeg")
             if path.startswith(("/fault/", "/special/")):

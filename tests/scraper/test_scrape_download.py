@@ -171,3 +171,20 @@ def test_a_host_that_resolves_public_then_connects_private_is_refused(
     rows = _download_all(catalog, [url], opts)
     assert (rows[url]["status"], rows[url]["reason"]) == ("failed", "private_address")
     assert catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+
+
+def test_the_per_host_limit_caps_parallel_requests_to_one_server(catalog, make_fake_search):
+    server = make_fake_search(image_delay_s=0.15)
+    opts = dataclasses.replace(TEST_DOWNLOADS, concurrency=8, per_host=2)
+    urls = [server.base + f"/img/good/{i}.jpg" for i in range(8)]
+    rows = _download_all(catalog, urls, opts)
+    assert all(rows[u]["status"] == "ok" for u in urls)
+    assert server.fake.max_in_flight == 2
+
+
+def test_retry_after_is_honoured(catalog, fake_search):
+    url = fake_search.base + "/fault/429-then-ok.jpg"
+    rows = _download_all(catalog, [url])
+    assert (rows[url]["status"], rows[url]["attempts"]) == ("ok", 2)
+    (_, first), (_, second) = fake_search.fake.request_times
+    assert second - first >= 1.0  # the server said Retry-After: 1

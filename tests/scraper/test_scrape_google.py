@@ -87,3 +87,35 @@ def test_an_unreachable_engine_and_a_layout_change_fail_with_clear_messages(
     summary = scrape(catalog, opts, browser=browser)
     assert summary.queries[0].status == "failed"
     assert "scraper/selectors.toml" in summary.queries[0].message
+
+
+def test_ctrl_c_mid_run_keeps_everything_stored_and_a_rerun_finishes(
+    catalog, make_fake_search, browser, monkeypatch
+):
+    from scraper import store
+
+    server = make_fake_search(batch=8, faults=False, n_good=12, image_delay_s=0.3)
+    real_add_hit = store.add_hit
+    calls = []
+
+    def interrupted_add_hit(*args):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return real_add_hit(*args)
+
+    monkeypatch.setattr(store, "add_hit", interrupted_add_hit)
+    with pytest.raises(KeyboardInterrupt):
+        scrape(catalog, scrape_options(server), browser=browser)
+    run = catalog.conn.execute("SELECT status FROM search_runs").fetchone()
+    assert run["status"] == "interrupted"
+    counts = dict(catalog.conn.execute("SELECT status, COUNT(*) FROM downloads GROUP BY status"))
+    assert sum(counts.values()) == 5 and counts.get("pending", 0) > 0  # cut short mid-download
+    assert not list(catalog.paths.dir.rglob("*.facesift-tmp"))
+
+    monkeypatch.setattr(store, "add_hit", real_add_hit)
+    summary = scrape(catalog, scrape_options(server), browser=browser)
+    assert summary.ok and summary.queries[0].links_total == 12
+    counts = dict(catalog.conn.execute("SELECT status, COUNT(*) FROM downloads GROUP BY status"))
+    assert counts == {"ok": 12}
+    assert catalog.conn.execute("SELECT COUNT(*) FROM image_sources").fetchone()[0] == 12
