@@ -21,8 +21,11 @@ PAGES = {
 }
 
 
-def _setup() -> None:
+def _page_config() -> None:
     st.set_page_config(page_title="facesift review", page_icon=":material/face:", layout="wide")
+
+
+def _setup() -> None:
     cat = session.catalog()
     name = session.annotator()
     session.sidebar(cat, name)
@@ -30,18 +33,23 @@ def _setup() -> None:
 
 def run_page(name: str) -> None:
     """One page on its own (tests drive pages through this)."""
+    _page_config()
     _setup()
     PAGES[name][0]()
 
 
 def main() -> None:
     """The whole app: every page in the sidebar navigation."""
-    _setup()
+    _page_config()
     pages = [
         st.Page(fn, title=title, icon=icon, url_path=key, default=key == "review")
         for key, (fn, title, icon) in PAGES.items()
     ]
-    st.navigation(pages).run()
+    # Navigation first, so that a page's URL (e.g. /queue) is known even on the run
+    # that stops to ask for the annotator's name.
+    page = st.navigation(pages)
+    _setup()
+    page.run()
 
 
 if __name__ == "__main__":

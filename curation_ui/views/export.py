@@ -41,7 +41,7 @@ def render() -> None:
         include_pending = st.toggle("Include pending faces that carry a label", key="ex_pending")
         identity = st.toggle("Keep each person in one split (needs embeddings)", key="ex_ident")
         overwrite = st.toggle("Replace a non-empty output folder", key="ex_overwrite")
-        go = st.form_submit_button("Export", type="primary")
+        go = st.form_submit_button("Export", type="primary", key="ex_go")
     if not go:
         return
     try:
@@ -62,8 +62,13 @@ def render() -> None:
             seed=int(seed),
             overwrite=overwrite,
         )
-        with st.spinner("Exporting…"):
-            result = export(cat, opts)
+        bar = st.progress(0.0, text="Exporting…")
+
+        def report(done: int, total: int) -> None:
+            bar.progress(done / total if total else 1.0, text=f"Exporting: {done} of {total}")
+
+        result = export(cat, opts, on_progress=report)
+        bar.empty()
     except (ValueError, OSError) as e:  # FacesiftError subclasses are ValueErrors here
         st.error(str(e))
         return
@@ -72,7 +77,7 @@ def render() -> None:
 
 def _show_result(result: object, opts) -> None:
     where = getattr(result, "out", None) or getattr(result, "path", None) or opts.out
-    st.success(f"Exported to {where}")
+    st.success(f"Exported {getattr(result, 'total', '')} faces to {where}")
     counts = getattr(result, "counts", None)
     if counts:
         st.json(counts)

@@ -133,10 +133,10 @@ def render() -> None:
     st.header("Label queue")
     c = st.columns(3)
     subset = c[0].selectbox(
-        "Faces", list(q.SUBSETS), format_func=q.SUBSETS.get, key="q_subset", persist_state="session"
+        "Faces", list(q.SUBSETS), format_func=q.SUBSETS.get, key="q_subset", bind="query-params"
     )
     label = c[1].selectbox(
-        "Showing label", [ANY, *cat.labels.names, NO_LABEL], key="q_label", persist_state="session"
+        "Showing label", [ANY, *cat.labels.names, NO_LABEL], key="q_label", bind="query-params"
     )
     source = c[2].selectbox(
         "Source", [ANY, *source_names(cat.conn)], key="q_source", persist_state="session"

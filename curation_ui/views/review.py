@@ -29,7 +29,7 @@ def _filters() -> tuple[FaceFilter, int]:
     conn = cat.conn
     top = st.columns([2, 3, 3, 2])
     label = top[0].selectbox(
-        "Emotion", [*cat.labels.names, NO_LABEL, ANY], key="rv_label", persist_state="session"
+        "Emotion", [*cat.labels.names, NO_LABEL, ANY], key="rv_label", bind="query-params"
     )
     statuses = top[1].pills(
         "Status",
@@ -49,7 +49,7 @@ def _filters() -> tuple[FaceFilter, int]:
         persist_state="session",
     )
     sort = top[3].selectbox(
-        "Sort", list(SORTS), format_func=SORTS.get, key="rv_sort", persist_state="session"
+        "Sort", list(SORTS), format_func=SORTS.get, key="rv_sort", bind="query-params"
     )
     with st.expander("Quality filters and near-duplicates"):
         q = st.columns(6)

@@ -24,7 +24,9 @@ def chip_bytes(photo_path, shift: int) -> bytes:
     with Image.open(photo_path) as im:
         im = im.convert("RGB")
         side = min(im.size) // 2
-        box = (shift % 20, shift % 20, side + shift % 20, side + shift % 20)
+        left = (im.width - side) // 2 + (shift % 5 - 2) * side // 20
+        top = (im.height - side) // 2 + (shift % 3 - 1) * side // 20
+        box = (left, top, left + side, top + side)
         crop = im.crop(box).resize((96, 96))
     buf = io.BytesIO()
     crop.save(buf, "PNG")

@@ -205,6 +205,20 @@ def test_stats_and_export_pages(app_env):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Faces"] == "10" and metrics["Label events"] == "2"
     assert metrics["Faces with 2+ annotators"] == "1" and metrics["Unanimous"] == "0"
+
+
+def test_export_page_writes_an_export_and_shows_its_card(app_env, tmp_path):
+    from curation_ui import actions
+
+    cat, ids = app_env.cat, app_env.ids
+    actions.relabel(cat.conn, [ids["sad_1"], ids["sad_2"], ids["happy_big"]], "ann", "sad")
+    out = tmp_path / "export"
     at = open_page("export")
     assert not at.exception
-    assert at.header[0].value == "Export"
+    at.text_input(key="ex_out").input(str(out))
+    at.selectbox(key="ex_format").select("fer2013-csv")
+    at.button(key="ex_go").click().run(timeout=120)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Exported 3 faces" in at.success[0].value
+    assert (out / "README.md").is_file()
+    assert at.code and "sad" in at.code[0].value  # the card, as plain text

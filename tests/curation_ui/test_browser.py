@@ -1,0 +1,242 @@
+"""The real app in headless Chromium: keyboard labelling in the queue, clicks in the grid.
+
+Starts ``facesift review --port <free port>`` and drives it with Selenium, then
+checks the label events in the catalog. Screenshots of every page go to
+``$FACESIFT_SCREENSHOTS`` when set (the README's come from here), else to a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)  # polling interval of a test helper, not a fixed wait
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def server(seeded, tmp_path):
+    port = free_port()
+    log = (tmp_path / "streamlit.log").open("w")
+    cat = seeded.cat
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "pipeline.py"),
+            "--root",
+            str(cat.paths.root),
+            "--dataset",
+            cat.paths.name,
+            "review",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=REPO,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return proc.poll() is not None and pytest.fail((tmp_path / "streamlit.log").read_text())
+
+    try:
+        wait_for(healthy, 90, "the review app to start")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are needed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="facesift-chrome-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    d = Path(os.environ.get("FACESIFT_SCREENSHOTS") or tmp_path / "shots")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def screenshot(driver, path: Path) -> None:
+    """A small PNG: the browser's screenshot reduced to a 128-colour palette."""
+    from PIL import Image
+
+    raw = path.with_suffix(".raw.png")
+    driver.save_screenshot(str(raw))
+    with Image.open(raw) as im:
+        im.convert("RGB").quantize(128).save(path, optimize=True)
+    raw.unlink()
+
+
+def events(cat):
+    return [
+        tuple(r)
+        for r in cat.conn.execute(
+            "SELECT face_id, annotator, action, label, reason FROM label_events ORDER BY id"
+        )
+    ]
+
+
+def test_label_with_keys_and_reject_with_clicks(server, browser, seeded, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    cat, ids = seeded.cat, seeded.ids
+    shots = shots_dir(tmp_path)
+
+    def find(css: str):
+        def present():
+            found = browser.find_elements(By.CSS_SELECTOR, css)
+            return found[0] if found and found[0].is_displayed() else None
+
+        return wait_for(present, 30, css)
+
+    def page_shows(text: str):
+        wait_for(lambda: text in browser.find_element(By.TAG_NAME, "body").text, 30, text)
+
+    def settled() -> bool:
+        """No skeleton placeholders and no script run in progress."""
+        busy = '[data-testid="stSkeleton"], [data-testid="stStatusWidgetRunningIcon"]'
+        return not browser.find_elements(By.CSS_SELECTOR, busy)
+
+    # The name is asked once, then kept in the URL.
+    browser.get(server + "/queue")
+    find(".st-key-who_name input").send_keys("browser")
+    screenshot(browser, shots / "review-annotator.png")
+    browser.find_element(By.XPATH, "//button[.//p[text()='Start reviewing']]").click()
+    page_shows("Label queue")
+    wait_for(lambda: "annotator=browser" in browser.current_url, 30, "the name in the URL")
+
+    # Review by query: tick two chips, reject them with a click.
+    browser.get(server + "/?annotator=browser&rv_label=sad")  # review is the main page
+    for name in ("sad_1", "sad_3"):
+        key = f".st-key-mark_{ids[name]}"
+        find(f"{key} label").click()
+        wait_for(
+            lambda key=key: browser.find_element(By.CSS_SELECTOR, f"{key} input").is_selected(),
+            30,
+            "the tick",
+        )
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "img")) >= 3, 30, "chips")
+    wait_for(settled, 30, "the page to settle")
+    screenshot(browser, shots / "review-grid.png")
+    find(".st-key-rv_reject button").click()
+    wait_for(lambda: len(events(cat)) == 2, 30, "two reject events")
+    assert events(cat) == [
+        (ids["sad_1"], "browser", "reject", None, "not_a_face"),
+        (ids["sad_3"], "browser", "reject", None, "not_a_face"),
+    ]
+
+    # Label queue: 4 = happy, x = reject, z = undo, 5 = sad; it moves on by itself.
+    browser.get(server + "/queue?annotator=browser&q_subset=unlabelled")
+    find(".st-key-q_label_happy button")
+    page_shows(f"face #{ids['none_1']}")
+    screenshot(browser, shots / "review-queue.png")
+    steps = [
+        ("4", f"face #{ids['none_2']}"),
+        ("x", f"face #{ids['none_3']}"),
+        ("z", f"face #{ids['none_2']}"),
+        ("5", f"face #{ids['none_3']}"),
+    ]
+    for n, (key, shows) in enumerate(steps, start=3):
+        browser.find_element(By.TAG_NAME, "h2").click()  # focus the page, not a widget
+        ActionChains(browser).send_keys(key).perform()
+        wait_for(lambda n=n: len(events(cat)) == n, 30, f"event {n} after key {key}")
+        page_shows(shows)
+    assert events(cat)[2:] == [
+        (ids["none_1"], "browser", "label", "happy", None),
+        (ids["none_2"], "browser", "reject", None, "not_a_face"),
+        (ids["none_2"], "browser", "undo", None, None),
+        (ids["none_2"], "browser", "label", "sad", None),
+    ]
+
+    for path, last_text, shot in (
+        ("import", "Extract faces after the import", "review-import.png"),
+        ("stats", "Per annotator", "review-stats.png"),
+        ("export", "Replace a non-empty output folder", "review-export.png"),
+    ):
+        browser.get(f"{server}/{path}?annotator=browser")
+        page_shows(last_text)
+        wait_for(settled, 30, "the page to settle")
+        if path == "stats":
+            wait_for(
+                lambda: browser.execute_script(
+                    "const c = document.querySelectorAll('[data-testid=stVegaLiteChart]');"
+                    "return c.length >= 3 && Array.from(c).every("
+                    "e => e.querySelector('canvas, svg.marks'));"
+                ),
+                30,
+                "three charts",
+            )
+        screenshot(browser, shots / shot)
+    assert len(list(shots.glob("review-*.png"))) == 6
