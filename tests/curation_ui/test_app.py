@@ -222,3 +222,30 @@ def test_export_page_writes_an_export_and_shows_its_card(app_env, tmp_path):
     assert "Exported 3 faces" in at.success[0].value
     assert (out / "README.md").is_file()
     assert at.code and "sad" in at.code[0].value  # the card, as plain text
+
+
+def test_queue_shows_the_source_image_with_its_box_on_demand(app_env, make_face, single_face_photo):
+    cat = app_env.cat
+    real = make_face(cat, None, content=single_face_photo.path.read_bytes())
+    at = open_page("queue")
+    at.selectbox(key="q_subset").select("all").run()
+    while at.session_state["q_state"].current != real:
+        at.button(key="q_skip").click().run()
+    shown = len(at.image)
+    at.toggle(key="q_show_source").set_value(True).run()
+    assert len(at.image) == shown + 1
+    assert any("import · test" in t.value for t in at.text)  # provenance as plain text
+
+
+def test_two_sessions_labelling_the_same_face_lose_nothing(app_env):
+    cat, ids = app_env.cat, app_env.ids
+    ann, bo = open_page("queue", "ann"), open_page("queue", "bo")
+    assert ann.session_state["q_state"].current == bo.session_state["q_state"].current
+    ann.button(key="q_label_happy").click().run()
+    bo.button(key="q_label_sad").click().run()
+    assert events(cat) == [
+        (ids["none_1"], "ann", "label", "happy", None),
+        (ids["none_1"], "bo", "label", "sad", None),
+    ]
+    st = face_state(cat.conn, ids["none_1"])
+    assert (st.status, st.disputed, st.annotators) == ("pending", True, 2)

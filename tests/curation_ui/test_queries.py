@@ -87,3 +87,27 @@ def test_undo_checks_and_the_disputed_queue_use_their_indexes(catalog):
     assert "face_state_disputed" in plan(
         "SELECT face_id FROM face_state WHERE disputed = 1 AND face_id > ? ORDER BY face_id", (0,)
     )
+
+
+def test_filter_by_search_query_and_by_import_source(catalog, make_face):
+    from catalog.db import utc_now
+    from catalog.images import ImageSource
+
+    now = utc_now()
+    conn = catalog.conn
+    conn.execute("INSERT INTO queries VALUES (1, 'google', 'angry face', 'angry', ?)", (now,))
+    conn.execute(
+        "INSERT INTO search_runs (id, query_id, base_url, started_at) VALUES (1,1,'x',?)", (now,)
+    )
+    conn.execute(
+        "INSERT INTO search_results (id, query_id, run_id, rank, url, found_at) "
+        "VALUES (1, 1, 1, 0, 'http://e/1.jpg', ?)",
+        (now,),
+    )
+    scraped = make_face(
+        catalog, source=ImageSource("search", search_result_id=1, source_label="angry")
+    )
+    imported = make_face(catalog, "angry")
+    assert [c.id for c in face_page(conn, FaceFilter(query_id=1), 0).cards] == [scraped]
+    assert [c.id for c in face_page(conn, FaceFilter(source_name="test"), 0).cards] == [imported]
+    assert count_faces(conn, FaceFilter(label="angry")) == 2
