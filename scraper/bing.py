@@ -73,9 +73,42 @@ class BingCrawler:
                 fragment = self.d.execute_async_script(js.FETCH_TEXT, url)
             except (TimeoutException, JavascriptException) as e:
                 return CrawlOutcome("failed", f"Bing's async page failed: {e.msg}", "bing")
-            if fragment is None:
-                return CrawlOutcome("failed", f"could not fetch {url}", "bing")
-            if any(t in fragment.lower() for t in self.rules.get("blocked_texts", [])):
+            if fragment and any(t in fragment.lower() for t in self.rules.get("blocked_texts", [])):
                 return CrawlOutcome("blocked", "Bing blocked the search (captcha)", "bing")
-            hits = parse_tiles(fragment)
+            hits = parse_tiles(fragment or "")
+            if not hits:
+                log.warning("bing: %s gave no tiles; scrolling the page instead", url)
+                return self._scroll(on_hit, seen)
             first += size
+
+    def _scroll(self, on_hit: OnHit, seen: set[str]) -> CrawlOutcome:
+        """Load more the way a person does (scroll, "See more images") and re-read the page."""
+        while True:
+            state = wait_for(self.d, self._grew(self._count()), self.opts.idle_timeout)
+            if state == "blocked":
+                why = blocked(self.d, self.rules)
+                return CrawlOutcome("blocked", f"Bing blocked the search: {why}", "bing")
+            new = [h for h in parse_tiles(self.d.page_source) if h.url not in seen]
+            if not new:
+                return CrawlOutcome("done", "no new results after scrolling", "bing")
+            for h in new:
+                seen.add(h.url)
+                if not on_hit(h):
+                    return CrawlOutcome("done", "reached the limit", "bing")
+
+    def _count(self) -> int:
+        return self.d.execute_script(js.STATE, self.rules["tiles"], [], [], [])["count"]
+
+    def _grew(self, before: int):
+        """A wait condition: more tiles than ``before`` (pressing and scrolling meanwhile)."""
+
+        def check(d: WebDriver) -> bool | str:
+            if blocked(d, self.rules):
+                return "blocked"
+            if self._count() > before:
+                return True
+            d.execute_script(js.CLICK_VISIBLE, self.rules.get("see_more", []))
+            d.execute_script(js.SCROLL_BOTTOM)
+            return False
+
+        return check

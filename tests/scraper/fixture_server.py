@@ -390,7 +390,7 @@ class _Handler(BaseHTTPRequestHandler):
             f'<html><body><div id="mmComponent_images_2" class="dgControl" '
             f'data-nextUrl="/images/async?q={quote_plus(q)}&amp;first=36&amp;count=35">'
             f'{first}</div><div class="mm_seemore"><a class="btn_seemore" href="#">'
-            "See more images</a></div></body></html>"
+            f"See more images</a></div><script>{BING_JS}</script></body></html>"
         )
         self.page(body)
 
@@ -401,6 +401,28 @@ class _Handler(BaseHTTPRequestHandler):
             start = max(0, n - count)
         self.page(self.bing_tiles(q, start, count))
 
+
+# Bing's own page loads more tiles from data-nextUrl on scroll and on "See more images".
+BING_JS = r"""
+const grid = document.getElementById("mmComponent_images_2");
+let next = grid.getAttribute("data-nextUrl"), loading = false;
+function more() {
+  if (loading || !next) return;
+  if (window.innerHeight + window.scrollY < document.body.scrollHeight - 400) return;
+  loading = true;
+  fetch(next).then((r) => r.text()).then((html) => {
+    grid.insertAdjacentHTML("beforeend", html);
+    const u = new URL(next, location.href);
+    u.searchParams.set("first", String(parseInt(u.searchParams.get("first")) + 35));
+    next = u.pathname + u.search;
+    loading = false;
+  });
+}
+window.addEventListener("scroll", more);
+document.querySelector("a.btn_seemore").addEventListener("click", (ev) => {
+  ev.preventDefault(); more();
+});
+"""
 
 SORRY_PAGE = """<html><head><title>Sorry...</title></head><body>
 <div>Our systems have detected unusual traffic from your computer network.</div>

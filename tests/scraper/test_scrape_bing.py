@@ -66,3 +66,22 @@ def test_bing_crawl_collects_every_murl_until_bing_repeats_itself(
         "'%tbn:%' AND source_page_url LIKE '%/page/%'"
     ).fetchone()[0]
     assert thumbs == len(entries)
+
+
+@pytest.mark.browser
+def test_bing_falls_back_to_scrolling_when_the_async_url_stops_working(
+    catalog, make_fake_search, browser, tmp_path
+):
+    from scraper.config import load_selectors
+
+    server = make_fake_search(n_good=60, faults=False)
+    text = (load_selectors.__globals__["resources"].files("scraper") / "selectors.toml").read_text()
+    stale = tmp_path / "selectors.toml"
+    stale.write_text(text.replace("{base}/images/async?", "{base}/images/async-2019?"))
+    opts = scrape_options(server, engine="bing", selectors_file=stale, idle_timeout=1.0)
+    summary = scrape(catalog, opts, browser=browser)
+    q = summary.queries[0]
+    assert q.status == "done" and q.message == "no new results after scrolling"
+    urls = {r[0] for r in catalog.conn.execute("SELECT url FROM search_results")}
+    assert urls == server.fake.originals(server.base, "happy human face")
+    assert q.links_total == 60 and q.downloaded == 60
