@@ -52,10 +52,11 @@ def image_with_box(
 ) -> Image.Image | None:
     """The source image, scaled to fit ``max_side``, with the face's box drawn (on demand)."""
     from catalog.decode import decode_image
+    from catalog.errors import FacesiftError
 
     try:
         rgb = decode_image(cat.paths.resolve(image_path).read_bytes()).rgb
-    except Exception:  # a file gone missing or unreadable must not break the queue
+    except (OSError, FacesiftError):  # a file gone missing or unreadable must not break the queue
         return None
     scale = min(1.0, max_side / max(rgb.size))
     if scale < 1.0:

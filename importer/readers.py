@@ -13,9 +13,11 @@ from __future__ import annotations
 import io
 import os
 import stat
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from importer.fer2013 import read_fer2013
 from importer.items import Candidate, Items, Refusal, is_ignored, kind_of
@@ -128,15 +130,16 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes | None:
-    """The entry's bytes, or None when inflating it yields more than ``cap`` bytes."""
-    out = bytearray()
+def _copy_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, out: BinaryIO) -> int | None:
+    """Inflate an entry into ``out``; its size, or None once it yields more than ``cap`` bytes."""
+    n = 0
     with zf.open(info) as f:
-        while chunk := f.read(min(MiB, cap + 1 - len(out))):
-            out += chunk
-            if len(out) > cap:
+        while chunk := f.read(min(MiB, cap + 1 - n)):
+            n += len(chunk)
+            if n > cap:
                 return None
-    return bytes(out)
+            out.write(chunk)
+    return n
 
 
 def read_zip(path: Path | io.BytesIO, name: str, opts: ReadOptions) -> Items:
@@ -169,18 +172,31 @@ def read_zip(path: Path | io.BytesIO, name: str, opts: ReadOptions) -> Items:
                 opts.zip_max_total_bytes - inflated,
                 info.file_size,  # an entry that inflates past what it declares is lying
             )
-            try:
-                data = _read_capped(zf, info, cap)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
-                yield Refusal(entry, "bad_zip_entry", str(e) or type(e).__name__)
-                continue
-            if data is None:
-                yield Refusal(entry, "zip_bomb", f"inflates past {cap} bytes")
-                if inflated + cap >= opts.zip_max_total_bytes:
-                    return
-                continue
-            inflated += len(data)
-            yield from read_bytes_item(data, entry, _folder_word(info.filename, opts), opts)
+            # Videos are inflated to a temporary file (they can be large), the rest in memory.
+            with tempfile.SpooledTemporaryFile(max_size=64 * MiB) as buf:
+                try:
+                    size = _copy_capped(zf, info, cap, buf)
+                except (
+                    zipfile.BadZipFile,
+                    OSError,
+                    EOFError,
+                    ValueError,
+                    NotImplementedError,
+                ) as e:
+                    yield Refusal(entry, "bad_zip_entry", str(e) or type(e).__name__)
+                    continue
+                if size is None:
+                    yield Refusal(entry, "zip_bomb", f"inflates past {cap} bytes")
+                    if inflated + cap >= opts.zip_max_total_bytes:
+                        return
+                    continue
+                inflated += size
+                buf.seek(0)
+                word = _folder_word(info.filename, opts)
+                if kind_of(info.filename) == "video":
+                    yield from read_video(buf, entry, word, opts.video)
+                else:
+                    yield from read_bytes_item(buf.read(), entry, word, opts)
 
 
 def _entry_problem(info: zipfile.ZipInfo, opts: ReadOptions) -> tuple[str, str] | None:

@@ -116,7 +116,7 @@ def import_path(
     opts = replace(
         opts,
         folder_labels=labels_from == "folders",
-        csv_labels=label is None and labels_from in (None, "fer2013"),
+        csv_labels=label is None,  # a CSV keeps its emotion column unless --label overrides it
         video=video or opts.video,
     )
     items: Iterator[Item] = (

@@ -248,3 +248,18 @@ def test_bad_options_are_one_line_errors(catalog, tmp_path):
     with pytest.raises(LabelError):
         import_path(catalog, img, label="bored", progress=False)
     assert catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
+
+
+def test_a_video_and_a_csv_inside_a_zip(catalog, tmp_path, write_video):
+    video = write_video(tmp_path / "clip.mp4", seconds=2.0, fps=10)
+    csv = "emotion,pixels,Usage\n" + fer_row(5, 1)
+    archive = tmp_path / "mixed.zip"
+    archive.write_bytes(_zip([("sad/clip.mp4", video.read_bytes()), ("rows.csv", csv)]))
+    s = import_path(catalog, archive, labels_from="folders", progress=False)
+    assert (s.frames, s.images_new, s.refused) == (2, 3, 0)
+    got = {(r["import_path"], r["frame_index"], r["source_label"]) for r in sources(catalog)}
+    assert got == {
+        ("mixed.zip/sad/clip.mp4", 0, "sad"),
+        ("mixed.zip/sad/clip.mp4", 10, "sad"),
+        ("mixed.zip/rows.csv:0:Training", None, "surprise"),
+    }
