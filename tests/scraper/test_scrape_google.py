@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from scraper.stage import scrape
@@ -16,10 +18,15 @@ QUERY = "happy human face"
     [("", "google-2024", "consent page"), ("/legacy", "google-2020", "consent dialog")],
 )
 def test_crawl_collects_every_original_and_downloads_keep_the_good_images(
-    catalog, make_fake_search, browser, prefix, layout, consent
+    catalog, make_fake_search, browser, prefix, layout, consent, caplog
 ):
+    caplog.set_level(logging.INFO, logger="facesift.scraper")
     server = make_fake_search(batch=8)
     summary = scrape(catalog, scrape_options(server, prefix), browser=browser)
+    # The log says which selector candidate matched each role.
+    tiles = {"google-2024": "div[jsname='dTDiAc']", "google-2020": "div.isv-r[data-ri]"}[layout]
+    assert f"layout {layout}: tiles matched {tiles!r}" in caplog.messages
+    assert "consent: pressed 'button#W0wltc'" in caplog.messages
     assert server.fake.consent_choices == ["reject"], consent
     check_results_and_downloads(catalog, server, QUERY)
     run = catalog.conn.execute("SELECT * FROM search_runs").fetchone()
