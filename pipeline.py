@@ -144,7 +144,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         name = cat.paths.name
     argv, env = streamlit_command(args.root, name, port=args.port, host=args.host)
     print(f"review: http://{args.host}:{args.port}/  (dataset {name}; Ctrl+C stops)")
-    return subprocess.run(argv, env=env, check=False).returncode
+    try:
+        return subprocess.run(argv, env=env, check=False).returncode
+    except KeyboardInterrupt:  # Streamlit got the same Ctrl+C and stops on its own
+        return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -169,7 +169,11 @@ def grid(flt: FaceFilter, per_page: int) -> None:
         args=(1, page.pages),
         disabled=page.page >= page.pages - 1,
     )
-    nav[2].caption(f"page {page.page + 1} of {page.pages} · {page.total} faces")
+    nav[2].caption(
+        f"page {page.page + 1} of {page.pages} · {page.total} faces · "
+        "label? = claimed by the face's query or import, not yet confirmed · "
+        "hover ? for size, sharpness and pose"
+    )
     session.message(MSG)
     if not page.cards:
         st.info("No face matches these filters.")
