@@ -110,6 +110,10 @@ def check_results_and_downloads(cat, server, query: str, *, fallback: bool = Tru
     page = {r["url"]: r for r in rows}
     assert page[f"{base}/img/good/1.jpg?q={tag}"]["source_page_url"] == f"{base}/page/g1"
     assert page[f"{base}/img/good/1.jpg?q={tag}"]["title"] == "photo 1"
+    # Thumbnails: the bytes of an inline data: URI, else the thumbnail's URL.
+    inline, linked = page[f"{base}/img/good/0.jpg?q={tag}"], page[f"{base}/img/good/9.jpg?q={tag}"]
+    assert inline["thumbnail_data"][:2] == b"\xff\xd8" and inline["thumbnail_url"] is None
+    assert "tbn:" in linked["thumbnail_url"] and linked["thumbnail_data"] is None
     # An /imgres link gives the page and the reported size too.
     imgres = page[f"{base}/img/good/2.jpg?q={tag}"]
     assert (imgres["reported_width"], imgres["reported_height"]) == (640, 480)
