@@ -17,7 +17,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -32,6 +32,7 @@ from faces.dupgroups import update_dup_groups
 from faces.models import CNN_DETECTOR, FACE_DESCRIPTOR, LANDMARKS_68, model_path
 from faces.worker import ImageResult, ImageTask, WorkerConfig, init_worker, process_chunk
 
+MAX_WAITING = 64  # finished chunks held for in-order writing (a few KB each)
 CRASHED = "worker_crashed: the image killed the worker process (out of memory or a crash in dlib)"
 
 
@@ -222,7 +223,10 @@ def _run_pool(
     only the image that kills a worker on its own is recorded as an error.
     """
     source = iter(chunks)
-    max_inflight = workers * 3
+    # Workers are kept fed while a slow chunk holds up the in-order results: up
+    # to two chunks each are running or queued, and up to MAX_WAITING chunks may
+    # be done and waiting for an older one.
+    max_running = workers * 2
     inflight: deque[tuple[Future, list[ImageTask], bool]] = deque()
     retry: deque[ImageTask] = deque()
     executor = _pool(config, workers)
@@ -233,13 +237,24 @@ def _run_pool(
                     t = retry.popleft()
                     inflight.append((executor.submit(process_chunk, [t]), [t], True))
             else:
-                while len(inflight) < max_inflight:
+                running = sum(not f.done() for f, _, _ in inflight)
+                while running < max_running and len(inflight) < MAX_WAITING + max_running:
                     chunk = next(source, None)
                     if chunk is None:
                         break
-                    inflight.append((executor.submit(process_chunk, chunk), chunk, False))
+                    try:
+                        future = executor.submit(process_chunk, chunk)
+                    except BrokenProcessPool:  # a worker died since: see below
+                        retry.extend(chunk)
+                        break
+                    inflight.append((future, chunk, False))
+                    running += 1
             if not inflight:
                 return
+            if not inflight[0][0].done():
+                # Only on the running ones: a finished one would return at once (a busy loop).
+                wait([f for f, _, _ in inflight if not f.done()], return_when=FIRST_COMPLETED)
+                continue
             future, tasks, isolated = inflight.popleft()
             try:
                 results = future.result()
