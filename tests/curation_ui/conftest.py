@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass
 
 import pytest
 from PIL import Image
 
 from catalog.storage import store_content
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """AppTest installs its script as ``sys.modules['__main__']`` and leaves it there;
+    a later test that spawns processes would then re-run that script in the child."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @dataclass
