@@ -42,6 +42,10 @@ class Browser:
         binary: Path | None = None,
         page_timeout: float = 30.0,
     ):
+        if binary is not None and not Path(binary).exists():
+            raise ScrapeError(f"no browser at {binary}")
+        found = binary or _which(BROWSER_NAMES)
+        service = Service(str(_driver_path(driver)))
         self.profile = Path(tempfile.mkdtemp(prefix="facesift-chrome-"))
         options = webdriver.ChromeOptions()
         if not headful:
@@ -49,13 +53,9 @@ class Browser:
         for flag in CHROME_FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={self.profile}")
-        found = binary or _which(BROWSER_NAMES)
-        if binary is not None and not Path(binary).exists():
-            raise ScrapeError(f"no browser at {binary}")
         if found:
             options.binary_location = str(found)
         try:
-            service = Service(str(_driver_path(driver)))
             self.driver = webdriver.Chrome(service=service, options=options)
         except WebDriverException as e:
             shutil.rmtree(self.profile, ignore_errors=True)

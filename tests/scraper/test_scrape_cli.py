@@ -63,6 +63,11 @@ def test_bad_options_are_one_line_errors(data_root):
     assert done.returncode == 2 and done.stderr.startswith("facesift: error: --query needs --label")
     done = facesift(data_root, "scrape", "--emotions", "bored")
     assert done.returncode == 2 and "'bored' is not a label" in done.stderr
+    done = facesift(data_root, "scrape", "--emotions", "sad", "--driver", "/no/chromedriver")
+    assert done.returncode == 2
+    assert done.stderr == "facesift: error: no chromedriver at /no/chromedriver\n"
+    done = facesift(data_root, "scrape", "--emotions", "sad", "--browser", "/no/chrome")
+    assert done.stderr == "facesift: error: no browser at /no/chrome\n"
 
 
 def _snapshot(dataset_dir) -> dict:
