@@ -29,7 +29,7 @@ class DownloadOptions:
     per_host: int = 4
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
-    total_timeout: float = 60.0  # a whole body, so a slow drip cannot hold a worker forever
+    total_timeout: float = 60.0  # a whole body (at least read_timeout), so a slow drip ends
     retries: int = 3  # extra attempts after the first, on 429, 5xx and connection errors
     backoff: float = 0.5  # seconds, doubled each retry
     max_retry_after: float = 60.0  # cap on a server's Retry-After

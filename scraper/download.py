@@ -196,7 +196,7 @@ class Fetcher:
         length = resp.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > o.max_bytes:
             raise _Fail("too_large", http_status=status)
-        deadline = time.monotonic() + o.total_timeout
+        deadline = time.monotonic() + max(o.total_timeout, o.read_timeout)
         chunks: list[bytes] = []
         size = 0
         try:
