@@ -6,6 +6,8 @@ initializer); the parent process alone writes the catalog.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import re
 import signal
@@ -171,4 +173,26 @@ def process_chunk(tasks: list[ImageTask]) -> list[ImageResult]:
     if _worker is None:
         raise RuntimeError("init_worker was not called in this process")
     models, config = _worker
-    return [process_image(models, config, t) for t in tasks]
+    results = [process_image(models, config, t) for t in tasks]
+    _release_memory()
+    return results
+
+
+def _release_memory() -> None:
+    """Hand freed heap back to the system (glibc keeps it after a large image otherwise).
+
+    Without it a worker's resident memory stays at the high-water mark of the
+    largest image it has seen (about +140 MB over the test photos).
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _load_malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
