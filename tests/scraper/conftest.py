@@ -8,12 +8,13 @@ from scraper.config import DownloadOptions
 from tests.scraper.fixture_images import ImageFactory
 from tests.scraper.fixture_server import FakeSearch, Server
 
-# Small limits so that every fault is reached quickly: 1 MB bodies, 0.5 s reads.
+# Small limits so that every fault is reached quickly: 1 MB bodies, 1 s reads (long
+# enough for a loaded CI machine, far below the slow endpoint's 4 s stall).
 TEST_DOWNLOADS = DownloadOptions(
     concurrency=8,
     per_host=8,
     connect_timeout=2.0,
-    read_timeout=0.5,
+    read_timeout=1.0,
     total_timeout=3.0,
     retries=2,
     backoff=0.05,
@@ -77,8 +78,8 @@ def scrape_options(server, prefix: str = "", **changes):
         "emotions": "happy",
         "base_url": server.base + prefix,
         "download": TEST_DOWNLOADS,
-        "idle_timeout": 1.5,
-        "preview_timeout": 1.0,
+        "idle_timeout": 2.5,
+        "preview_timeout": 2.0,
         "progress": False,
     }
     settings.update(changes)

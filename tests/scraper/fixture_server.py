@@ -39,7 +39,7 @@ from tests.scraper.fixture_images import ImageFactory
 PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
 
 # path -> (status, reason) the downloader must record, with the test options of
-# tests/scraper/conftest.py (1 MB byte limit, 0.5 s read timeout, 2 retries).
+# tests/scraper/conftest.py (1 MB byte limit, 1 s read timeout, 2 retries).
 FAULTS: dict[str, tuple[str, str | None]] = {
     "/fault/404.jpg": ("failed", "http_404"),
     "/fault/500-then-ok.jpg": ("ok", None),

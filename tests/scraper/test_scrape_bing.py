@@ -78,7 +78,7 @@ def test_bing_falls_back_to_scrolling_when_the_async_url_stops_working(
     text = (load_selectors.__globals__["resources"].files("scraper") / "selectors.toml").read_text()
     stale = tmp_path / "selectors.toml"
     stale.write_text(text.replace("{base}/images/async?", "{base}/images/async-2019?"))
-    opts = scrape_options(server, engine="bing", selectors_file=stale, idle_timeout=1.0)
+    opts = scrape_options(server, engine="bing", selectors_file=stale)
     summary = scrape(catalog, opts, browser=browser)
     q = summary.queries[0]
     assert q.status == "done" and q.message == "no new results after scrolling"

@@ -174,7 +174,7 @@ def test_a_host_that_resolves_public_then_connects_private_is_refused(
 
 
 def test_the_per_host_limit_caps_parallel_requests_to_one_server(catalog, make_fake_search):
-    server = make_fake_search(image_delay_s=0.15)
+    server = make_fake_search(image_delay_s=0.3)  # long enough for requests to overlap
     opts = dataclasses.replace(TEST_DOWNLOADS, concurrency=8, per_host=2)
     urls = [server.base + f"/img/good/{i}.jpg" for i in range(8)]
     rows = _download_all(catalog, urls, opts)
