@@ -298,3 +298,52 @@ def test_retry_errors_processes_a_restored_file(data_root, single_face_photo, ad
         row = cat.conn.execute("SELECT extract_status, extract_reason FROM images").fetchone()
         assert tuple(row) == ("done", None)
         assert cat.conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 1
+
+
+def _box(face) -> tuple[int, int, int, int]:
+    return face["box_left"], face["box_top"], face["box_right"], face["box_bottom"]
+
+
+def _iou(a: tuple, b: tuple) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])
+    return inter / (area - inter)
+
+
+def test_orientation_and_unusual_pixel_formats(data_root, single_face_photo, add_image_bytes):
+    """EXIF-rotated, CMYK, 16-bit and palette files: each decoded upright to RGB, face found."""
+    with Image.open(single_face_photo.path) as im:
+        rgb = im.convert("RGB")
+    variants = {}
+    # Stored sideways with an EXIF orientation that turns it upright: HOG finds no
+    # sideways face, so a face proves the orientation was applied.
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    buf = io.BytesIO()
+    rgb.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", quality=92, exif=exif)
+    variants["exif.jpg"] = buf.getvalue()
+    buf = io.BytesIO()
+    rgb.convert("CMYK").save(buf, "JPEG", quality=92)
+    variants["cmyk.jpg"] = buf.getvalue()
+    gray16 = Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)
+    buf = io.BytesIO()
+    gray16.save(buf, "PNG")
+    variants["gray16.png"] = buf.getvalue()
+    buf = io.BytesIO()
+    rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=256).save(buf, "PNG")
+    variants["palette.png"] = buf.getvalue()
+    with Catalog.open(data_root, "formats") as cat:
+        ids = {name: add_image_bytes(cat, data, name) for name, data in variants.items()}
+        extract(cat, ExtractOptions(workers=2), progress=False)
+        r = dlib.get_frontal_face_detector()(np.asarray(rgb))[0]
+        want = (r.left(), r.top(), r.right(), r.bottom())
+        for name, image_id in ids.items():
+            faces = _faces_of(cat, image_id)
+            # The face, where it is in the upright photo (a re-encoded astronaut
+            # may add dlib's usual false positive on the suit).
+            near = [f for f in faces if _iou(_box(f), want) > 0.5]
+            assert len(near) == 1, f"{name}: {[_box(f) for f in faces]}"
+            with Image.open(cat.paths.resolve(near[0]["chip_path"])) as chip:
+                assert chip.mode == "RGB", name
