@@ -71,11 +71,24 @@ def _wants_retry(found: int, width: int, height: int, small_side: int) -> bool:
     return found == 0 or max(width, height) < small_side
 
 
-def detect_faces(models: Models, img: Image.Image, params: DetectParams) -> list[Detection]:
-    """Every face dlib finds in an RGB image, boxes in the image's own pixels."""
+def detection_input(img: Image.Image, params: DetectParams) -> tuple[np.ndarray, float]:
+    """The pixels the detector sees (shrunk if the image is very large) and their scale."""
     cap = params.max_pixels or (CNN_MAX_PIXELS if params.detector == "cnn" else HOG_MAX_PIXELS)
     scale = detection_scale(img.width, img.height, cap)
-    arr = np.asarray(shrink(img, scale))
+    return np.asarray(shrink(img, scale)), scale
+
+
+def detect_faces(
+    models: Models,
+    img: Image.Image,
+    params: DetectParams,
+    prepared: tuple[np.ndarray, float] | None = None,
+) -> list[Detection]:
+    """Every face dlib finds in an RGB image, boxes in the image's own pixels.
+
+    ``prepared`` is :func:`detection_input`'s result when the caller has it already.
+    """
+    arr, scale = prepared if prepared is not None else detection_input(img, params)
     passes = upsample_passes(params.upsample)
     found: list[Detection] = []
     for i, level in enumerate(passes):

@@ -22,7 +22,7 @@ from catalog.decode import DecodeLimits, ImageRejected, decode_image
 from catalog.errors import FacesiftError
 from faces.align import face_chip, landmarks_68, png_bytes, shape_points
 from faces.chips import store_chip
-from faces.detect import DetectParams, detect_faces
+from faces.detect import DetectParams, detect_faces, detection_input
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
 
@@ -97,10 +97,12 @@ def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> Imag
 
 def find_faces(models: Models, config: WorkerConfig, img: Image.Image) -> list[FaceResult]:
     """Every face of an upright RGB image, with its chip stored and its figures measured."""
-    detections = detect_faces(models, img, config.detect)
+    prepared = detection_input(img, config.detect)
+    detections = detect_faces(models, img, config.detect, prepared)
     if not detections:
         return []
-    rgb = np.asarray(img)
+    # Landmarks and chips use the full image: the detector's copy when it is one.
+    rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
     out = []
     for index, det in enumerate(detections):
         shape = landmarks_68(models, rgb, det.raw_box)
