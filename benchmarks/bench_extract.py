@@ -1,6 +1,6 @@
 """Extract throughput and memory, measured side by side in one run (not a test).
 
-    .venv/bin/python benchmarks/bench_extract.py [--images 500] [--upsample auto]
+    .venv/bin/python benchmarks/bench_extract.py [--images 500] [--upsample auto] [--kinds single]
 
 Reports, on the test photos (../shared/testdata/faces, else scikit-image's)
 repeated to --images distinct files:
@@ -184,10 +184,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=500)
     ap.add_argument("--upsample", default="auto", choices=("auto", "0", "1", "2"))
+    ap.add_argument(
+        "--kinds",
+        default="",
+        metavar="K,K",
+        help="only photos whose manifest kind starts with one of these (e.g. single)",
+    )
     args = ap.parse_args()
     n = args.images
     cores = len(os.sched_getaffinity(0))
-    photos = load_photos()
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    photos = [p for p in load_photos() if not kinds or p.kind.startswith(kinds)]
     sources = [p.path.read_bytes() for p in photos]
     print(
         f"{len(photos)} test photos repeated to {n} images; {cores} cores; upsample {args.upsample}"
