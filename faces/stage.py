@@ -188,7 +188,7 @@ def _pending_tasks(cat: Catalog, page: int = 1000) -> Iterator[ImageTask]:
             try:
                 path = str(cat.paths.resolve(relpath))
             except FacesiftError:
-                path = ""  # a stored path that leaves the dataset: reported as missing
+                path = ""  # a stored path that leaves the dataset: recorded as bad_path
             yield ImageTask(image_id, path)
         last = rows[-1][0]
 

@@ -73,6 +73,8 @@ class ImageTask:
 
 def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> ImageResult:
     """Decode, detect, align and measure one image; never raises for a bad image."""
+    if not task.path:
+        return ImageResult(task.image_id, "error", "bad_path: the stored path leaves the dataset")
     try:
         data = Path(task.path).read_bytes()
     except FileNotFoundError:

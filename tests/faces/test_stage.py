@@ -70,6 +70,15 @@ def extracted(tmp_path_factory, extract_photos, photos, add_image_bytes):
     path = cat.conn.execute("SELECT path FROM images WHERE id = ?", (gone,)).fetchone()[0]
     (cat.paths.dir / path).unlink()
     ids["gone.gif"] = gone
+    # A catalog row whose path leads out of the dataset folder (a tampered catalog).
+    cat.conn.execute(
+        "INSERT INTO images (sha256, path, width, height, format, bytes, created_at) "
+        "VALUES (?, '../../../etc/passwd', 64, 64, 'JPEG', 1, 'now')",
+        ("e" * 64,),
+    )
+    ids["escape"] = cat.conn.execute(
+        "SELECT id FROM images WHERE sha256 = ?", ("e" * 64,)
+    ).fetchone()[0]
     # The single face as a FER2013-style crop: 48x48 gray, the face too small for upsample 0.
     with Image.open(single.path) as im:
         rgb = im.convert("RGB")
@@ -127,6 +136,7 @@ def test_bad_files_get_a_reason_not_a_crash(extracted):
         "bomb.png": "bomb",
         "garbage.png": "not_an_image",
         "gone.gif": "missing",
+        "escape": "bad_path",
     }
     for name, reason in want.items():
         row = cat.conn.execute(
