@@ -169,6 +169,30 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Detect, align and score the faces of every image not yet processed."""
+    from faces.stage import ExtractOptions, extract
+
+    opts = ExtractOptions(
+        detector=args.detector,
+        upsample=args.upsample,
+        workers=args.workers,
+        chip_size=args.chip_size,
+        padding=args.padding,
+        near_dup_bits=args.near_dup_bits,
+        embeddings=args.embeddings,
+        retry_errors=args.retry_errors,
+    )
+    with open_catalog(args) as cat:
+        s = extract(cat, opts, progress=sys.stderr.isatty())
+    print(
+        f"extract: {s.images} images ({s.done} with faces, {s.no_face} without, "
+        f"{s.errors} unreadable), {s.faces} faces added, "
+        f"{s.near_dup_groups} near-duplicate groups, {s.images_per_second:.1f} images/s"
+    )
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a training-ready dataset (ImageFolder, FER2013 CSV or parquet) with its card."""
     from exporter.options import ExportOptions
@@ -206,30 +230,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{leak['exported_near_fer2013']} near-duplicates of FER2013 faces"
         )
     print(line)
-    return 0
-
-
-def cmd_extract(args: argparse.Namespace) -> int:
-    """Detect, align and score the faces of every image not yet processed."""
-    from faces.stage import ExtractOptions, extract
-
-    opts = ExtractOptions(
-        detector=args.detector,
-        upsample=args.upsample,
-        workers=args.workers,
-        chip_size=args.chip_size,
-        padding=args.padding,
-        near_dup_bits=args.near_dup_bits,
-        embeddings=args.embeddings,
-        retry_errors=args.retry_errors,
-    )
-    with open_catalog(args) as cat:
-        s = extract(cat, opts, progress=sys.stderr.isatty())
-    print(
-        f"extract: {s.images} images ({s.done} with faces, {s.no_face} without, "
-        f"{s.errors} unreadable), {s.faces} faces added, "
-        f"{s.near_dup_groups} near-duplicate groups, {s.images_per_second:.1f} images/s"
-    )
     return 0
 
 
