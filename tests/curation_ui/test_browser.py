@@ -96,21 +96,14 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    from scraper.browser import CHROME_FLAGS
+
     profile = tempfile.mkdtemp(prefix="facesift-chrome-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
+    # The scraper's flags (what root needs, and quiet networking), at the screenshots' width.
+    flags = [f for f in CHROME_FLAGS if not f.startswith("--window-size")]
+    for arg in ("--headless=new", *flags, "--window-size=1400,1000", f"--user-data-dir={profile}"):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.implicitly_wait(0)
