@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 from catalog.storage import TMP_SUFFIX, content_relpath, sha256_hex
 
@@ -32,3 +36,41 @@ def store_chip(dataset_dir: Path, png: bytes) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return rel
+
+
+def chip_png(chip: np.ndarray) -> bytes:
+    """A lossless PNG of an 8-bit RGB (h, w, 3) or gray (h, w) chip; same pixels, same bytes.
+
+    Written here rather than by Pillow, which tries all five PNG row filters on
+    every row: on 256 px face chips that took 3.3 ms, twice the whole cost of
+    this fixed "Up" filter (each row minus the row above, computed by numpy) and
+    zlib's run-length strategy (1.6 ms, files about 15% larger). Any PNG reader
+    (Pillow, browsers, torchvision) reads the result.
+    """
+    pixels = np.ascontiguousarray(chip, dtype=np.uint8)
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise ValueError(f"a chip is (h, w, 3) or (h, w), not {pixels.shape}")
+    height, width = pixels.shape[:2]
+    rows = np.empty((height, 1 + pixels[0].size), dtype=np.uint8)
+    rows[:, 0] = _FILTER_UP
+    rows[0, 0] = _FILTER_NONE  # the first row has no row above
+    flat = pixels.reshape(height, -1)
+    rows[0, 1:] = flat[0]
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as PNG wants
+    packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    idat = packer.compress(rows.tobytes()) + packer.flush()
+    colour_type = 2 if pixels.ndim == 3 else 0
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+_FILTER_NONE, _FILTER_UP = 0, 2
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

@@ -20,8 +20,8 @@ from PIL import Image
 
 from catalog.decode import DecodeLimits, ImageRejected, decode_image
 from catalog.errors import FacesiftError
-from faces.align import face_chip, landmarks_68, png_bytes, shape_points
-from faces.chips import store_chip
+from faces.align import face_chip, landmarks_68, shape_points
+from faces.chips import chip_png, store_chip
 from faces.detect import DetectParams, detect_faces, detection_input
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
@@ -111,7 +111,7 @@ def find_faces(models: Models, config: WorkerConfig, img: Image.Image) -> list[F
         points = shape_points(shape)
         chip = face_chip(rgb, shape, config.chip_size, config.padding)
         try:
-            chip_path = store_chip(Path(config.dataset_dir), png_bytes(chip))
+            chip_path = store_chip(Path(config.dataset_dir), chip_png(chip))
         except OSError as e:
             raise ChipStoreError(
                 f"cannot write chips under {config.dataset_dir}: {e.strerror or e}"
