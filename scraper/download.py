@@ -87,7 +87,10 @@ class Fetcher:
         return s
 
     def _host_slot(self, url: str) -> threading.BoundedSemaphore:
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:  # a malformed URL: check_url refuses it inside the slot
+            host = ""
         with self._hosts_lock:
             sem = self._hosts.get(host)
             if sem is None:
@@ -165,6 +168,10 @@ class Fetcher:
             raise _Fail("timeout", retriable=True) from None
         except requests.exceptions.InvalidURL:
             raise _Fail("bad_url") from None
+        except ValueError:
+            # requests parses a 3xx's Location even with allow_redirects=False, and
+            # urlsplit raises ValueError on "http://[::1": a bad redirect, not a crash.
+            raise _Fail("bad_url") from None
         except requests.exceptions.SSLError:
             raise _Fail("tls_error") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
@@ -194,7 +201,8 @@ class Fetcher:
         if opted_out(resp.raw.headers.getlist("X-Robots-Tag"), USER_AGENT_TOKEN):
             raise _Fail("opted_out", http_status=status)
         length = resp.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > o.max_bytes:
+        # isdigit() alone is true for "³" (headers are latin-1), which int() refuses.
+        if length.isascii() and length.isdigit() and int(length) > o.max_bytes:
             raise _Fail("too_large", http_status=status)
         deadline = time.monotonic() + max(o.total_timeout, o.read_timeout)
         chunks: list[bytes] = []
@@ -215,6 +223,9 @@ class Fetcher:
             raise _Fail(reason, retriable=True, http_status=status) from None
         except requests.exceptions.ChunkedEncodingError:
             raise _Fail("connection_error", retriable=True, http_status=status) from None
+        except requests.exceptions.ContentDecodingError:
+            # "Content-Encoding: gzip" over bytes that are not gzip: the server's fault.
+            raise _Fail("bad_content_encoding", http_status=status) from None
         except requests.exceptions.Timeout:
             raise _Fail("timeout", retriable=True, http_status=status) from None
         return b"".join(chunks), url, resp.headers.get("Content-Type"), status
@@ -234,7 +245,7 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²": isdigit() alone accepts it
         return min(float(value), cap)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -30,10 +30,14 @@ def check_url(url: str, *, allow_private: bool) -> None:
     The check runs after DNS resolution, so a public name pointing at 127.0.0.1
     or 169.254.169.254 is refused too.
     """
-    parts = urlsplit(url)
+    try:
+        # A page can link "http://[::1" or "http://[zz]/": urlsplit and .hostname raise.
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise Refused("bad_url", f"malformed URL {url[:80]!r}") from None
     if parts.scheme not in ("http", "https"):
         raise Refused("unsupported_scheme", f"{parts.scheme or 'no'} scheme in {url[:80]}")
-    host = parts.hostname
     if not host:
         raise Refused("bad_url", f"no host in {url[:80]}")
     if allow_private:
