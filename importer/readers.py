@@ -11,14 +11,17 @@ trusting the sizes the archive declares.
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from importer.errors import ImportRefused
 from importer.fer2013 import read_fer2013
 from importer.items import Candidate, Items, Refusal, is_ignored, kind_of
 from importer.video import VideoOptions, read_video
@@ -52,13 +55,26 @@ def read_bytes_item(data: bytes, name: str, label_word: str | None, opts: ReadOp
     """Dispatch one file's bytes (from a folder or an archive) by its kind."""
     kind = kind_of(name)
     if kind == "csv":
-        yield from read_fer2013(io.BytesIO(data), name, use_labels=opts.csv_labels)
+        rows = read_fer2013(io.BytesIO(data), name, use_labels=opts.csv_labels)
+        yield from _contained(rows, name)
     elif kind == "video":
         yield from read_video(io.BytesIO(data), name, label_word, opts.video)
     elif kind == "zip":
         yield Refusal(name, "nested_archive", "archives inside archives are not opened")
     else:
         yield Candidate(data, name, label_word)
+
+
+def _contained(items: Items, name: str) -> Items:
+    """A CSV inside a folder or an archive: a whole-file refusal is that file's reason.
+
+    Imported on its own, a CSV that is not FER2013-style is a one-line error; inside
+    a folder or a zip it must not stop the import (and roll back what it stored).
+    """
+    try:
+        yield from items
+    except ImportRefused as e:
+        yield Refusal(name, "bad_csv", str(e))
 
 
 # --- folders -----------------------------------------------------------------
@@ -81,13 +97,19 @@ def read_folder(root: Path, opts: ReadOptions) -> Items:
         if is_ignored(rel):
             continue
         if path.is_symlink():
-            target = path.resolve()
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a loop
+                yield Refusal(rel, "symlink_loop", "the link leads back to itself")
+                continue
             if not target.is_relative_to(base):
                 yield Refusal(rel, "symlink_outside", "points outside the imported folder")
                 continue
         if not path.is_file():
+            # A dangling link, a FIFO, a socket: never read (a FIFO would block), but said.
+            yield Refusal(rel, "not_a_file", "not a regular file (a broken link, a pipe...)")
             continue
-        yield from read_file(path, rel, _folder_word(rel, opts), opts)
+        yield from _contained(read_file(path, rel, _folder_word(rel, opts), opts), rel)
 
 
 def read_file(path: Path, name: str, label_word: str | None, opts: ReadOptions) -> Items:
@@ -182,6 +204,8 @@ def read_zip(path: Path | io.BytesIO, name: str, opts: ReadOptions) -> Items:
                     EOFError,
                     ValueError,
                     NotImplementedError,
+                    zlib.error,  # a damaged deflate stream: zipfile lets these through
+                    lzma.LZMAError,
                 ) as e:
                     yield Refusal(entry, "bad_zip_entry", str(e) or type(e).__name__)
                     continue

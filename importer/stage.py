@@ -19,6 +19,7 @@ from tqdm import tqdm
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.decode import ImageRejected, decode_image
+from catalog.errors import one_line
 from catalog.images import ImageSource, StoredImage, add_image, add_source
 from catalog.labels import LabelError, LabelSet
 from catalog.storage import store_content
@@ -88,7 +89,16 @@ def _plan(path: Path, label: str | None, labels_from: str | None, source: str | 
     if labels_from == "fer2013" and kind not in ("folder", "zip", "csv"):
         raise ImportRefused("--labels-from fer2013 needs a FER2013-style CSV")
     default_name = "fer2013" if kind == "csv" else (path.stem if kind != "folder" else path.name)
-    return kind, (source or default_name or "import").strip()
+    return kind, as_text((source or default_name or "import").strip())
+
+
+def as_text(name: str) -> str:
+    """A name from the file system or argv as storable text: undecodable bytes as \\xNN.
+
+    Linux file names are bytes; Python hands undecodable ones over as lone
+    surrogates, which SQLite (and a UTF-8 terminal) refuse with a traceback.
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def import_path(
@@ -196,7 +206,7 @@ def _keep(
     src = ImageSource(
         "video_frame" if is_frame else "import",
         source_name=source_name,
-        import_path=item.import_path,
+        import_path=as_text(item.import_path),
         frame_index=item.frame_index,
         frame_time=item.frame_time,
         source_label=label,
@@ -216,14 +226,16 @@ def _refuse(
 ) -> None:
     summary.refused += 1
     summary.reasons[refusal.reason] += 1
+    # The detail can quote a file name: stored as one line of valid text.
+    path, reason = as_text(refusal.import_path), one_line(as_text(refusal.text))
     with transaction(conn):
         known = conn.execute(
             "SELECT 1 FROM import_errors WHERE source_name = ? AND import_path = ? AND reason = ?",
-            (source_name, refusal.import_path, refusal.text),
+            (source_name, path, reason),
         ).fetchone()
         if not known:
             conn.execute(
                 "INSERT INTO import_errors (source_name, import_path, reason, created_at) "
                 "VALUES (?,?,?,?)",
-                (source_name, refusal.import_path, refusal.text, utc_now()),
+                (source_name, path, reason, utc_now()),
             )
