@@ -15,16 +15,20 @@ from pathlib import Path
 
 from catalog import Catalog, FacesiftError, LabelSet
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
-from catalog.stats import summary
+from catalog.report import format_table
+from catalog.stats import EmotionCounts, by_emotion, summary
 
 COMMANDS = ("init", "scrape", "extract", "import", "review", "export", "stats", "run")
 
 
-class NotAvailable(FacesiftError):
-    """A command whose stage has not landed yet."""
-
-
 # --- argument types: a bad value is a one-line argparse error ------------------
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage block), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"facesift: error: {message} (see `{self.prog} --help`)\n")
 
 
 def positive_int(text: str) -> int:
@@ -84,13 +88,6 @@ def split_fractions(text: str) -> tuple[float, float, float]:
 
 
 # --- commands ------------------------------------------------------------------
-
-
-def _not_available(command: str, issue: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        raise NotAvailable(f"'{command}' is not available yet: it lands with the {issue} stage")
-
-    return handler
 
 
 def open_catalog(args: argparse.Namespace) -> Catalog:
@@ -267,22 +264,77 @@ def scrape_options(args: argparse.Namespace):
     )
 
 
-def cmd_scrape(args: argparse.Namespace) -> int:
-    """Crawl each query's results and download them; 1 if a query was blocked or failed."""
+def _log_to_stderr() -> None:
+    """Scraper warnings on stderr; FACESIFT_LOG=info (or debug) shows more."""
     import logging
     import os
-
-    from scraper.stage import scrape
 
     level = os.environ.get("FACESIFT_LOG", "warning").upper()
     logging.basicConfig(
         level=getattr(logging, level, logging.WARNING), format="facesift: %(message)s"
     )
+
+
+def cmd_scrape(args: argparse.Namespace) -> int:
+    """Crawl each query's results and download them; 1 if a query was blocked or failed."""
+    from scraper.stage import scrape
+
+    _log_to_stderr()
     opts = scrape_options(args)
     with open_catalog(args) as cat:
         summary = scrape(cat, opts)
     print(summary.table())
     return 0 if summary.ok else 1
+
+
+def emotion_table(rows: Sequence[EmotionCounts]) -> str:
+    """`facesift run`'s summary: one line per emotion, then the failures by reason."""
+    head = ("emotion", "links", "images", "faces", "near-dups", "no face", "failures")
+    lines = [
+        format_table(
+            head,
+            [
+                (
+                    r.label,
+                    str(r.links),
+                    str(r.images),
+                    str(r.faces),
+                    str(r.near_duplicates),
+                    str(r.no_face),
+                    ", ".join(f"{k} {v}" for k, v in r.failures.items()) or "-",
+                )
+                for r in rows
+            ],
+            free_last=True,
+        )
+    ]
+    total = sum(r.faces for r in rows)
+    lines.append(f"{total} faces to review")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Scrape, extract, print a summary per emotion, then serve the review app.
+
+    1 if a query was blocked or failed (the rest still runs), else the review's status.
+    """
+    from faces.stage import ExtractOptions, extract
+    from scraper.stage import scrape
+
+    _log_to_stderr()
+    opts = scrape_options(args)
+    progress = sys.stderr.isatty()
+    with open_catalog(args) as cat:
+        scraped = scrape(cat, opts)
+        for q in scraped.queries:
+            if q.status != "done":
+                print(f"scrape: {q.label} ({q.text!r}): {q.status}: {q.message}", file=sys.stderr)
+        extract(cat, ExtractOptions(workers=args.workers), progress=progress)
+        print(emotion_table(by_emotion(cat, [q.label for q in scraped.queries])))
+    if args.no_review:
+        return 0 if scraped.ok else 1
+    status = cmd_review(args)
+    return status if scraped.ok else 1
 
 
 def _add_scrape_options(p: argparse.ArgumentParser) -> None:
@@ -318,9 +370,18 @@ def _add_scrape_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_review_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=port_number, default=8501, help="port (default: 8501)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="facesift",
         description="Turn web image search into a clean, labelled facial-expression dataset.",
     )
@@ -493,12 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("review", help="open the curation app in a browser")
-    p.add_argument("--port", type=port_number, default=8501, help="port (default: 8501)")
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default: 127.0.0.1, this machine only)",
-    )
+    _add_review_options(p)
     p.set_defaults(handler=cmd_review)
 
     p = sub.add_parser("export", help="write a training-ready dataset")
@@ -580,8 +636,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="scrape, extract, summarise, then open the review app")
     _add_scrape_options(p)
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="extract worker processes (default: one per core)",
+    )
     p.add_argument("--no-review", action="store_true", help="do not start the review app")
-    p.set_defaults(handler=_not_available("run", "end-to-end"))
+    _add_review_options(p)
+    p.set_defaults(handler=cmd_run)
     return parser
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from catalog.dataset import Catalog
 
 STATUSES = ("pending", "accepted", "rejected")
@@ -58,3 +61,68 @@ def summary(cat: Catalog) -> dict:
         "label_events": _count(cat, "SELECT COUNT(*) FROM label_events"),
         "exports": _count(cat, "SELECT COUNT(*) FROM exports"),
     }
+
+
+@dataclass(frozen=True)
+class EmotionCounts:
+    """What the dataset holds for one label: from the search links to the faces."""
+
+    label: str
+    links: int  # search results of this label's queries
+    images: int  # stored images with a source of this label (search or import)
+    faces: int  # faces found in those images
+    near_duplicates: int  # ... of which have a near-duplicate elsewhere in the dataset
+    no_face: int  # images in which no face was found
+    failures: dict[str, int]  # reason -> count: downloads not kept, images extract could not read
+
+
+def by_emotion(cat: Catalog, labels: Sequence[str] | None = None) -> list[EmotionCounts]:
+    """Per-label counts for `facesift run`'s summary, in label-set order."""
+    out = []
+    for label in labels or cat.labels.names:
+        images = "SELECT DISTINCT image_id FROM image_sources WHERE source_label = ?"
+        failures: dict[str, int] = {}
+        for reason, n in cat.conn.execute(
+            "SELECT IFNULL(d.reason, d.status), COUNT(DISTINCT d.url) FROM downloads d "
+            "JOIN search_results r ON r.url = d.url JOIN queries q ON q.id = r.query_id "
+            "WHERE q.label = ? AND d.status IN ('failed', 'skipped') GROUP BY 1",
+            (label,),
+        ):
+            failures[reason] = failures.get(reason, 0) + n
+        for (text,) in cat.conn.execute(
+            f"SELECT extract_reason FROM images WHERE extract_status = 'error' "
+            f"AND id IN ({images})",
+            (label,),
+        ):
+            reason = (text or "error").split(":", 1)[0]  # "truncated: <details>"
+            failures[reason] = failures.get(reason, 0) + 1
+        out.append(
+            EmotionCounts(
+                label=label,
+                links=_count(
+                    cat,
+                    "SELECT COUNT(*) FROM search_results r JOIN queries q ON q.id = r.query_id "
+                    "WHERE q.label = ?",
+                    (label,),
+                ),
+                images=_count(cat, f"SELECT COUNT(*) FROM ({images})", (label,)),
+                faces=_count(
+                    cat, f"SELECT COUNT(*) FROM faces WHERE image_id IN ({images})", (label,)
+                ),
+                near_duplicates=_count(
+                    cat,
+                    f"SELECT COUNT(*) FROM faces WHERE image_id IN ({images}) AND dup_group IN "
+                    "(SELECT dup_group FROM faces WHERE dup_group IS NOT NULL "
+                    "GROUP BY dup_group HAVING COUNT(*) > 1)",
+                    (label,),
+                ),
+                no_face=_count(
+                    cat,
+                    f"SELECT COUNT(*) FROM images WHERE extract_status = 'no_face' "
+                    f"AND id IN ({images})",
+                    (label,),
+                ),
+                failures=dict(sorted(failures.items())),
+            )
+        )
+    return out

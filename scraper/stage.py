@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from catalog import Catalog
 from catalog.db import connect
+from catalog.report import format_table
 from catalog.storage import sweep_temp_files
 from scraper import store
 from scraper.bing import BingCrawler
@@ -74,14 +75,7 @@ class ScrapeSummary:
             )
             for q in self.queries
         ]
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
-        lines = []
-        for r in [head, *rows]:
-            cells = [
-                c.rjust(w) if i else c.ljust(w)
-                for i, (c, w) in enumerate(zip(r[:-1], widths, strict=True))
-            ]
-            lines.append("  ".join([*cells, r[-1]]))
+        lines = [format_table(head, rows, free_last=True)]
         reasons: dict[str, int] = {}
         for q in self.queries:
             for k, v in q.reasons.items():

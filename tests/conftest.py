@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog, LabelSet
+from tests.scraper.fixture_images import ImageFactory
+from tests.scraper.fixture_server import FakeSearch, Server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FACESIFT_SHARED_DIR", REPO.parent / "shared"))
@@ -148,3 +150,34 @@ def make_face():
         return insert_face(cat.conn, image_id, n.fetchone()[0], (8, 8, 56, 56), "hog", score=1.0)
 
     return make
+
+
+# --- the fake search engine (scrape tests, end-to-end and crash tests) -------------
+
+
+@pytest.fixture(scope="session")
+def image_factory(photos) -> ImageFactory:
+    """Distinct real-photo JPEGs and every special and broken image."""
+    return ImageFactory([p.path for p in photos])
+
+
+@pytest.fixture
+def fake_search(image_factory):
+    """A running fake search engine; yields the Server (``.base``, ``.fake``)."""
+    with Server(FakeSearch(image_factory)) as server:
+        yield server
+
+
+@pytest.fixture
+def make_fake_search(image_factory):
+    """Start fake search engines with other settings (n_good, faults, delays)."""
+    servers: list[Server] = []
+
+    def make(**settings) -> Server:
+        server = Server(FakeSearch(image_factory, **settings)).__enter__()
+        servers.append(server)
+        return server
+
+    yield make
+    for s in servers:
+        s.__exit__(None, None, None)

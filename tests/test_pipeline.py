@@ -12,13 +12,14 @@ from tests.conftest import REPO
 SEVEN = ("scrape", "extract", "import", "review", "export", "stats", "run")
 
 
-def run_cli(*args: str, root=None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, root=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``pipeline.py`` as a user would (optionally on a data root) and capture its output."""
     prefix = ["--root", str(root)] if root else []
     return subprocess.run(
         [sys.executable, str(REPO / "pipeline.py"), *prefix, *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         cwd=REPO,
     )
 
@@ -111,22 +112,5 @@ def test_init_with_a_custom_label_set(data_root):
 def test_bad_values_give_a_one_line_error(data_root, args, needle):
     done = run_cli(*args, root=data_root)
     assert done.returncode == 2
-    last = done.stderr.strip().splitlines()[-1]
-    assert needle in last and "Traceback" not in done.stderr
-
-
-def _unavailable_commands() -> list[str]:
-    subs = pipeline.build_parser()._subparsers._group_actions[0].choices
-    return [
-        name
-        for name, p in subs.items()
-        if "_not_available" in p.get_default("handler").__qualname__
-    ]
-
-
-@pytest.mark.parametrize("command", _unavailable_commands())
-def test_a_command_not_yet_available_says_so_and_fails(data_root, command):
-    args = {"import": ["import", "x"], "export": ["export", "--out", "o", "--format", "hf"]}
-    done = run_cli(*args.get(command, [command]), root=data_root)
-    assert done.returncode == 2
-    assert "not available yet" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("facesift: error: ")
+    assert needle in done.stderr

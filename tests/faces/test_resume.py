@@ -15,6 +15,7 @@ from PIL import Image
 from catalog import Catalog
 from catalog.db import connect
 from faces.stage import ExtractOptions, extract
+from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot, stored_files
 
 N_IMAGES = 14
 
@@ -44,35 +45,10 @@ def _images(photos, n: int = N_IMAGES, width: int = 380) -> list[bytes]:
     return out
 
 
-def _dump(cat: Catalog) -> dict:
-    """The catalog's extract results, keyed by content, not by row ids."""
-    conn = cat.conn
-    key = {
-        r[0]: (r[1], r[2])
-        for r in conn.execute(
-            "SELECT f.id, i.sha256, f.face_index FROM faces f JOIN images i ON i.id = f.image_id"
-        )
-    }
-    faces = {}
-    for r in conn.execute(
-        "SELECT f.*, i.sha256 FROM faces f JOIN images i ON i.id = f.image_id ORDER BY f.id"
-    ):
-        skip = ("id", "image_id", "created_at", "dup_group")
-        row = {k: r[k] for k in r.keys() if k not in skip}  # noqa: SIM118 (Row iterates values)
-        row["dup_group"] = key[r["dup_group"]]
-        faces[key[r["id"]]] = row
-    images = {
-        r[0]: (r[1], r[2])
-        for r in conn.execute("SELECT sha256, extract_status, extract_reason FROM images")
-    }
-    states = {
-        key[r[0]]: tuple(r[1:])
-        for r in conn.execute("SELECT face_id, status, label, label_origin FROM face_state")
-    }
-    chips = {
-        p.relative_to(cat.paths.dir).as_posix() for p in (cat.paths.dir / "chips").rglob("*.png")
-    }
-    return {"faces": faces, "images": images, "states": states, "chips": chips}
+def _dump(cat: Catalog) -> tuple[dict, set[str]]:
+    """The catalog by content (not row ids) and the stored files."""
+    assert_files_match_the_catalog(cat.paths.dir)
+    return catalog_snapshot(cat.paths.dir), stored_files(cat.paths.dir)
 
 
 def _processed(path: Path) -> int:
@@ -120,7 +96,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
     with Catalog.open(data_root, "whole") as cat:
         extract(cat, ExtractOptions(workers=2), progress=False)
         whole = _dump(cat)
-    assert whole["faces"], "the images have faces"
+    assert whole[0]["faces"], "the images have faces"
     assert killed == whole
 
 

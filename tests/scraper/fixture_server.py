@@ -86,6 +86,7 @@ class FakeSearch:
     scroll_delay_ms: int = 120
     preview_delay_ms: int = 60
     image_delay_s: float = 0.0  # delay before each original's body (kill tests)
+    distinct_per_query: bool = False  # each query's good photos are other files (end to end)
     consent_choices: list[str] = field(default_factory=list)
     downloader_requests: list[tuple[str, str]] = field(default_factory=list)
     request_times: list[tuple[str, float]] = field(default_factory=list)  # (path, monotonic)
@@ -93,6 +94,7 @@ class FakeSearch:
     max_in_flight: int = 0
     user_agents: set[str] = field(default_factory=set)
     _counts: dict[str, int] = field(default_factory=dict)
+    _query_slots: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -132,6 +134,14 @@ class FakeSearch:
 
             return "data:image/jpeg;base64," + base64.b64encode(self.factory.thumbnail(i)).decode()
         return f"{base}/images?q=tbn:{e.key}-{i}"
+
+    def good_index(self, tag: str, i: int) -> int:
+        """Which distinct photo ``/img/good/<i>.jpg?q=<tag>`` serves."""
+        if not self.distinct_per_query:
+            return i
+        with self._lock:
+            slot = self._query_slots.setdefault(tag, len(self._query_slots))
+        return slot * self.n_good + i
 
     def count(self, key: str) -> int:
         with self._lock:
@@ -238,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.fake.max_in_flight = max(self.fake.max_in_flight, self.fake.in_flight)
                 try:
                     self._image_delay()
-                    i = int(Path(path).stem)
+                    i = self.fake.good_index(q, int(Path(path).stem))
                     return self.send(200, self.fake.factory.good(i), "image/jpeg")
                 finally:
                     with self.fake._lock:

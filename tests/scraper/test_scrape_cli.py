@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot
 
 
 def facesift(root, *args: str, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
@@ -70,41 +70,6 @@ def test_bad_options_are_one_line_errors(data_root):
     assert done.stderr == "facesift: error: no browser at /no/chrome\n"
 
 
-def _snapshot(dataset_dir) -> dict:
-    """The catalog's content without ids and times, and a check of every stored file."""
-    conn = sqlite3.connect(dataset_dir / "catalog.sqlite")
-    snap = {
-        "queries": set(conn.execute("SELECT engine, text, label FROM queries")),
-        "results": set(
-            conn.execute(
-                "SELECT url, rank, is_fallback, original_url, source_page_url, title "
-                "FROM search_results"
-            )
-        ),
-        "downloads": set(conn.execute("SELECT url, status, reason FROM downloads")),
-        "images": set(
-            conn.execute("SELECT sha256, path, width, height, format, bytes FROM images")
-        ),
-        "sources": set(
-            conn.execute(
-                "SELECT i.sha256, r.url, s.source_label FROM image_sources s "
-                "JOIN images i ON i.id = s.image_id JOIN search_results r "
-                "ON r.id = s.search_result_id"
-            )
-        ),
-    }
-    for sha, path, *_ in snap["images"]:
-        assert hashlib.sha256((dataset_dir / path).read_bytes()).hexdigest() == sha
-    files = {
-        p.relative_to(dataset_dir).as_posix()
-        for p in (dataset_dir / "images").rglob("*")
-        if p.is_file()
-    }
-    assert files == {path for _, path, *_ in snap["images"]}  # no partial or stray file
-    conn.close()
-    return snap
-
-
 @pytest.mark.browser
 def test_a_scrape_killed_mid_download_and_rerun_equals_an_uninterrupted_one(
     data_root, make_fake_search
@@ -153,9 +118,11 @@ def test_a_scrape_killed_mid_download_and_rerun_equals_an_uninterrupted_one(
     whole = facesift(data_root, "--dataset", "whole", *args)
     assert whole.returncode == 0, whole.stderr
 
-    resumed, reference = _snapshot(data_root / "killed"), _snapshot(data_root / "whole")
+    resumed = catalog_snapshot(data_root / "killed")
+    reference = catalog_snapshot(data_root / "whole")
     assert resumed == reference
     assert len(reference["images"]) == 20 and len(reference["sources"]) == 20
+    assert_files_match_the_catalog(data_root / "killed")
     with sqlite3.connect(db) as c:
         runs = [r[0] for r in c.execute("SELECT status FROM search_runs ORDER BY id")]
     assert runs == ["interrupted", "done"]

@@ -1,0 +1,246 @@
+"""SIGKILL at random points of scrape, import, extract and export, several seeds each.
+
+For every stage an uninterrupted run is the reference. Each seed starts the
+same command on its own copy of the same dataset, kills its whole process
+group (workers, chromedriver and Chromium included) at a random moment within
+the reference's duration, reruns the command, and must end with the very same
+catalog (content, not row ids), the same files and no orphan or temporary file,
+with the label events recorded beforehand intact; an export must be
+byte-identical to the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from catalog import Catalog
+from curation_ui.actions import accept_rest, reject, relabel
+from faces.stage import ExtractOptions, extract
+from importer.stage import import_path
+from tests.conftest import REPO
+from tests.snapshots import (
+    assert_files_match_the_catalog,
+    catalog_snapshot,
+    stored_files,
+    tree_digest,
+)
+
+SEEDS = (1, 2, 3)
+# Kill within this share of the uninterrupted run's time: past its start-up,
+# before its end (a loaded machine only makes the killed run slower).
+KILL_WINDOW = (0.3, 0.8)
+
+
+@dataclass(frozen=True)
+class Kill:
+    """What a killed run did: whether it was still running when killed, and when."""
+
+    alive: bool
+    after: float
+
+
+def facesift_cmd(root: Path, dataset: str, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        str(REPO / "pipeline.py"),
+        "--root",
+        str(root),
+        "--dataset",
+        dataset,
+        *args,
+    ]
+
+
+def run_whole(cmd: list[str], env: dict | None = None) -> float:
+    """Run a command to its end; its duration in seconds."""
+    start = time.monotonic()
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return time.monotonic() - start
+
+
+def run_killed(cmd: list[str], seconds: float, seed: int) -> Kill:
+    """Start a command and SIGKILL its whole process group at a random point of ``seconds``."""
+    after = random.Random(seed).uniform(*KILL_WINDOW) * seconds
+    # Chromium's profile of a killed scrape stays behind: keep it out of /tmp's way.
+    scratch = Path(tempfile.mkdtemp(prefix="fs-kill-"))
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    try:
+        time.sleep(after)
+        alive = proc.poll() is None
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Kill(alive, after)
+
+
+def copy_dataset(root: Path, source: str, target: str) -> None:
+    shutil.copytree(root / source, root / target)
+
+
+def _variants(photos, n: int, first: int) -> list[bytes]:
+    """Distinct JPEGs of the photos with faces, each resized a little differently."""
+    with_faces = [p for p in photos if p.hog_up0 >= 1 and "large" not in p.kind][:8]
+    out = []
+    for i in range(first, first + n):
+        with Image.open(with_faces[i % len(with_faces)].path) as im:
+            rgb = im.convert("RGB")
+        w = 400 + 7 * i
+        rgb = rgb.resize((w, round(rgb.height * w / rgb.width)), Image.Resampling.BILINEAR)
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=88)
+        out.append(buf.getvalue())
+    return out
+
+
+def _write_folder(folder: Path, images: list[bytes], labels: tuple[str, ...]) -> Path:
+    for i, data in enumerate(images):
+        sub = folder / labels[i % len(labels)]
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{i:03d}.jpg").write_bytes(data)
+    return folder
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """A data root holding a reviewed dataset and a second batch of photos to import."""
+
+    root: Path
+    batch2: Path
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory, photos) -> Datasets:
+    """Dataset "base": a first batch imported, extracted and reviewed (label events of
+    every kind); and a folder with a second batch, for the runs to be killed."""
+    tmp = tmp_path_factory.mktemp("crash")
+    root = tmp / "datasets"
+    batch1 = _write_folder(tmp / "batch1", _variants(photos, 8, 0), ("happy", "sad"))
+    batch2 = _write_folder(tmp / "batch2", _variants(photos, 60, 8), ("happy", "sad", "angry"))
+    with Catalog.open(root, "base") as cat:
+        import_path(cat, batch1, labels_from="folders", progress=False)
+        extract(cat, ExtractOptions(workers=2), progress=False)
+        ids = [r[0] for r in cat.conn.execute("SELECT id FROM faces ORDER BY id")]
+        assert len(ids) >= 6
+        reject(cat.conn, ids[:1], "alice", "not_a_face")
+        relabel(cat.conn, ids[1:2], "bob", "surprise")
+        accept_rest(cat.conn, ids, "alice")
+    return Datasets(root, batch2)
+
+
+def check_killed_runs(root: Path, start: str, cmd_for, name: str) -> None:
+    """The reference run, then each seed's killed run and rerun, compared with it."""
+    copy_dataset(root, start, f"{name}-whole")
+    seconds = run_whole(cmd_for(f"{name}-whole"))
+    reference = catalog_snapshot(root / f"{name}-whole")
+
+    def state(dataset: str) -> tuple[dict, set[str]]:
+        return catalog_snapshot(root / dataset), stored_files(root / dataset)
+
+    before = catalog_snapshot(root / start)
+    ends = (state(start), state(f"{name}-whole"))
+    assert reference["label_events"][: len(before["label_events"])] == before["label_events"]
+    partial = 0
+    for seed in SEEDS:
+        dataset = f"{name}-{seed}"
+        copy_dataset(root, start, dataset)
+        kill = run_killed(cmd_for(dataset), seconds, seed)
+        assert kill.alive, f"seed {seed}: the run ended before {kill.after:.1f} s"
+        partial += state(dataset) not in ends  # rows or files of unfinished work
+        run_whole(cmd_for(dataset))
+        assert catalog_snapshot(root / dataset) == reference, f"seed {seed}"
+        assert_files_match_the_catalog(root / dataset)
+    # Kills during start-up or after the last write prove less: most must land mid-work.
+    assert partial >= 2, f"only {partial} of {len(SEEDS)} kills interrupted the work"
+
+
+def test_import_killed_anywhere(reviewed):
+    root = reviewed.root
+
+    def cmd(dataset: str) -> list[str]:
+        return facesift_cmd(
+            root, dataset, "import", str(reviewed.batch2), "--labels-from", "folders"
+        )
+
+    check_killed_runs(root, "base", cmd, "import")
+    faces = catalog_snapshot(root / "import-whole")["faces"]
+    assert len(faces) > len(catalog_snapshot(root / "base")["faces"])
+
+
+def test_extract_killed_anywhere(reviewed):
+    root = reviewed.root
+    copy_dataset(root, "base", "imported")
+    with Catalog.open(root, "imported") as cat:
+        import_path(cat, reviewed.batch2, labels_from="folders", progress=False)
+
+    def cmd(dataset: str) -> list[str]:
+        return facesift_cmd(root, dataset, "extract", "--workers", "1")
+
+    check_killed_runs(root, "imported", cmd, "extract")
+
+
+def test_export_killed_anywhere(reviewed, tmp_path):
+    root = reviewed.root
+
+    def cmd(out: Path, *more: str) -> list[str]:
+        return facesift_cmd(
+            root, "base", "export", "--out", str(out), "--format", "hf", "--size", "160",
+            "--color", "--include-pending", *more,
+        )  # fmt: skip
+
+    before = catalog_snapshot(root / "base")
+    seconds = run_whole(cmd(tmp_path / "whole"))
+    reference = tree_digest(tmp_path / "whole")
+    assert any(p.endswith(".parquet") for p in reference)
+    for seed in SEEDS:
+        out = tmp_path / f"killed-{seed}"
+        kill = run_killed(cmd(out), seconds, seed)
+        assert kill.alive, f"seed {seed}: the export ended before {kill.after:.1f} s"
+        # A kill after the finished export was moved into place leaves it complete,
+        # and any export refuses a non-empty folder: the README's rerun is --overwrite.
+        run_whole(cmd(out, "--overwrite"))
+        assert tree_digest(out) == reference, f"seed {seed}"
+    # No hidden temporary folder is left next to the exports; the catalog is untouched.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["whole", *(f"killed-{s}" for s in SEEDS)]
+    )
+    assert catalog_snapshot(root / "base") == before
+
+
+@pytest.mark.browser
+def test_scrape_killed_anywhere(tmp_path, make_fake_search):
+    server = make_fake_search(n_good=14, faults=False, image_delay_s=0.15, distinct_per_query=True)
+    root = tmp_path / "datasets"
+    with Catalog.open(root, "empty"):
+        pass
+
+    def cmd(dataset: str) -> list[str]:
+        return facesift_cmd(
+            root, dataset, "scrape", "--emotions", "happy,sad", "--base-url", server.base,
+            "--allow-private-hosts", "--limit", "12", "--concurrency", "2", "--per-host", "2",
+        )  # fmt: skip
+
+    check_killed_runs(root, "empty", cmd, "scrape")
+    reference = catalog_snapshot(root / "scrape-whole")
+    assert len(reference["results"]) == 24 and len(reference["images"]) == 24
