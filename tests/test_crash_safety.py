@@ -244,3 +244,19 @@ def test_scrape_killed_anywhere(tmp_path, make_fake_search):
     check_killed_runs(root, "empty", cmd, "scrape")
     reference = catalog_snapshot(root / "scrape-whole")
     assert len(reference["results"]) == 24 and len(reference["images"]) == 24
+
+
+def test_sqlite_is_opened_only_through_catalog_db(catalog):
+    """Every stage's connection has WAL and the busy timeout: there is one way to open one."""
+    sources = [
+        p for p in REPO.rglob("*.py") if not p.relative_to(REPO).parts[0].startswith((".", "tests"))
+    ]
+    assert len(sources) > 40
+    opening = [
+        p.relative_to(REPO).as_posix() for p in sources if "sqlite3.connect(" in p.read_text()
+    ]
+    assert opening == ["catalog/db.py"]
+    conn = catalog.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
