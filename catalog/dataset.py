@@ -80,13 +80,21 @@ class Catalog:
         if not paths.catalog.exists():
             if not create:
                 raise DatasetError(f"no dataset {name!r} under {root}")
-            paths.dir.mkdir(parents=True, exist_ok=True)
-        conn = connect(paths.catalog)
+            try:
+                paths.dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:  # --root is a file, or a folder we may not write
+                raise DatasetError(f"cannot create dataset {name!r} under {root}: {e}") from None
+        try:
+            conn = connect(paths.catalog)
+        except (OSError, sqlite3.Error) as e:
+            raise DatasetError(f"cannot open {paths.catalog}: {e}") from None
         try:
             migrate(conn)
             stored = _ensure_labels(conn, labels)
-        except BaseException:
+        except BaseException as e:
             conn.close()
+            if isinstance(e, sqlite3.DatabaseError):  # another program's database, say
+                raise DatasetError(f"cannot use {paths.catalog}: {e}") from None
             raise
         return cls(paths, conn, stored)
 

@@ -35,7 +35,10 @@ def _decoded_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
 def _header(line: str | None) -> dict[str, int]:
     if line is None:
         raise ImportRefused("the CSV header is not UTF-8 text")
-    names = [c.strip().lower() for c in next(csv.reader([line]), [])]
+    try:
+        names = [c.strip().lower() for c in next(csv.reader([line]), [])]
+    except csv.Error as e:  # a lone CR: a file with old Mac line endings is all one line
+        raise ImportRefused(f"the CSV header cannot be read: {e}") from None
     if "pixels" not in names:
         raise ImportRefused(
             "not a FER2013-style CSV: the header has no 'pixels' column "
@@ -85,7 +88,11 @@ def read_fer2013(lines: Iterable[bytes], csv_name: str, *, use_labels: bool = Tr
         if len(line) > MAX_LINE:
             yield Refusal(path, "bad_row", f"line {number} is {len(line)} characters long")
             continue
-        fields = next(csv.reader([line]), [])
+        try:
+            fields = next(csv.reader([line]), [])
+        except csv.Error as e:  # a lone CR inside the line
+            yield Refusal(path, "bad_row", f"line {number}: {e}")
+            continue
         usage = fields[i_use].strip() if i_use is not None and i_use < len(fields) else ""
         if usage:
             path = f"{path}:{usage}"
@@ -95,7 +102,8 @@ def read_fer2013(lines: Iterable[bytes], csv_name: str, *, use_labels: bool = Tr
         label_word = None
         if use_labels and i_emo is not None:
             text = fields[i_emo].strip() if i_emo < len(fields) else ""
-            if not text.isdigit() or int(text) >= len(FER2013_NAMES):
+            # isdigit() alone accepts "³", which int() refuses, and "٣", which it reads as 3.
+            if not (text.isascii() and text.isdigit()) or int(text) >= len(FER2013_NAMES):
                 yield Refusal(path, "unknown_label", f"emotion {text!r} is not 0-6")
                 continue
             label_word = FER2013_NAMES[int(text)]

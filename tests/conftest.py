@@ -121,6 +121,33 @@ def make_catalog(data_root: Path):
 
 
 @pytest.fixture
+def write_video():
+    """Write a small real MPEG-4 video of ``seconds`` at ``fps``; return its path.
+
+    Import tests and the hostile-input sweep use it.
+    """
+    import av
+    import numpy as np
+
+    def write(path: Path, seconds: float = 3.0, fps: int = 10, side: int = 64) -> Path:
+        with av.open(str(path), mode="w") as out:
+            stream = out.add_stream("mpeg4", rate=fps)
+            stream.width = stream.height = side
+            stream.pix_fmt = "yuv420p"
+            for i in range(int(seconds * fps)):
+                arr = np.full((side, side, 3), (i * 7) % 256, dtype=np.uint8)
+                arr[: side // 2, :, 0] = 255 - (i * 7) % 256
+                frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        return path
+
+    return write
+
+
+@pytest.fixture
 def make_face():
     """Add a stored image (from some bytes), a provenance and a face to a catalog.
 

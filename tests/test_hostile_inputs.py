@@ -13,23 +13,27 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import inspect
 import io
 import itertools
+import math
 import os
 import random
+import sqlite3
 import tempfile
 import threading
 import urllib.parse
 import warnings
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
-from hypothesis import event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -39,6 +43,7 @@ from catalog.errors import FacesiftError
 from catalog.storage import TMP_SUFFIX
 from importer.readers import ReadOptions
 from importer.stage import ImportSummary, import_path
+from importer.video import VideoOptions
 from scraper.config import DownloadOptions
 from scraper.download import Fetcher
 from tests.conftest import load_photos
@@ -47,9 +52,9 @@ from tests.importer.conftest import fer_row, png_bytes
 # Modest example counts: the whole module must stay well under a minute on two cores.
 # FACESIFT_HOSTILE_SCALE=50 multiplies them for a long bug hunt.
 _SCALE = max(1, int(os.environ.get("FACESIFT_HOSTILE_SCALE", "1")))
-FAST = settings(max_examples=60 * _SCALE, deadline=None)
-MEDIUM = settings(max_examples=30 * _SCALE, deadline=None)
-SLOW = settings(max_examples=15 * _SCALE, deadline=None)
+FAST = settings(max_examples=150 * _SCALE, deadline=None)
+MEDIUM = settings(max_examples=80 * _SCALE, deadline=None)
+SLOW = settings(max_examples=40 * _SCALE, deadline=None)
 
 DECODE_REASONS = frozenset(
     {"empty", "not_an_image", "bomb", "unsupported_format", "truncated", "too_small"}
@@ -645,10 +650,9 @@ def make_zip(entries: list[tuple[str, bytes]], compression: int = zipfile.ZIP_DE
 NAME_TEXT = st.text(
     st.characters(exclude_categories=("Cs",), exclude_characters="/\x00"), min_size=1, max_size=12
 )
-NAME_BYTES = (
-    st.binary(min_size=1, max_size=12)
-    .filter(lambda b: b"/" not in b and b"\0" not in b)
-    .map(os.fsdecode)  # undecodable bytes become surrogate escapes, as os.listdir gives them
+# Undecodable bytes become surrogate escapes, as os.listdir gives them.
+NAME_BYTES = st.binary(min_size=1, max_size=12).map(
+    lambda b: os.fsdecode(b.replace(b"/", b"_").replace(b"\0", b"_"))
 )
 NAME_SPECIAL = st.sampled_from(
     [
@@ -931,3 +935,529 @@ def test_import_of_a_hostile_zip(
         for name in names:
             entry = f"upload.zip/{name}"
             assert accounted(entry, kept, errors) != hidden(name), (entry, kept, errors)
+
+
+# --- imports: FER2013-style CSVs, with an oracle -------------------------------------
+
+FER2013_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # README
+
+
+@dataclass(frozen=True)
+class FerRow:
+    """One generated CSV row and what it means, known by construction (the test's oracle)."""
+
+    emotion: str
+    emotion_index: int | None  # the FER2013 class the field names; None: not an emotion
+    seed: int
+    n_pixels: int
+    bad_token: str | None  # a value that is not a whole number 0-255, put among the pixels
+    usage: str
+    damage: str | None  # "latin1" (not UTF-8), "nul" (in the pixels), "cr" (a lone CR)
+    ending: str  # the line ending
+    blank_after: str | None  # a blank (or white) line after the row
+
+    def values(self) -> np.ndarray:
+        return np.random.default_rng(self.seed).integers(0, 256, self.n_pixels)
+
+    def pixel_text(self) -> str:
+        tokens = [str(v) for v in self.values()]
+        if self.bad_token is not None:
+            tokens[self.seed % len(tokens) if tokens else 0 : 1 if not tokens else None] = []
+            tokens.insert(self.seed % (len(tokens) + 1), self.bad_token)
+        return " ".join(tokens)
+
+    def line(self, header: tuple[str, ...]) -> str:
+        """The row's text (before the line ending and any Latin-1 byte)."""
+        pixels = self.pixel_text()
+        if self.damage == "nul":
+            pixels = "\x00" + pixels[1:]
+        if self.damage == "cr":
+            pixels = "1\r2 " + pixels
+        fields = {"emotion": self.emotion, "pixels": pixels, "usage": self.usage, "extra": "x"}
+        return ",".join(fields[c.strip().lower()] for c in header)
+
+    @property
+    def pixels_ok(self) -> bool:
+        side = math.isqrt(self.n_pixels)
+        return self.bad_token is None and side * side == self.n_pixels and side >= 32
+
+
+emotion_st = st.one_of(
+    st.integers(0, 6).map(lambda i: (str(i), i)),
+    st.integers(0, 6).map(lambda i: (f" {i} ", i)),
+    st.integers(0, 6).map(lambda i: (f"0{i}", i)),
+    st.integers(7, 10**20).map(lambda i: (str(i), None)),
+    st.integers(-(10**6), -1).map(lambda i: (str(i), None)),
+    st.sampled_from(["", "happy", "3.0", "³", "٣", "３", "0x3", "+3", "1e0", "NaN", "-0"]).map(
+        lambda t: (t, None)
+    ),
+)
+usage_st = st.sampled_from(["Training", "PublicTest", "PrivateTest", ""]) | st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters=',"\r\n\x00'), max_size=12
+)
+
+
+@st.composite
+def fer_row_st(draw: st.DrawFn) -> FerRow:
+    emotion, index = draw(emotion_st)
+    # A bad token replaces one value of an otherwise good row.
+    bad = draw(st.none() | st.sampled_from(["256", "-1", "1.5", "x", "²", "nan", "0x10", "1e2"]))
+    return FerRow(
+        emotion=emotion,
+        emotion_index=index,
+        seed=draw(st.integers(0, 3)),  # few seeds: equal pixels in two rows happen
+        n_pixels=draw(st.sampled_from([2304] * 6 + [1024, 4096, 0, 1, 4, 961, 2303, 2305, 2000])),
+        bad_token=bad,
+        usage=draw(usage_st),
+        damage=draw(st.sampled_from([None] * 6 + ["latin1", "nul", "cr"])),
+        ending=draw(st.sampled_from(["\n", "\r\n"])),
+        blank_after=draw(st.sampled_from([None] * 4 + ["", "   "])),
+    )
+
+
+GOOD_ROW = FerRow("3", 3, 0, 2304, None, "Training", None, "\n", None)
+HEADERS = [
+    ("emotion", "pixels", "Usage"),
+    ("Emotion", " Pixels ", "usage"),
+    ("pixels", "emotion"),
+    ("emotion", "pixels"),
+    ("pixels",),
+    ("pixels", "Usage"),
+    ("emotion", "pixels", "Usage", "extra"),
+]
+
+
+def fer_csv_bytes(header: tuple[str, ...], rows: list[FerRow], encoding: str) -> bytes:
+    """The CSV file, byte for byte; returns the physical lines' row numbers through the rows."""
+    lines = [",".join(header).encode() + b"\n"]
+    for r in rows:
+        raw = r.line(header).encode() + (b"\xe9" if r.damage == "latin1" else b"")
+        raw += r.ending.encode()
+        lines.append(raw)
+        if r.blank_after is not None:
+            lines.append(r.blank_after.encode() + b"\n")
+    data = b"".join(lines)
+    if encoding == "utf-8-sig":
+        return b"\xef\xbb\xbf" + data
+    if encoding == "utf-16":
+        return data.decode("utf-8", "replace").encode("utf-16")
+    if encoding == "cr-only":
+        return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+    return data
+
+
+def fer_oracle(
+    header: tuple[str, ...], rows: list[FerRow], fixed: str | None
+) -> tuple[dict[str, str | None], set[int], dict[str, FerRow]]:
+    """(import path -> label) of the rows that must be kept, the row numbers that must be
+    refused, and the row behind each kept path: from the generated data alone."""
+    columns = [c.strip().lower() for c in header]
+    kept: dict[str, str | None] = {}
+    refused: set[int] = set()
+    behind: dict[str, FerRow] = {}
+    number = 0  # 0-based data row, counting blank lines as pandas' line numbers do
+    for r in rows:
+        if not r.line(header).strip() and r.damage != "latin1":
+            number += 1 + (r.blank_after is not None)
+            continue  # a blank line (a lone empty pixels field): no row at all
+        ok = r.damage is None and r.pixels_ok
+        label: str | None = fixed
+        if fixed is None and "emotion" in columns:
+            ok = ok and r.emotion_index is not None
+            label = FER2013_ORDER[r.emotion_index] if r.emotion_index is not None else None
+        if ok:
+            path = f"fer.csv:{number}"
+            if "usage" in columns and r.usage.strip():
+                path += f":{r.usage.strip()}"
+            kept[path] = label
+            behind[path] = r
+        else:
+            refused.add(number)
+        number += 1 + (r.blank_after is not None)
+    return kept, refused, behind
+
+
+@MEDIUM
+@given(
+    header=st.sampled_from(HEADERS),
+    rows=st.lists(fer_row_st(), min_size=1, max_size=8),
+    encoding=st.sampled_from(["utf-8"] * 4 + ["utf-8-sig", "utf-16", "cr-only"]),
+    fixed=st.sampled_from([None, None, None, "sad"]),
+)
+@example(  # a lone CR in a row: csv.Error escaped and rolled back the batch
+    header=HEADERS[0],
+    rows=[GOOD_ROW, replace(GOOD_ROW, damage="cr")],
+    encoding="utf-8",
+    fixed=None,
+)
+@example(  # the same in the header of an old-Mac file
+    header=HEADERS[0], rows=[GOOD_ROW], encoding="cr-only", fixed=None
+)
+@example(  # "³".isdigit() is true and int("³") raises
+    header=HEADERS[0],
+    rows=[replace(GOOD_ROW, emotion="³", emotion_index=None)],
+    encoding="utf-8",
+    fixed=None,
+)
+@example(  # int("٣") is 3: an Arabic-Indic digit is not a FER2013 emotion either
+    header=HEADERS[0],
+    rows=[replace(GOOD_ROW, emotion="٣", emotion_index=None)],
+    encoding="utf-8",
+    fixed=None,
+)
+def test_import_of_a_hostile_fer2013_csv(
+    header: tuple[str, ...], rows: list[FerRow], encoding: str, fixed: str | None
+) -> None:
+    """Emotions out of range or not numbers, wrong pixel counts and values, odd Usage, header
+    variants, BOM, UTF-16, Latin-1 bytes, NULs, CRLF and lone CRs: exactly the rows the test
+    knows to be valid are kept, with their label, path and pixels; every other row is refused
+    with a reason; a file that is not a UTF-8 CSV is a one-line error that stores nothing."""
+    with fresh_catalog() as (cat, work):
+        csv_path = work / "fer.csv"
+        csv_path.write_bytes(fer_csv_bytes(header, rows, encoding))
+        before = tree_state(work, cat.paths.dir)
+        summary = safe_import(cat, csv_path, label=fixed)
+        check_import(cat, work, before, summary)
+        if encoding in ("utf-16", "cr-only"):
+            assert summary is None, "a file that is not a UTF-8 CSV must be refused whole"
+            return
+        assert summary is not None
+        want_kept, want_refused, behind = fer_oracle(header, rows, fixed)
+        kept, errors = recorded(cat)
+        assert kept == want_kept
+        assert {int(p.split(":")[1]) for p in errors} == want_refused
+        assert summary.refused == len(want_refused)
+        for path, row in behind.items():
+            (rel,) = cat.conn.execute(
+                "SELECT i.path FROM images i JOIN image_sources s ON s.image_id = i.id "
+                "WHERE s.import_path = ?",
+                (path,),
+            ).fetchone()
+            with Image.open(cat.paths.resolve(rel)) as im:
+                side = math.isqrt(row.n_pixels)
+                assert np.array_equal(np.asarray(im), row.values().reshape(side, side))
+
+
+# --- imports: files that claim to be videos ----------------------------------------
+
+
+# write_video is a stateless factory fixture: sharing it across examples is safe.
+@settings(SLOW, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(["junk", "text", "empty", "image", "truncated", "damaged", "real"]),
+    ext=st.sampled_from([".mp4", ".avi", ".mov", ".mkv", ".webm"]),
+    cut=st.floats(0.01, 0.99),
+    edits=mutations_st,
+    fps=st.floats(0.05, 50) | st.sampled_from([1e-9, 5e-324, 1e6]),
+    in_zip=st.booleans(),
+)
+def test_files_that_claim_to_be_videos(
+    write_video,
+    kind: str,
+    ext: str,
+    cut: float,
+    edits: list[Mutation],
+    fps: float,
+    in_zip: bool,
+) -> None:
+    """Random bytes, text, images, truncated or damaged real videos under video names, on
+    disk or in a zip: frames kept, or a reason recorded; a real video always gives frames."""
+    with fresh_catalog() as (cat, work):
+        real = write_video(work / f"real{ext if ext != '.webm' else '.mp4'}", seconds=1.0)
+        data = real.read_bytes()
+        real.unlink()
+        if kind == "junk":
+            data = random.Random(len(edits)).randbytes(2000)
+        elif kind == "text":
+            data = b"hello, not a video\n" * 10
+        elif kind == "empty":
+            data = b""
+        elif kind == "image":
+            data = png_bytes(1)
+        elif kind == "truncated":
+            data = data[: max(1, int(len(data) * cut))]
+        elif kind == "damaged":
+            for m in edits:
+                data = m.apply(data)
+        name = f"clip{ext}"
+        target = work / (name if not in_zip else "clips.zip")
+        target.write_bytes(data if not in_zip else make_zip([(name, data)]))
+        before = tree_state(work, cat.paths.dir)
+        summary = safe_import(cat, target, video=VideoOptions(fps=fps))
+        assert summary is not None
+        check_import(cat, work, before, summary)
+        kept, errors = recorded(cat)
+        entry = name if not in_zip else f"clips.zip/{name}"
+        assert accounted(entry, kept, errors), (entry, kept, errors)
+        event(f"{kind}: {'frames' if summary.frames else 'no frame'}, {len(errors)} refused")
+        if kind == "real" and ext != ".webm":
+            assert summary.frames >= 1 and not errors, errors
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A numeric or choice option of one subcommand, and the values it takes."""
+
+    command: str
+    flag: str
+    kind: str  # "int", "float", "fractions" or "choice"
+    low: float | None = None  # inclusive bounds of an "int"
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def argv(self, root: str, value: str, *, attached: bool) -> list[str]:
+        required = {"export": ["--out", "x", "--format", "hf"], "import": ["somewhere"]}
+        tail = [f"{self.flag}={value}"] if attached else [self.flag, value]
+        return ["--root", root, self.command, *required.get(self.command, []), *tail]
+
+
+def cli_flags() -> list[Flag]:
+    """Every numeric or choice option of every subcommand, read from the parser itself."""
+    import pipeline
+
+    sub = pipeline.build_parser()._subparsers._group_actions[0]  # as tests/test_pipeline.py
+    flags = []
+    for command, parser in sub.choices.items():
+        for a in parser._actions:
+            if not a.option_strings or a.dest == "help":
+                continue
+            name = max(a.option_strings, key=len)
+            if a.choices:
+                flags.append(Flag(command, name, "choice", choices=tuple(a.choices)))
+            elif a.type is pipeline.positive_int:
+                flags.append(Flag(command, name, "int", 1, None))
+            elif a.type is pipeline.port_number:
+                flags.append(Flag(command, name, "int", 1, 65535))
+            elif a.type is int:
+                flags.append(Flag(command, name, "int", None, None))
+            elif getattr(a.type, "__qualname__", "") == "int_in.<locals>.parse":
+                bounds = inspect.getclosurevars(a.type).nonlocals
+                flags.append(Flag(command, name, "int", bounds["low"], bounds["high"]))
+            elif a.type is pipeline.non_negative_float:
+                flags.append(Flag(command, name, "float"))
+            elif a.type is pipeline.split_fractions:
+                flags.append(Flag(command, name, "fractions"))
+            else:
+                assert a.type in (None, Path), f"{command} {name}: a type this sweep does not know"
+    return flags
+
+
+CLI_FLAGS = cli_flags()
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+# Text with no decimal digit is never a number (float() reads only nan/inf spellings,
+# which no numeric flag accepts) and, drawn at random, never one of a flag's choices.
+NOT_A_NUMBER = st.one_of(
+    st.sampled_from(
+        ["", " ", "nan", "NaN", "-nan", "inf", "-inf", "Infinity", "--", "-", "½", "x", "\x00"]
+    ),
+    st.text(st.characters(exclude_categories=("Nd", "Cs")), max_size=20),
+    NAME_BYTES.filter(lambda t: not any(c.isdigit() for c in t)),
+)
+HUGE = ["9" * 5000, "1" + "0" * 400, "1e309", "-1e309", "1e-400"]
+
+
+@st.composite
+def bad_value_st(draw: st.DrawFn, flag: Flag) -> str:
+    """A value the flag must refuse: malformed, or out of its range."""
+    options = [NOT_A_NUMBER]
+    if flag.kind == "choice":
+        options = [st.text(max_size=12).filter(lambda t: t not in flag.choices)]
+    elif flag.kind == "int":
+        options.append(st.floats(allow_nan=False, allow_infinity=False).map(repr))
+        options.append(st.sampled_from(["1.0", "1e3", "0x10", "1,000", "1 2", "٣.٣"]))
+        if flag.low is not None:
+            options.append(st.integers(max_value=int(flag.low) - 1).map(str))
+        if flag.high is not None:
+            options.append(st.integers(min_value=int(flag.high) + 1).map(str))
+    elif flag.kind == "float":
+        options.append(st.floats(max_value=-1e-300).map(repr))
+        options.append(st.sampled_from(["1e309", "-1e309", "-0.5", "1,5", "0x1p3"]))
+    else:
+        fractions = st.floats(-2, 2, allow_nan=False)
+        options.append(  # three fractions that do not sum to 1, or are out of 0..1
+            st.lists(fractions, min_size=3, max_size=3)
+            .filter(lambda p: abs(sum(p) - 1) > 1e-3 or any(not 0 <= x <= 1 for x in p))
+            .map(lambda p: ",".join(map(repr, p)))
+        )
+        options.append(st.lists(fractions, max_size=5).map(lambda p: ",".join(map(repr, p))))
+    value = draw(st.one_of(options))
+    if flag.kind == "fractions" and value.count(",") != 2:
+        return value
+    return value
+
+
+def run_main(argv: list[str]) -> tuple[int | str | None, str, str]:
+    """pipeline.main in this process: (exit status, stdout, stderr)."""
+    import pipeline
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = pipeline.main(argv)
+        except SystemExit as e:
+            code = e.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def parses(argv: list[str]) -> bool:
+    """Whether the command line parses (quietly; nothing is run)."""
+    import pipeline
+
+    with redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        try:
+            pipeline.build_parser().parse_args(argv)
+        except SystemExit:
+            return False
+    return True
+
+
+def assert_cli_error(code: int | str | None, err: str, needle: str) -> None:
+    assert code == 2, (code, err)
+    assert err.startswith("facesift: error: ") and err.endswith("\n"), err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert needle in err, err
+
+
+@FAST
+@given(data=st.data(), attached=st.booleans())
+def test_bad_command_line_values_are_one_line_errors(
+    data: st.DataObject, attached: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every numeric and choice flag of every command: a malformed or out-of-range value is
+    exit status 2 and one line on stderr that names the flag, before anything runs."""
+    flag = data.draw(st.sampled_from(CLI_FLAGS), label="flag")
+    value = data.draw(bad_value_st(flag), label="value")
+    # Line breaks in a float flag's value are a known bug of pipeline.py, kept apart:
+    # see test_a_float_flag_value_with_a_line_break_is_one_line below.
+    assume(not (flag.kind == "float" and any(c in LINE_BREAKS for c in value)))
+    # "--" is argparse's end of options, dropped even from "--flag=--": a known quirk of
+    # Python 3.11's argparse, kept apart in test_a_double_dash_value_is_refused.
+    assume(value != "--")
+    # "-x" after a space is read as another option: argparse's own one-line error.
+    attached = attached or value.startswith("-")
+    root = str(tmp_path_factory.getbasetemp() / "cli-root")
+    argv = flag.argv(root, value, attached=attached)
+    # Parse first: were a bad value taken, main() would run the command (a browser...).
+    assert not parses(argv), f"{flag.command} {flag.flag} took {value!r}"
+    code, _, err = run_main(argv)
+    assert_cli_error(code, err, flag.flag)
+    assert not Path(root).exists(), "a refused command line created the data root"
+
+
+@FAST
+@given(data=st.data())
+def test_any_command_line_value_parses_or_is_a_one_line_error(data: st.DataObject) -> None:
+    """Whatever the text, a flag's value is taken or refused in one line; parsing never
+    raises anything but SystemExit(2)."""
+    import pipeline
+
+    flag = data.draw(st.sampled_from(CLI_FLAGS), label="flag")
+    value = data.draw(
+        st.one_of(st.text(max_size=30), st.sampled_from(HUGE), NAME_BYTES), label="value"
+    )
+    assume(not (flag.kind == "float" and any(c in LINE_BREAKS for c in value)))  # see below
+    assume(value != "--")  # see test_a_double_dash_value_is_refused
+    err = io.StringIO()
+    with redirect_stderr(err), redirect_stdout(io.StringIO()):
+        try:
+            pipeline.build_parser().parse_args(flag.argv("root", value, attached=True))
+        except SystemExit as e:
+            assert_cli_error(e.code, err.getvalue(), "")
+            return
+    assert err.getvalue() == ""
+
+
+FLOAT_FLAGS = [f for f in CLI_FLAGS if f.kind == "float"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Python 3.11's argparse drops '--' even from '--flag=--' and uses the default "
+    "(or [] for --port, which reaches Streamlit); a fix belongs in pipeline.OneLineParser, "
+    "which another engineer is editing.",
+)
+def test_a_double_dash_value_is_refused() -> None:
+    """'--flag=--' must not silently mean the default: parsed only, nothing is run."""
+
+    accepted = [
+        f"{f.command} {f.flag}" for f in CLI_FLAGS if parses(f.argv("root", "--", attached=True))
+    ]
+    assert not accepted, accepted
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        pytest.param(
+            f,
+            id=f"{f.command} {f.flag}",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="pipeline.non_negative_float puts the raw text in its message "
+                "(f'{text} is not ...'); fix: {text!r}. pipeline.py is being edited by "
+                "another engineer, so the fix is left to them.",
+            ),
+        )
+        for f in FLOAT_FLAGS
+    ],
+)
+def test_a_float_flag_value_with_a_line_break_is_one_line(flag: Flag, tmp_path: Path) -> None:
+    """float() skips surrounding whitespace, so 'nan\\n' reaches the range check."""
+    code, _, err = run_main(flag.argv(str(tmp_path / "root"), "nan\n", attached=True))
+    assert_cli_error(code, err, flag.flag)
+
+
+@pytest.mark.parametrize("value", ["1\n2", "x\ny", "\u2028", "\r", "4\x1e2"])
+def test_an_int_or_choice_value_with_a_line_break_is_one_line(value: str, tmp_path: Path) -> None:
+    """The other flags quote the value (repr): a line break stays on the line.
+
+    (Only malformed values: int() too skips surrounding whitespace, so "1\n" is a good
+    --limit, and the command would run.)"""
+    for flag in CLI_FLAGS:
+        if flag.kind == "float":
+            continue
+        code, _, err = run_main(flag.argv(str(tmp_path / "root"), value, attached=True))
+        assert_cli_error(code, err, flag.flag)
+
+
+def test_real_command_lines_with_hostile_values(tmp_path: Path, write_video) -> None:
+    """Through a real process: out-of-range values, an unusable data root, and an import of a
+    folder whose name is not UTF-8 (printing its summary raised UnicodeEncodeError)."""
+    from tests.test_pipeline import run_cli
+
+    root = tmp_path / "root"
+    for args, needle in [
+        (["extract", "--workers", "nan"], "--workers"),
+        (["scrape", "--timeout", "-inf"], "--timeout"),
+        (["export", "--out", "x", "--format", "hf", "--size", "1e3"], "--size"),
+        (["review", "--port", "0"], "--port"),
+    ]:
+        done = run_cli(*args, root=root)
+        assert_cli_error(done.returncode, done.stderr, needle)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    done = run_cli("stats", root=a_file)  # mkdir raised NotADirectoryError
+    assert_cli_error(done.returncode, done.stderr, "cannot create dataset")
+    (tmp_path / "junk" / "default").mkdir(parents=True)
+    (tmp_path / "junk" / "default" / "catalog.sqlite").write_bytes(b"not SQLite" * 100)
+    code, _, err = run_main(["--root", str(tmp_path / "junk"), "stats"])  # DatabaseError
+    assert_cli_error(code, err, "catalog.sqlite")
+    other = sqlite3.connect(tmp_path / "junk" / "default" / "catalog.sqlite.other")
+    other.execute("CREATE TABLE images (x)")  # some other program's database
+    other.close()
+    os.replace(
+        tmp_path / "junk" / "default" / "catalog.sqlite.other",
+        tmp_path / "junk" / "default" / "catalog.sqlite",
+    )
+    code, _, err = run_main(["--root", str(tmp_path / "junk"), "stats"])
+    assert_cli_error(code, err, "catalog.sqlite")
+    folder = tmp_path / os.fsdecode(b"caf\xe9")  # a Latin-1 name from an old archive
+    folder.mkdir()
+    (folder / os.fsdecode(b"\xff.png")).write_bytes(png_bytes(3))
+    write_video(folder / "clip.mp4", seconds=1.0)
+    done = run_cli("import", str(folder), "--no-extract", "--fps", "5e-324", root=root)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "import caf\\xe9: 2 images kept" in done.stdout, done.stdout
