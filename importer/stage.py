@@ -79,6 +79,9 @@ def resolve_label_word(labels: LabelSet, word: str | None) -> str | None:
 def _plan(path: Path, label: str | None, labels_from: str | None, source: str | None):
     if not path.exists():
         raise ImportRefused(f"{path} does not exist")
+    if not (path.is_dir() or path.is_file()):
+        # /dev/zero would be read for ever, a FIFO would block: neither is a dataset.
+        raise ImportRefused(f"{path} is neither a folder nor a regular file")
     if label is not None and labels_from is not None:
         raise ImportRefused("give --label or --labels-from, not both")
     if labels_from is not None and labels_from not in LABELS_FROM:

@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from catalog import Catalog, LabelSet
+from catalog import Catalog
 from catalog.decode import KEPT_FORMATS, DecodedImage, DecodeLimits, ImageRejected, decode_image
 from catalog.errors import FacesiftError
 from catalog.storage import TMP_SUFFIX
@@ -89,6 +89,42 @@ def check_decode_result(data: bytes, limits: DecodeLimits) -> DecodedImage | Non
     assert min(d.width, d.height) >= limits.min_side
     d.rgb.tobytes()  # the pixels are really there
     return d
+
+
+@contextmanager
+def fresh_catalog() -> Iterator[tuple[Catalog, Path]]:
+    """A new dataset in its own temporary folder; yields (catalog, that folder).
+
+    Not the ``catalog`` fixture: each hypothesis example needs a fresh one.
+    """
+    with tempfile.TemporaryDirectory(prefix="facesift-hostile-") as tmp:
+        work = Path(tmp)
+        cat = Catalog.open(work / "datasets", "t")
+        try:
+            yield cat, work
+        finally:
+            cat.close()
+
+
+def check_stored_images(cat: Catalog) -> None:
+    """The catalog and the images folder agree, and every stored image is whole."""
+    assert cat.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert not cat.conn.execute("PRAGMA foreign_key_check").fetchall()
+    rows = cat.conn.execute("SELECT sha256, path, width, height, bytes FROM images").fetchall()
+    for sha, rel, width, height, size in rows:
+        path = cat.paths.resolve(rel)
+        data = path.read_bytes()
+        assert (hashlib.sha256(data).hexdigest(), len(data)) == (sha, size), rel
+        # Refusing no image on size: the stored ones passed the stage's own limits.
+        decoded = decode_image(data, DecodeLimits(max_pixels=10**9, min_side=1))
+        assert (decoded.width, decoded.height) == (width, height), rel
+    stored = {
+        p.relative_to(cat.paths.dir).as_posix()
+        for p in (cat.paths.dir / "images").rglob("*")
+        if p.is_file()
+    }
+    assert stored == {r[1] for r in rows}, "orphan files or rows without a file"
+    assert not list(cat.paths.dir.rglob(f"*{TMP_SUFFIX}")), "a temporary file was left"
 
 
 # --- downloaded (and any other) bytes: the one decoder -------------------------------
@@ -348,41 +384,6 @@ def reply_st(draw: st.DrawFn) -> Reply:
     return Reply(status, headers, body)
 
 
-@contextmanager
-def fresh_catalog(labels: str | None = None) -> Iterator[tuple[Catalog, Path]]:
-    """A new dataset in its own temporary folder; yields (catalog, that folder)."""
-    with tempfile.TemporaryDirectory(prefix="facesift-hostile-") as tmp:
-        work = Path(tmp)
-        cat = Catalog.open(
-            work / "datasets", "t", labels=LabelSet.parse(labels) if labels else None
-        )
-        try:
-            yield cat, work
-        finally:
-            cat.close()
-
-
-def check_stored_images(cat: Catalog) -> None:
-    """The catalog and the images folder agree, and every stored image is whole."""
-    assert cat.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert not cat.conn.execute("PRAGMA foreign_key_check").fetchall()
-    rows = cat.conn.execute("SELECT sha256, path, width, height, bytes FROM images").fetchall()
-    for sha, rel, width, height, size in rows:
-        path = cat.paths.resolve(rel)
-        data = path.read_bytes()
-        assert (hashlib.sha256(data).hexdigest(), len(data)) == (sha, size), rel
-        # Refusing no image on size: the stored ones passed the stage's own limits.
-        decoded = decode_image(data, DecodeLimits(max_pixels=10**9, min_side=1))
-        assert (decoded.width, decoded.height) == (width, height), rel
-    stored = {
-        p.relative_to(cat.paths.dir).as_posix()
-        for p in (cat.paths.dir / "images").rglob("*")
-        if p.is_file()
-    }
-    assert stored == {r[1] for r in rows}, "orphan files or rows without a file"
-    assert not list(cat.paths.dir.rglob(f"*{TMP_SUFFIX}")), "a temporary file was left"
-
-
 @MEDIUM
 @given(replies=st.lists(reply_st(), min_size=1, max_size=4))
 @example(replies=[Reply(200, (("Content-Length", "³"),), b"x")])  # int("³") raised
@@ -622,7 +623,7 @@ def content(kind: str, seed: int) -> bytes:
     if kind == "tiny_png":
         return png_bytes(seed, side=8)
     if kind == "junk":
-        return bytes(random.Random(seed).randbytes(seed * 37 % 300 + 1))
+        return random.Random(seed).randbytes(seed * 37 % 300 + 1)
     if kind == "truncated_png":
         data = png_bytes(seed)
         return data[: len(data) // 2]
@@ -759,15 +760,33 @@ def file_entries(root: Path) -> list[str]:
     files=st.lists(file_entry_st, max_size=6),
     links=st.lists(link_entry_st, max_size=3),
     mode=st.sampled_from(["plain", "label", "folders"]),
+    limit=st.sampled_from([None, 5_000]),
 )
-@example(root_name="in", files=[], links=[([], "loop", ".png", "loop")], mode="plain")
-@example(root_name="in", files=[([], "\udcff", ".png", "png", 1)], links=[], mode="plain")
-@example(root_name="\udcff", files=[([], "a", ".png", "png", 1)], links=[], mode="plain")
-@example(root_name="in", files=[(["happy"], "x", ".csv", "csv_utf16", 1)], links=[], mode="plain")
-@example(root_name="in", files=[], links=[([], "d", ".png", "dangling")], mode="folders")
-@example(root_name="in", files=[([], "\x1e", ".csv", "empty", 0)], links=[], mode="plain")
+# Each of these raised before its fix (see the commit that added it).
+@example(  # a symlink loop: Path.resolve() raised RuntimeError
+    root_name="in", files=[], links=[([], "loop", ".png", "loop")], mode="plain", limit=None
+)
+@example(  # a file name that is not UTF-8: SQLite refused the surrogate escapes
+    root_name="in", files=[([], "\udcff", ".png", "png", 1)], links=[], mode="plain", limit=None
+)
+@example(  # ... and a folder name: the source name, and the summary line on stdout
+    root_name="\udcff", files=[([], "a", ".png", "png", 1)], links=[], mode="plain", limit=None
+)
+@example(  # a UTF-16 CSV in a subfolder stopped the whole import and rolled back its batch
+    root_name="in",
+    files=[(["happy"], "x", ".csv", "csv_utf16", 1)],
+    links=[],
+    mode="plain",
+    limit=None,
+)
+@example(  # a dangling symlink was skipped without a word
+    root_name="in", files=[], links=[([], "d", ".png", "dangling")], mode="folders", limit=None
+)
+@example(  # a line break in a file name made a reason of two lines
+    root_name="in", files=[([], "\x1e", ".csv", "empty", 0)], links=[], mode="plain", limit=None
+)
 def test_import_of_a_hostile_folder(
-    root_name: str, files: list[tuple], links: list[tuple], mode: str
+    root_name: str, files: list[tuple], links: list[tuple], mode: str, limit: int | None
 ) -> None:
     """Odd names, symlinks in and out, FIFOs, every kind of bad content: each file-like entry
     is kept or refused with a reason, hidden ones are skipped, nothing outside is read or
@@ -781,6 +800,8 @@ def test_import_of_a_hostile_folder(
         kw = {"label": "happy"} if mode == "label" else {}
         if mode == "folders":
             kw = {"labels_from": "folders"}
+        if limit is not None:  # files over the size limit are refused (too_large)
+            kw["read_options"] = ReadOptions(max_file_bytes=limit, max_video_bytes=limit)
         summary = safe_import(cat, root, **kw)
         assert summary is not None, "a folder import is never refused as a whole"
         check_import(cat, work, before, summary)
@@ -1421,6 +1442,15 @@ def test_an_int_or_choice_value_with_a_line_break_is_one_line(value: str, tmp_pa
             continue
         code, _, err = run_main(flag.argv(str(tmp_path / "root"), value, attached=True))
         assert_cli_error(code, err, flag.flag)
+
+
+def test_devices_and_fifos_are_not_imported(tmp_path: Path) -> None:
+    """/dev/zero would be read for ever and a FIFO would block: both are one-line errors."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    for path in (str(fifo), "/dev/zero"):
+        code, _, err = run_main(["--root", str(tmp_path / "root"), "import", path, "--no-extract"])
+        assert_cli_error(code, err, "neither a folder nor a regular file")
 
 
 def test_real_command_lines_with_hostile_values(tmp_path: Path, write_video) -> None:
