@@ -30,6 +30,17 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"facesift: error: {message} (see `{self.prog} --help`)\n")
 
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        argv = sys.argv[1:] if args is None else list(args)
+        for token in argv:
+            if token == "--":
+                break
+            # argparse drops "--" even from "--flag=--" and then takes the default
+            # (or an empty list): a value the user did not mean.
+            if token.startswith("--") and token.endswith("=--"):
+                self.error(f"argument {token[:-3]}: expected a value, not '--'")
+        return super().parse_known_args(argv, namespace)
+
 
 def positive_int(text: str) -> int:
     """An integer >= 1."""
@@ -49,7 +60,7 @@ def non_negative_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a finite number >= 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
     return value
 
 
