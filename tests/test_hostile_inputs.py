@@ -44,10 +44,10 @@ from catalog.storage import TMP_SUFFIX
 from importer.readers import ReadOptions
 from importer.stage import ImportSummary, import_path
 from importer.video import VideoOptions
-from scraper.config import DownloadOptions
 from scraper.download import Fetcher
 from tests.conftest import load_photos
 from tests.importer.conftest import fer_row, png_bytes
+from tests.scraper.conftest import TEST_DOWNLOADS
 
 # Modest example counts: the whole module must stay well under a minute on two cores.
 # FACESIFT_HOSTILE_SCALE=50 multiplies them for a long bug hunt.
@@ -291,19 +291,17 @@ def scripted_server() -> Iterator[ScriptedServer]:
     server.close()
 
 
-# Tight limits so that every branch is reached in milliseconds.
-HOSTILE_DOWNLOADS = DownloadOptions(
+# The scrape tests' limits, tighter still: every branch is reached in milliseconds.
+HOSTILE_DOWNLOADS = replace(
+    TEST_DOWNLOADS,
     concurrency=4,
     per_host=4,
-    connect_timeout=2.0,
-    read_timeout=1.0,
     total_timeout=2.0,
     retries=1,
     backoff=0.01,
     max_retry_after=0.05,
     max_bytes=200_000,
     max_redirects=3,
-    allow_private_hosts=True,
     max_pixels=4_000_000,
     min_side=16,
 )
