@@ -11,6 +11,7 @@ byte-identical to the uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -44,14 +45,6 @@ SEEDS = (1, 2, 3)
 KILL_WINDOW = (0.3, 0.8)
 
 
-@dataclass(frozen=True)
-class Kill:
-    """What a killed run did: whether it was still running when killed, and when."""
-
-    alive: bool
-    after: float
-
-
 def facesift_cmd(root: Path, dataset: str, *args: str) -> list[str]:
     return [
         sys.executable,
@@ -72,7 +65,7 @@ def run_whole(cmd: list[str], env: dict | None = None) -> float:
     return time.monotonic() - start
 
 
-def run_killed(cmd: list[str], seconds: float, seed: int) -> Kill:
+def run_killed(cmd: list[str], seconds: float, seed: int) -> None:
     """Start a command and SIGKILL its whole process group at a random point of ``seconds``."""
     after = random.Random(seed).uniform(*KILL_WINDOW) * seconds
     # Chromium's profile of a killed scrape stays behind: keep it out of /tmp's way.
@@ -87,12 +80,11 @@ def run_killed(cmd: list[str], seconds: float, seed: int) -> Kill:
     )
     try:
         time.sleep(after)
-        alive = proc.poll() is None
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # the run (and all its group) has ended
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         shutil.rmtree(scratch, ignore_errors=True)
-    return Kill(alive, after)
 
 
 def copy_dataset(root: Path, source: str, target: str) -> None:
@@ -165,8 +157,7 @@ def check_killed_runs(root: Path, start: str, cmd_for, name: str) -> None:
     for seed in SEEDS:
         dataset = f"{name}-{seed}"
         copy_dataset(root, start, dataset)
-        kill = run_killed(cmd_for(dataset), seconds, seed)
-        assert kill.alive, f"seed {seed}: the run ended before {kill.after:.1f} s"
+        run_killed(cmd_for(dataset), seconds, seed)
         partial += state(dataset) not in ends  # rows or files of unfinished work
         run_whole(cmd_for(dataset))
         assert catalog_snapshot(root / dataset) == reference, f"seed {seed}"
@@ -202,30 +193,37 @@ def test_extract_killed_anywhere(reviewed):
 
 def test_export_killed_anywhere(reviewed, tmp_path):
     root = reviewed.root
+    # Both batches, extracted: enough faces that the export outlasts its start-up.
+    copy_dataset(root, "base", "both")
+    with Catalog.open(root, "both") as cat:
+        import_path(cat, reviewed.batch2, labels_from="folders", progress=False)
+        extract(cat, ExtractOptions(workers=2), progress=False)
 
     def cmd(out: Path, *more: str) -> list[str]:
         return facesift_cmd(
-            root, "base", "export", "--out", str(out), "--format", "hf", "--size", "160",
+            root, "both", "export", "--out", str(out), "--format", "hf", "--size", "256",
             "--color", "--include-pending", *more,
         )  # fmt: skip
 
-    before = catalog_snapshot(root / "base")
+    before = catalog_snapshot(root / "both")
     seconds = run_whole(cmd(tmp_path / "whole"))
     reference = tree_digest(tmp_path / "whole")
     assert any(p.endswith(".parquet") for p in reference)
+    partial = 0
     for seed in SEEDS:
         out = tmp_path / f"killed-{seed}"
-        kill = run_killed(cmd(out), seconds, seed)
-        assert kill.alive, f"seed {seed}: the export ended before {kill.after:.1f} s"
+        run_killed(cmd(out), seconds, seed)
+        partial += not (out.exists() and tree_digest(out) == reference)
         # A kill after the finished export was moved into place leaves it complete,
         # and any export refuses a non-empty folder: the README's rerun is --overwrite.
         run_whole(cmd(out, "--overwrite"))
         assert tree_digest(out) == reference, f"seed {seed}"
+    assert partial >= 2, f"only {partial} of {len(SEEDS)} kills interrupted the export"
     # No hidden temporary folder is left next to the exports; the catalog is untouched.
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["whole", *(f"killed-{s}" for s in SEEDS)]
     )
-    assert catalog_snapshot(root / "base") == before
+    assert catalog_snapshot(root / "both") == before
 
 
 @pytest.mark.browser

@@ -101,8 +101,9 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
 
 
 def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_image_bytes):
-    # Enough work that the run is still going after its first write (a second in).
-    n = 30
+    # Enough work that the run is still going after its first write (a second in),
+    # even where the only photo with a face is scikit-image's small astronaut.
+    n = 90
     with Catalog.open(data_root, "int") as cat:
         for i, data in enumerate(_images(photos, n, width=640)):
             add_image_bytes(cat, data, f"{i}.jpg")
