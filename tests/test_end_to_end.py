@@ -9,6 +9,12 @@ stage that produced it.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +27,8 @@ from exporter.options import ExportOptions
 from exporter.stage import export
 from faces.detect import SMALL_SIDE
 from faces.neardup import parse_phash, popcount64
+from tests.conftest import REPO
+from tests.curation_ui.test_browser import free_port, wait_for
 from tests.test_pipeline import run_cli
 
 PER_QUERY = 20
@@ -161,3 +169,41 @@ def test_run_review_and_export_all_seven_emotions(data_root, make_fake_search, d
         for i in split["label"]:
             loaded[names[i]] += 1
     assert loaded == expected_export
+
+
+@pytest.mark.browser
+def test_run_serves_the_review_app_after_its_summary(data_root, make_fake_search, tmp_path):
+    server = make_fake_search(n_good=3, faults=False)
+    port = free_port()
+    log_path = tmp_path / "run.log"
+    args = [
+        "run", "--emotions", "happy", "--base-url", server.base, "--allow-private-hosts",
+        "--limit", "3", "--port", str(port),
+    ]  # fmt: skip
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "pipeline.py"), "--root", str(data_root), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO,
+        )
+
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
+                    return r.status == 200
+            except OSError:
+                assert proc.poll() is None, log_path.read_text()
+                return False
+
+        try:
+            wait_for(healthy, 180, "the review app after the run")
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C, as a user stops the app
+            proc.wait(timeout=60)
+    text = log_path.read_text()
+    assert proc.returncode == 0, text
+    summary = text.index("faces to review")
+    assert text.index(f"review: http://127.0.0.1:{port}/") > summary
+    assert "Traceback" not in text
