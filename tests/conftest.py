@@ -18,6 +18,17 @@ SHARED = Path(os.environ.get("FACESIFT_SHARED_DIR", REPO.parent / "shared"))
 SHARED_FACES = SHARED / "testdata" / "faces"
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """``preexec_fn`` for a child a test will send Ctrl+C (SIGINT) to.
+
+    A shell's background job (CI's runner, ``cmd &``) starts with SIGINT ignored,
+    and Python then never turns it into KeyboardInterrupt; a terminal does not.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass(frozen=True)
 class Photo:
     """A real test photo and what is known about its faces."""

@@ -27,7 +27,7 @@ from exporter.options import ExportOptions
 from exporter.stage import export
 from faces.detect import SMALL_SIDE
 from faces.neardup import parse_phash, popcount64
-from tests.conftest import REPO
+from tests.conftest import REPO, ctrl_c_as_in_a_terminal
 from tests.curation_ui.test_browser import free_port, wait_for
 from tests.test_pipeline import run_cli
 
@@ -186,6 +186,7 @@ def test_run_serves_the_review_app_after_its_summary(data_root, make_fake_search
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=ctrl_c_as_in_a_terminal,
             cwd=REPO,
         )
 

@@ -15,6 +15,7 @@ from PIL import Image
 from catalog import Catalog
 from catalog.db import connect
 from faces.stage import ExtractOptions, extract
+from tests.conftest import ctrl_c_as_in_a_terminal
 from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot, stored_files
 
 N_IMAGES = 14
@@ -101,9 +102,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
 
 
 def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_image_bytes):
-    # Enough work that the run is still going after its first write (a second in),
-    # even where the only photo with a face is scikit-image's small astronaut.
-    n = 90
+    # Enough work that the run is still going after its first write (a second in).
+    n = 30
     with Catalog.open(data_root, "int") as cat:
         for i, data in enumerate(_images(photos, n, width=640)):
             add_image_bytes(cat, data, f"{i}.jpg")
@@ -112,6 +112,7 @@ def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_i
         [*cmd, "extract", "--workers", "1"],
         cwd=Path(__file__).resolve().parents[2],
         start_new_session=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
