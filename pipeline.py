@@ -21,7 +21,7 @@ from catalog.stats import EmotionCounts, by_emotion, summary
 COMMANDS = ("init", "scrape", "extract", "import", "review", "export", "stats", "run")
 
 
-# --- argument types: a bad value is a one-line argparse error ------------------
+# --- parsing: every bad value is a one-line error, exit status 2 ----------------
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -299,7 +299,7 @@ def cmd_scrape(args: argparse.Namespace) -> int:
 
 
 def emotion_table(rows: Sequence[EmotionCounts]) -> str:
-    """`facesift run`'s summary: one line per emotion, then the failures by reason."""
+    """`facesift run`'s summary: one line per emotion (failures by reason last), then the total."""
     head = ("emotion", "links", "images", "faces", "near-dups", "no face", "failures")
     lines = [
         format_table(
