@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from catalog import Catalog, LabelSet
 from tests.scraper.fixture_images import ImageFactory
@@ -72,6 +75,26 @@ def _skimage_photos() -> list[Photo]:
         Photo(d / "chelsea.png", "no_face", "0 human faces (cat)", 0, 0),
         Photo(d / "coffee.png", "no_face", "0", 0, 0),
     ]
+
+
+def cli_argv(*args: str, root: Path | str | None = None) -> list[str]:
+    """The argv of ``facesift ARGS`` (``pipeline.py``), on a data root when given."""
+    prefix = ["--root", str(root)] if root is not None else []
+    return [sys.executable, str(REPO / "pipeline.py"), *prefix, *args]
+
+
+def jpeg_variants(paths: list[Path], n: int, width: int, first: int = 0) -> list[bytes]:
+    """n distinct JPEGs of the photos in turn, the i-th resized to ``width + 7 * i`` wide."""
+    out = []
+    for i in range(first, first + n):
+        with Image.open(paths[i % len(paths)]) as im:
+            rgb = im.convert("RGB")
+        w = width + 7 * i
+        rgb = rgb.resize((w, round(rgb.height * w / rgb.width)), Image.Resampling.BILINEAR)
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
 
 
 def load_photos() -> list[Photo]:

@@ -12,26 +12,23 @@ byte-identical to the uninterrupted one.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from catalog import Catalog
 from curation_ui.actions import accept_rest, reject, relabel
 from faces.stage import ExtractOptions, extract
 from importer.stage import import_path
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_argv, jpeg_variants
 from tests.snapshots import (
     assert_files_match_the_catalog,
     catalog_snapshot,
@@ -46,15 +43,7 @@ KILL_WINDOW = (0.3, 0.8)
 
 
 def facesift_cmd(root: Path, dataset: str, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        str(REPO / "pipeline.py"),
-        "--root",
-        str(root),
-        "--dataset",
-        dataset,
-        *args,
-    ]
+    return cli_argv("--dataset", dataset, *args, root=root)
 
 
 def run_whole(cmd: list[str], env: dict | None = None) -> float:
@@ -93,17 +82,8 @@ def copy_dataset(root: Path, source: str, target: str) -> None:
 
 def _variants(photos, n: int, first: int) -> list[bytes]:
     """Distinct JPEGs of the photos with faces, each resized a little differently."""
-    with_faces = [p for p in photos if p.hog_up0 >= 1 and "large" not in p.kind][:8]
-    out = []
-    for i in range(first, first + n):
-        with Image.open(with_faces[i % len(with_faces)].path) as im:
-            rgb = im.convert("RGB")
-        w = 400 + 7 * i
-        rgb = rgb.resize((w, round(rgb.height * w / rgb.width)), Image.Resampling.BILINEAR)
-        buf = io.BytesIO()
-        rgb.save(buf, "JPEG", quality=88)
-        out.append(buf.getvalue())
-    return out
+    with_faces = [p.path for p in photos if p.hog_up0 >= 1 and "large" not in p.kind]
+    return jpeg_variants(with_faces[:8], n, 400, first)
 
 
 def _write_folder(folder: Path, images: list[bytes], labels: tuple[str, ...]) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import urllib.request
 
 import numpy as np
@@ -27,7 +26,7 @@ from exporter.options import ExportOptions
 from exporter.stage import export
 from faces.detect import SMALL_SIDE
 from faces.neardup import parse_phash, popcount64
-from tests.conftest import REPO, ctrl_c_as_in_a_terminal
+from tests.conftest import REPO, cli_argv, ctrl_c_as_in_a_terminal
 from tests.curation_ui.test_browser import free_port, wait_for
 from tests.test_pipeline import run_cli
 
@@ -182,7 +181,7 @@ def test_run_serves_the_review_app_after_its_summary(data_root, make_fake_search
     ]  # fmt: skip
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(REPO / "pipeline.py"), "--root", str(data_root), *args],
+            cli_argv(*args, root=data_root),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -2,21 +2,19 @@
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 import pipeline
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_argv
 
 SEVEN = ("scrape", "extract", "import", "review", "export", "stats", "run")
 
 
 def run_cli(*args: str, root=None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``pipeline.py`` as a user would (optionally on a data root) and capture its output."""
-    prefix = ["--root", str(root)] if root else []
     return subprocess.run(
-        [sys.executable, str(REPO / "pipeline.py"), *prefix, *args],
+        cli_argv(*args, root=root),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_argv
 
 pytestmark = pytest.mark.browser
 
@@ -51,17 +50,7 @@ def server(seeded, tmp_path):
     log = (tmp_path / "streamlit.log").open("w")
     cat = seeded.cat
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "pipeline.py"),
-            "--root",
-            str(cat.paths.root),
-            "--dataset",
-            cat.paths.name,
-            "review",
-            "--port",
-            str(port),
-        ],
+        cli_argv("--dataset", cat.paths.name, "review", "--port", str(port), root=cat.paths.root),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

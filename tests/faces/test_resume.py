@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -10,12 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from PIL import Image
-
 from catalog import Catalog
 from catalog.db import connect
 from faces.stage import ExtractOptions, extract
-from tests.conftest import ctrl_c_as_in_a_terminal
+from tests.conftest import REPO, cli_argv, ctrl_c_as_in_a_terminal, jpeg_variants
 from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot, stored_files
 
 N_IMAGES = 14
@@ -30,20 +27,9 @@ with Catalog.open(sys.argv[1], sys.argv[2]) as cat:
 
 
 def _images(photos, n: int = N_IMAGES, width: int = 380) -> list[bytes]:
-    """Distinct JPEGs made from the photos with faces (each resized a little differently)."""
-    with_faces = sorted((p for p in photos if p.hog_up0 >= 1), key=lambda p: p.path.stat().st_size)[
-        :4
-    ]
-    out = []
-    for i in range(n):
-        with Image.open(with_faces[i % len(with_faces)].path) as im:
-            rgb = im.convert("RGB")
-        w = width + 7 * i
-        rgb = rgb.resize((w, round(rgb.height * w / rgb.width)), Image.Resampling.BILINEAR)
-        buf = io.BytesIO()
-        rgb.save(buf, "JPEG", quality=90)
-        out.append(buf.getvalue())
-    return out
+    """Distinct JPEGs made from the 4 smallest photos with faces."""
+    with_faces = sorted((p for p in photos if p.hog_up0 >= 1), key=lambda p: p.path.stat().st_size)
+    return jpeg_variants([p.path for p in with_faces[:4]], n, width)
 
 
 def _dump(cat: Catalog) -> tuple[dict, set[str]]:
@@ -107,10 +93,9 @@ def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_i
     with Catalog.open(data_root, "int") as cat:
         for i, data in enumerate(_images(photos, n, width=640)):
             add_image_bytes(cat, data, f"{i}.jpg")
-    cmd = [sys.executable, "-m", "pipeline", "--root", str(data_root), "--dataset", "int"]
     proc = subprocess.Popen(
-        [*cmd, "extract", "--workers", "1"],
-        cwd=Path(__file__).resolve().parents[2],
+        cli_argv("--dataset", "int", "extract", "--workers", "1", root=data_root),
+        cwd=REPO,
         start_new_session=True,
         preexec_fn=ctrl_c_as_in_a_terminal,
         stdout=subprocess.DEVNULL,

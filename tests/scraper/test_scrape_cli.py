@@ -8,19 +8,18 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_argv
 from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot
 
 
 def facesift(root, *args: str, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
-    cmd = [sys.executable, str(REPO / "pipeline.py"), "--root", str(root), *args]
+    cmd = cli_argv(*args, root=root)
     if popen:
         return subprocess.Popen(cmd, cwd=REPO, **popen)
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
