@@ -40,7 +40,7 @@ from catalog.db import connect  # noqa: E402
 from catalog.decode import decode_image  # noqa: E402
 from catalog.images import ImageSource, StoredImage, add_image, add_source  # noqa: E402
 from catalog.storage import store_content  # noqa: E402
-from faces.detect import SMALL_SIDE  # noqa: E402
+from faces.detect import SMALL_SIDE, upsample_passes  # noqa: E402
 from faces.neardup import near_duplicate_groups  # noqa: E402
 
 
@@ -64,6 +64,17 @@ def _load(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+def _detect(detector, img: np.ndarray, levels: list[int]) -> int:
+    """dlib's detector under the stage's policy: a later level only where the earlier
+    found nothing or the image is small."""
+    found = 0
+    for i, level in enumerate(levels):
+        if i and found and max(img.shape[:2]) >= SMALL_SIDE:
+            break
+        found = len(detector.run(img, level, 0.0)[0])
+    return found
+
+
 def bare_loop(files: list[Path], upsample: str, predecoded: bool = False) -> float:
     """Images/s of a plain loop over the files: load each, run dlib's HOG detector.
 
@@ -76,7 +87,7 @@ def bare_loop(files: list[Path], upsample: str, predecoded: bool = False) -> flo
     os.sched_setaffinity(0, {cpu})
     try:
         detector = dlib.get_frontal_face_detector()
-        levels = [0, 1] if upsample == "auto" else [int(upsample)]
+        levels = upsample_passes(upsample)
         cache = {}
         if predecoded:
             for f in files:
@@ -84,12 +95,7 @@ def bare_loop(files: list[Path], upsample: str, predecoded: bool = False) -> flo
                 cache.setdefault(key, _load(f))
         start = time.perf_counter()
         for f in files:
-            img = cache[f.read_bytes()[:4096]] if predecoded else _load(f)
-            found = 0
-            for i, level in enumerate(levels):
-                if i and found and max(img.shape[:2]) >= SMALL_SIDE:
-                    break
-                found = len(detector.run(img, level, 0.0)[0])
+            _detect(detector, cache[f.read_bytes()[:4096]] if predecoded else _load(f), levels)
         return len(files) / (time.perf_counter() - start)
     finally:
         os.sched_setaffinity(0, everything)
@@ -98,14 +104,9 @@ def bare_loop(files: list[Path], upsample: str, predecoded: bool = False) -> flo
 def _detect_files(args: tuple[list[Path], str]) -> int:
     files, upsample = args
     detector = dlib.get_frontal_face_detector()
-    levels = [0, 1] if upsample == "auto" else [int(upsample)]
+    levels = upsample_passes(upsample)
     for f in files:
-        img = _load(f)
-        found = 0
-        for i, level in enumerate(levels):
-            if i and found and max(img.shape[:2]) >= SMALL_SIDE:
-                break
-            found = len(detector.run(img, level, 0.0)[0])
+        _detect(detector, _load(f), levels)
     return len(files)
 
 
