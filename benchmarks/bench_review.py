@@ -162,63 +162,42 @@ def drop_review_indexes(cat: Catalog) -> list[str]:
     return [sql for _, sql in rows]
 
 
-def bench_queue_only(cat: Catalog, repeat: int) -> None:
-    conn = cat.conn
-    state = q.start(conn, q.QueueFilter("pending"), "v1")
+def bench_queue(conn, annotator: str, repeat: int, prefix: str = "") -> dict[str, float]:
+    """The label queue's actions: a key press, an undo, a key press among disputed faces."""
+    figures = {}
+    state = q.start(conn, q.QueueFilter("pending"), annotator)
 
     def key_press():
         nonlocal state
-        state = q.label(conn, state, "v1", random.choice(LABELS))
+        state = q.label(conn, state, annotator, random.choice(LABELS))
         state.card(conn)
-        q.remaining(conn, state.filter, "v1")
+        q.remaining(conn, state.filter, annotator)
 
-    report("  v1: queue key press", timed(key_press, repeat), 100)
+    name = prefix + "queue key press (label, next, count, card)"
+    figures.update([report(name, timed(key_press, repeat), 100)])
 
     def undo_press():
         nonlocal state
-        state = q.undo(conn, state, "v1")
+        state = q.undo(conn, state, annotator)
+        state.card(conn)
+        q.remaining(conn, state.filter, annotator)
 
-    report("  v1: queue undo (z)", timed(undo_press, repeat), 100)
-    dstate = q.start(conn, q.QueueFilter("disputed"), "v1")
+    figures.update([report(prefix + "queue undo (z)", timed(undo_press, min(repeat, 50)), 100)])
+    dstate = q.start(conn, q.QueueFilter("disputed"), annotator)
 
     def disputed_press():
         nonlocal dstate
-        dstate = q.label(conn, dstate, "v1", "happy")
-        q.remaining(conn, dstate.filter, "v1")
+        dstate = q.label(conn, dstate, annotator, "happy")
+        q.remaining(conn, dstate.filter, annotator)
 
-    report("  v1: queue key press, disputed subset", timed(disputed_press, repeat), 100)
+    name = prefix + "queue key press, disputed subset"
+    figures.update([report(name, timed(disputed_press, repeat), 100)])
+    return figures
 
 
 def bench_functions(cat: Catalog, repeat: int) -> dict[str, float]:
     conn = cat.conn
-    figures = {}
-    state = q.start(conn, q.QueueFilter("pending"), "bench")
-
-    def key_press():
-        nonlocal state
-        state = q.label(conn, state, "bench", random.choice(LABELS))
-        state.card(conn)
-        q.remaining(conn, state.filter, "bench")
-
-    figures.update(
-        [report("queue key press (label, next, count, card)", timed(key_press, repeat), 100)]
-    )
-
-    def undo_press():
-        nonlocal state
-        state = q.undo(conn, state, "bench")
-        state.card(conn)
-        q.remaining(conn, state.filter, "bench")
-
-    figures.update([report("queue undo (z)", timed(undo_press, min(repeat, 50)), 100)])
-    dstate = q.start(conn, q.QueueFilter("disputed"), "bench")
-
-    def disputed_press():
-        nonlocal dstate
-        dstate = q.label(conn, dstate, "bench", "happy")
-        q.remaining(conn, dstate.filter, "bench")
-
-    figures.update([report("queue key press, disputed subset", timed(disputed_press, repeat), 100)])
+    figures = bench_queue(conn, "bench", repeat)
 
     pages = {"p": 0}
 
@@ -312,7 +291,7 @@ def main() -> None:
         print(f"built {n} faces, {e} prior events in {time.perf_counter() - t:.1f} s")
         print("-- queue actions without the review indexes (schema v1), for comparison --")
         v2 = drop_review_indexes(cat)
-        bench_queue_only(cat, 20)
+        bench_queue(cat.conn, "v1", 20, prefix="  v1: ")
         for sql in v2:
             cat.conn.execute(sql)
         print("-- plain functions (what one rerun of a fragment executes) --")
