@@ -472,6 +472,14 @@ function openPreview(t, link) {
   if (t.imgres && t.original) link.href = imgres(t);
   if (t.original) later(C.previewDelay, () => { if (my === token) PIMG.src = t.original; });
 }
+function wireAd(img) {  // the sponsored tile: it opens a preview like a result does
+  img.src = C.ad.thumb;
+  document.getElementById("adlink").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    openPreview({thumb: C.ad.thumb, original: C.ad.original, page: "/ad", title: "ad", w: 1,
+                 h: 1, imgres: true}, ev.currentTarget);
+  });
+}
 """
 
 MODERN_PAGE = (
@@ -492,12 +500,7 @@ img { width: 200px; height: 200px; } #preview { position: fixed; right: 0; top: 
     + r"""
 const GRID = document.getElementById("grid"), PREVIEW = document.getElementById("preview");
 const PIMG = document.getElementById("pimg"), PTITLE = document.getElementById("ptitle");
-document.getElementById("dimg_ad").src = C.ad.thumb;
-document.getElementById("adlink").addEventListener("click", (ev) => {
-  ev.preventDefault();
-  openPreview({thumb: C.ad.thumb, original: C.ad.original, page: "/ad", title: "ad", w: 1, h: 1,
-               imgres: true}, ev.currentTarget);
-});
+wireAd(document.getElementById("dimg_ad"));
 function tile(t) {
   const d = document.createElement("div");
   d.setAttribute("jsname", "dTDiAc"); d.className = "eA0Zlc";
@@ -557,12 +560,7 @@ const GRID = document.getElementById("islrg"), PREVIEW = document.getElementById
 const PIMG = document.getElementById("pimg"), PTITLE = document.getElementById("ptitle");
 const MORE = document.querySelector("input.mye4qd"), END = document.querySelector("div.OuJzKb");
 const DIALOG = document.getElementById("dialog");
-document.getElementById("adimg").src = C.ad.thumb;
-document.getElementById("adlink").addEventListener("click", (ev) => {
-  ev.preventDefault();
-  openPreview({thumb: C.ad.thumb, original: C.ad.original, page: "/ad", title: "ad", w: 1, h: 1,
-               imgres: true}, ev.currentTarget);
-});
+wireAd(document.getElementById("adimg"));
 function tile(t) {
   const d = document.createElement("div");
   d.className = "isv-r PNCib MSM1fd BUooTd"; d.setAttribute("data-ri", String(t.i));
