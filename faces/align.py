@@ -42,7 +42,11 @@ def eye_targets(size: int, padding: float) -> tuple[tuple[float, float], tuple[f
 
 
 def face_chip(
-    rgb: np.ndarray, shape: dlib.full_object_detection, size: int, padding: float
+    rgb: np.ndarray,
+    shape: dlib.full_object_detection,
+    size: int,
+    padding: float,
+    points: np.ndarray | None = None,
 ) -> np.ndarray:
     """The face with its eyes level and on fixed chip positions, padded as dlib's face chips.
 
@@ -52,8 +56,9 @@ def face_chip(
     the two eye centres instead (dlib's template positions for them); the scale
     stays within ``MAX_ZOOM`` of dlib's whole-face fit, so that a strongly turned
     head (eyes close together) is not zoomed until the chin leaves the chip.
+    ``points`` is :func:`shape_points` of ``shape`` when the caller has it already.
     """
-    left, right = eye_centres(shape_points(shape))
+    left, right = eye_centres(shape_points(shape) if points is None else points)
     (txl, tyl), (txr, tyr) = eye_targets(size, padding)
     fit = dlib.get_face_chip_details(shape, size=size, padding=padding)
     fit_scale = fit.rect.width() / size  # image pixels per chip pixel

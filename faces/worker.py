@@ -109,7 +109,7 @@ def find_faces(models: Models, config: WorkerConfig, img: Image.Image) -> list[F
     for index, det in enumerate(detections):
         shape = landmarks_68(models, rgb, det.raw_box)
         points = shape_points(shape)
-        chip = face_chip(rgb, shape, config.chip_size, config.padding)
+        chip = face_chip(rgb, shape, config.chip_size, config.padding, points)
         try:
             chip_path = store_chip(Path(config.dataset_dir), chip_png(chip))
         except OSError as e:
