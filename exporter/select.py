@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from catalog.events import face_events, source_label, votes
 from exporter.options import ExportOptions, LabelPlan
@@ -139,7 +139,7 @@ def with_provenance(conn: sqlite3.Connection, faces: list[ExportFace]) -> list[E
     for f in faces:
         srcs = tuple(_sources(conn, f.image_id))
         annotations = tuple(_annotations(conn, f.id))
-        out.append(ExportFace(**{**f.__dict__, "sources": srcs, "annotations": annotations}))
+        out.append(replace(f, sources=srcs, annotations=annotations))
     return out
 
 
