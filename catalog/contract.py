@@ -1,0 +1,175 @@
+"""The one contract every stage follows: ``stage(cat, opts, *, on_progress=None) -> Summary``.
+
+- ``opts`` is a frozen dataclass whose fields are declared with :func:`option`: the
+  default, bounds, choices and help text of each option live there and nowhere
+  else. The command line is generated from them (:mod:`catalog.cli`), and
+  :func:`check_options` enforces the same bounds for callers that skip the CLI
+  (the review app, tests, scripts).
+- ``on_progress`` receives :class:`Progress` records, the same shape for every stage.
+- The summary subclasses :class:`StageSummary`: ``line()`` is the one text the CLI
+  and the app print, ``as_dict()`` the JSON form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import MISSING, dataclass
+from pathlib import Path
+from typing import Any
+
+from catalog.errors import FacesiftError
+
+META_KEY = "facesift"
+
+
+class OptionError(FacesiftError, ValueError):
+    """An option value outside its declared bounds or choices."""
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """How one option is documented, bounded and spelled on the command line."""
+
+    help: str
+    flag: str | None = None  # default: --field-name
+    metavar: str | None = None
+    choices: Sequence[str] | None = None
+    low: float | None = None  # inclusive bounds of a number
+    high: float | None = None
+    parse: Callable[[str], Any] | None = None  # text -> value, for types argparse cannot infer
+    off_flag: str | None = None  # a bool's opposite flag (e.g. --grayscale for --color)
+    positional: bool = False
+    cli: bool = True  # False: an option for callers of the function only (tuning, tests)
+    show_default: bool = True
+
+
+def option(
+    default: Any = MISSING,
+    *,
+    help: str,
+    default_factory: Callable[[], Any] | Any = MISSING,
+    **spec: Any,
+) -> Any:
+    """A dataclass field that carries its option spec (see :class:`OptionSpec`)."""
+    meta = {META_KEY: OptionSpec(help=help, **spec)}
+    if default_factory is not MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def spec_of(f: dataclasses.Field) -> OptionSpec | None:
+    """The option spec of a dataclass field, or None for a plain field."""
+    return f.metadata.get(META_KEY)
+
+
+def flag_of(f: dataclasses.Field) -> str:
+    """The field's command-line flag (``--chip-size`` for ``chip_size`` unless declared)."""
+    spec = spec_of(f)
+    if spec and spec.flag:
+        return spec.flag
+    return "--" + f.name.replace("_", "-")
+
+
+def option_types(cls: type) -> dict[str, Any]:
+    """The resolved type hints of an options dataclass (annotations may be strings)."""
+    return typing.get_type_hints(cls)
+
+
+def is_options_class(tp: Any) -> bool:
+    """True for a nested options dataclass (a field whose flags are flattened in)."""
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def describe_bounds(spec: OptionSpec) -> str:
+    """``between 1 and 10``, ``>= 0`` or ``<= 5`` for a spec's bounds."""
+    if spec.low is not None and spec.high is not None:
+        return f"between {_num(spec.low)} and {_num(spec.high)}"
+    if spec.low is not None:
+        return f">= {_num(spec.low)}"
+    return f"<= {_num(spec.high)}"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def check_value(spec: OptionSpec, flag: str, value: Any) -> None:
+    """Raise :class:`OptionError` if ``value`` breaks the spec's choices or bounds."""
+    if value is None:
+        return
+    if spec.choices is not None and value not in spec.choices:
+        raise OptionError(f"{flag} {value!r}: use one of {', '.join(map(str, spec.choices))}")
+    if (spec.low is not None or spec.high is not None) and isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OptionError(f"{flag} {value} is not a finite number")
+        if (spec.low is not None and value < spec.low) or (
+            spec.high is not None and value > spec.high
+        ):
+            raise OptionError(f"{flag} {_num(value)} is not {describe_bounds(spec)}")
+
+
+def check_options(opts: Any) -> None:
+    """Check every declared option of ``opts`` (and of nested options) against its spec."""
+    for f in dataclasses.fields(opts):
+        value = getattr(opts, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_options(value)
+            continue
+        spec = spec_of(f)
+        if spec is not None:
+            check_value(spec, flag_of(f), value)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: ``done`` of ``total`` units (None: unknown) of a stage."""
+
+    stage: str  # "scrape", "extract", "import", "export", "train", ...
+    done: int
+    total: int | None = None
+    unit: str = "item"
+    detail: str = ""  # a short running account, e.g. "12 faces"
+
+    @property
+    def fraction(self) -> float | None:
+        """``done / total`` in [0, 1], or None while the total is unknown."""
+        if not self.total:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def report(on_progress: ProgressFn | None, progress: Progress) -> None:
+    """Call the callback, if any (so stages need no ``if on_progress`` of their own)."""
+    if on_progress is not None:
+        on_progress(progress)
+
+
+class StageSummary:
+    """Base of every stage's summary dataclass: one line of text and a JSON form."""
+
+    def line(self) -> str:  # pragma: no cover - every summary defines its own
+        """The one-line account the CLI prints and the app shows."""
+        raise NotImplementedError
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (Paths as text, Counters as dicts)."""
+        return to_jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` with Paths as strings, tuples and sets as lists, mappings as dicts."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
