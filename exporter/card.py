@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from catalog.events import LabelEvent, votes
@@ -105,39 +105,66 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     return out
 
 
-def render_card(
-    *,
-    dataset: str,
-    opts: ExportOptions,
-    plan: LabelPlan,
-    faces: Sequence[ExportFace],
-    splits: Sequence[str],
-    left_out: Counter,
-    curation: Curation,
-    leakage: Leakage,
-    identity_clusters: int | None,
-    written_splits: Sequence[str],
-) -> str:
-    """The dataset card as Markdown (with Hugging Face YAML front matter)."""
-    lines: list[str] = ["---", "license: other", "task_categories:", "- image-classification"]
-    if opts.format == "hf":
+@dataclass(frozen=True)
+class CardFacts:
+    """Everything a card section may show; built once by :func:`render_card`."""
+
+    dataset: str
+    opts: ExportOptions
+    plan: LabelPlan
+    faces: Sequence[ExportFace]
+    splits: Sequence[str]
+    left_out: Counter
+    curation: Curation
+    leakage: Leakage
+    identity_clusters: int | None
+    written_splits: Sequence[str]
+
+    @property
+    def count(self) -> Counter:
+        """Exported faces by (split, label)."""
+        return Counter(zip(self.splits, (f.label for f in self.faces), strict=True))
+
+    @property
+    def absent(self) -> list[str]:
+        """Classes without any exported face."""
+        count = self.count
+        return [lab for lab in self.plan.names if not any(count[(s, lab)] for s in SPLITS)]
+
+
+# A section turns the facts into Markdown lines (no trailing blank line); the
+# card is the sections in order, each after a blank line. A new section is one
+# function appended to SECTIONS.
+Section = Callable[[CardFacts], list[str]]
+
+
+def front_matter(f: CardFacts) -> list[str]:
+    """Hugging Face YAML front matter (the parquet files per split for the hf format)."""
+    lines = ["---", "license: other", "task_categories:", "- image-classification"]
+    if f.opts.format == "hf":
         lines += ["configs:", "- config_name: default", "  data_files:"]
-        for s in written_splits:
+        for s in f.written_splits:
             lines += [f"  - split: {_hf_split(s)}", f"    path: data/{s}-*.parquet"]
-    lines += ["---", "", f"# {dataset}: facial expressions ({opts.format})", ""]
-    n = len(faces)
+    return [*lines, "---"]
+
+
+def title(f: CardFacts) -> list[str]:
+    """Title and one-paragraph summary of the images."""
+    opts = f.opts
     crop = "" if opts.padding is None else f", cropped to padding {opts.padding:g}"
-    lines += [
-        f"{n} face images in {len(plan.names)} classes, exported by facesift from the "
-        f"dataset `{dataset}`. Images are {opts.size}x{opts.size} "
+    return [
+        f"# {f.dataset}: facial expressions ({opts.format})",
+        "",
+        f"{len(f.faces)} face images in {len(f.plan.names)} classes, exported by facesift "
+        f"from the dataset `{f.dataset}`. Images are {opts.size}x{opts.size} "
         f"{'colour' if opts.color else 'grayscale'} aligned face chips{crop}.",
-        "",
-        "## Classes and splits",
-        "",
-        f"Class indices: {plan.index_scheme}.",
-        "",
     ]
-    count = Counter(zip(splits, (f.label for f in faces), strict=True))
+
+
+def classes_and_splits(f: CardFacts) -> list[str]:
+    """Per-class counts per split, merged labels, how splits were made, empty classes."""
+    opts, plan, count = f.opts, f.plan, f.count
+    lines = ["## Classes and splits", "", f"Class indices: {plan.index_scheme}.", ""]
     by_index = sorted(plan.names, key=lambda x: plan.indices[x])
     rows = [
         [
@@ -148,7 +175,14 @@ def render_card(
         ]
         for lab in by_index
     ]
-    rows.append(["", "**total**", *(sum(count[(s, lab)] for lab in plan.names) for s in SPLITS), n])
+    rows.append(
+        [
+            "",
+            "**total**",
+            *(sum(count[(s, lab)] for lab in plan.names) for s in SPLITS),
+            len(f.faces),
+        ]
+    )
     lines += _table(["index", "label", *SPLITS, "total"], rows)
     merged = sorted((s, d) for s, d in plan.mapping.items() if s != d)
     if merged:
@@ -163,22 +197,22 @@ def render_card(
         lines += [
             "",
             f"Identity-disjoint: faces whose dlib descriptors are closer than 0.6 (one person) "
-            f"share a split; {identity_clusters} identity clusters.",
+            f"share a split; {f.identity_clusters} identity clusters.",
         ]
-    wanted = [s for s, f in zip(SPLITS, opts.splits, strict=True) if f > 0]
-    missing = [s for s in wanted if s not in written_splits]
+    wanted = [s for s, x in zip(SPLITS, opts.splits, strict=True) if x > 0]
+    missing = [s for s in wanted if s not in f.written_splits]
     if missing:
         lines += [
             "",
             f"**No faces in {' and '.join(missing)}**: every class is too small for its "
             "share (a class needs about 1 / fraction faces to put one in a split).",
         ]
-    absent = [lab for lab in plan.names if not any(count[(s, lab)] for s in SPLITS)]
+    absent = f.absent
     if absent:
         lines += ["", "Classes without any face: " + ", ".join(absent) + "."]
     partial = [
         f"{lab} in {s}"
-        for s in written_splits
+        for s in f.written_splits
         for lab in plan.names
         if lab not in absent and not count[(s, lab)]
     ]
@@ -192,21 +226,34 @@ def render_card(
             + ("" if partial else ": those of the classes without any face")
             + ".",
         ]
-    lines += ["", "## Leakage check", ""]
-    lines.append(
-        f"- near-duplicate pairs across splits: **{leakage.cross_split_pairs}** (must be 0)"
-    )
-    if leakage.fer2013_imported:
+    return lines
+
+
+def leakage_check(f: CardFacts) -> list[str]:
+    """Near-duplicates across splits and overlap with FER2013."""
+    leak = f.leakage
+    lines = [
+        "## Leakage check",
+        "",
+        f"- near-duplicate pairs across splits: **{leak.cross_split_pairs}** (must be 0)",
+    ]
+    if leak.fer2013_imported:
         lines.append(
-            f"- a FER2013 CSV was imported ({leakage.fer2013_faces_in_catalog} FER2013 faces in "
-            f"the catalog): {leakage.exported_from_fer2013} exported faces are FER2013 faces, "
-            f"and {leakage.exported_near_fer2013} other exported faces are near-duplicates of "
+            f"- a FER2013 CSV was imported ({leak.fer2013_faces_in_catalog} FER2013 faces in "
+            f"the catalog): {leak.exported_from_fer2013} exported faces are FER2013 faces, "
+            f"and {leak.exported_near_fer2013} other exported faces are near-duplicates of "
             "FER2013 faces. Do not evaluate on FER2013's test set with a model trained on this "
             "set without removing them."
         )
     else:
         lines.append("- no FER2013 CSV was imported into this dataset")
-    lines += ["", "## How the data was collected", ""]
+    return lines
+
+
+def collection(f: CardFacts) -> list[str]:
+    """Search queries and dates, imports, first sources, detectors."""
+    curation = f.curation
+    lines = ["## How the data was collected", ""]
     if curation.queries:
         lines += ["Image search queries (engine, query, label, result links):", ""]
         lines += _table(["engine", "query", "label", "results"], curation.queries)
@@ -224,7 +271,7 @@ def render_card(
             )
             + ".",
         ]
-    sources = Counter(s.kind for f in faces for s in f.sources[:1])
+    sources = Counter(s.kind for face in f.faces for s in face.sources[:1])
     lines += [
         "",
         "Exported faces by first source: "
@@ -241,7 +288,14 @@ def render_card(
         "",
         "Faces were found with dlib (" + (found or "none") + "), aligned on 68 landmarks "
         "and cropped as chips; quality (size, sharpness, pose) was measured on each.",
-        "",
+    ]
+    return lines
+
+
+def curation_section(f: CardFacts) -> list[str]:
+    """Catalog status counts, reject reasons, annotators, agreement, pending exports."""
+    curation = f.curation
+    lines = [
         "## Curation",
         "",
         f"- faces in the catalog: {curation.faces_total} ("
@@ -270,47 +324,62 @@ def render_card(
             f"or more annotators were decided alike ({pct:.1f}%); {curation.disputed} faces "
             "are disputed (annotators disagree)"
         )
-    pending = sum(1 for f in faces if f.status == "pending")
+    pending = sum(1 for face in f.faces if face.status == "pending")
     if pending:
         lines.append(
             f"- {pending} exported faces are pending: their label is the one their search query "
             "or import claimed, not checked by a person (--include-pending)"
         )
-    lines += ["", "## Filters", ""]
-    lines.append(
+    return lines
+
+
+def filters(f: CardFacts) -> list[str]:
+    """The export's selection flags and what they left out."""
+    opts = f.opts
+    lines = [
+        "## Filters",
+        "",
         "- status: accepted faces"
         + (", and pending faces carrying a label" if opts.include_pending else "")
-        + "; rejected faces never"
-    )
-    lines.append(
+        + "; rejected faces never",
         f"- --min-size {opts.min_size:g}, --min-sharpness {opts.min_sharpness:g}, "
-        f"--max-yaw {'none' if opts.max_yaw is None else f'{opts.max_yaw:g}'}"
-    )
+        f"--max-yaw {'none' if opts.max_yaw is None else f'{opts.max_yaw:g}'}",
+    ]
     if opts.labels:
         lines.append(f"- --labels {opts.labels}")
     if opts.map:
         lines.append(f"- --map {opts.map}")
-    if left_out:
-        lines.append("- left out: " + ", ".join(f"{r} {k}" for r, k in sorted(left_out.items())))
-    files = {
-        "imagefolder": "- `<split>/<label>/<face id>.png`: the images, a folder per split "
-        "and class; `<split>/metadata.csv`: file name, label, face id, source and quality figures",
-        "fer2013-csv": "- `fer2013.csv`: FER2013's columns `emotion,pixels,Usage` (Training, "
-        "PublicTest, PrivateTest for train, val, test); pixels are 48x48 gray, row-major",
-        "hf": "- `data/<split>-00000-of-00001.parquet`: image (PNG bytes), label "
-        "(`ClassLabel`), face id, source and quality figures",
-    }
-    lines += [
-        "",
+    if f.left_out:
+        lines.append("- left out: " + ", ".join(f"{r} {k}" for r, k in sorted(f.left_out.items())))
+    return lines
+
+
+_FILES = {
+    "imagefolder": "- `<split>/<label>/<face id>.png`: the images, a folder per split "
+    "and class; `<split>/metadata.csv`: file name, label, face id, source and quality figures",
+    "fer2013-csv": "- `fer2013.csv`: FER2013's columns `emotion,pixels,Usage` (Training, "
+    "PublicTest, PrivateTest for train, val, test); pixels are 48x48 gray, row-major",
+    "hf": "- `data/<split>-00000-of-00001.parquet`: image (PNG bytes), label "
+    "(`ClassLabel`), face id, source and quality figures",
+}
+
+
+def files(f: CardFacts) -> list[str]:
+    """The files of the export."""
+    return [
         "## Files",
         "",
-        files[opts.format],
+        _FILES[f.opts.format],
         "- `labels.txt`: class index and name, one a line",
         "- `manifest.json`: every file with its sha256; every face with its split, label, "
         "source (URL and page, or import path), query and each annotator's decision",
     ]
-    lines += [
-        "",
+
+
+def limitations(f: CardFacts) -> list[str]:
+    """Known biases and caveats, with the ones specific to this export."""
+    opts = f.opts
+    lines = [
         "## Known limitations",
         "",
         "- Labels are the perceived expression in a still photo, posed or spontaneous alike; "
@@ -320,7 +389,7 @@ def render_card(
         "- Demographic balance was not measured and is not to be assumed.",
         "- Near-duplicates are found by perceptual hash: heavily edited copies can escape it.",
     ]
-    upscaled = sum(1 for f in faces if f.chip_size and f.chip_size < opts.size)
+    upscaled = sum(1 for face in f.faces if face.chip_size and face.chip_size < opts.size)
     if upscaled:
         lines.append(
             f"- {upscaled} faces were upscaled from chips smaller than {opts.size} px "
@@ -331,8 +400,12 @@ def render_card(
             "- The same person can appear in several splits (export with --identity-disjoint "
             "to prevent it)."
         )
-    lines += [
-        "",
+    return lines
+
+
+def licence(f: CardFacts) -> list[str]:
+    """Licence and consent."""
+    return [
         "## Licence and consent",
         "",
         "The images were found by web image search and belong to their authors; no licence "
@@ -341,9 +414,52 @@ def render_card(
         "(the manifest gives each face's source), and check the law that applies to you "
         "(e.g. the GDPR treats face images as biometric data). Imported sets keep their own "
         "licences.",
-        "",
     ]
-    return "\n".join(lines)
+
+
+SECTIONS: list[Section] = [
+    front_matter,
+    title,
+    classes_and_splits,
+    leakage_check,
+    collection,
+    curation_section,
+    filters,
+    files,
+    limitations,
+    licence,
+]
+
+
+def render_card(
+    *,
+    dataset: str,
+    opts: ExportOptions,
+    plan: LabelPlan,
+    faces: Sequence[ExportFace],
+    splits: Sequence[str],
+    left_out: Counter,
+    curation: Curation,
+    leakage: Leakage,
+    identity_clusters: int | None,
+    written_splits: Sequence[str],
+    sections: Sequence[Section] = SECTIONS,
+) -> str:
+    """The dataset card as Markdown (with Hugging Face YAML front matter): ``sections`` joined."""
+    facts = CardFacts(
+        dataset=dataset,
+        opts=opts,
+        plan=plan,
+        faces=faces,
+        splits=splits,
+        left_out=left_out,
+        curation=curation,
+        leakage=leakage,
+        identity_clusters=identity_clusters,
+        written_splits=written_splits,
+    )
+    parts = [section(facts) for section in sections]
+    return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
 
 
 def _hf_split(split: str) -> str:
