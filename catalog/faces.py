@@ -6,6 +6,7 @@ import sqlite3
 
 from catalog.db import transaction, utc_now
 from catalog.events import refresh_face_states
+from catalog.votes import apply_to_new_face
 
 _OPTIONAL = frozenset(
     {
@@ -64,4 +65,5 @@ def insert_face(
             values,
         )
         refresh_face_states(conn, [cur.lastrowid])
+        apply_to_new_face(conn, image_id, cur.lastrowid)  # labels its image got at import
     return cur.lastrowid

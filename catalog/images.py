@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from catalog.db import transaction, utc_now
 from catalog.events import refresh_image_face_states
 
-SOURCE_KINDS = ("search", "import", "video_frame")
+SOURCE_KINDS = ("search", "import", "video_frame", "url_list")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class ImageSource:
     frame_index: int | None = None
     frame_time: float | None = None
     source_label: str | None = None
+    url: str | None = None  # a URL list's row: the URL it names
+    caption: str | None = None  # a URL list's caption column
 
 
 def add_image(conn: sqlite3.Connection, img: StoredImage) -> tuple[int, bool]:
@@ -60,8 +62,8 @@ def add_source(conn: sqlite3.Connection, image_id: int, src: ImageSource) -> boo
     with transaction(conn):
         cur = conn.execute(
             "INSERT OR IGNORE INTO image_sources (image_id, kind, search_result_id, source_name, "
-            "import_path, frame_index, frame_time, source_label, added_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
+            "import_path, frame_index, frame_time, source_label, added_at, url, caption) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 image_id,
                 src.kind,
@@ -72,6 +74,8 @@ def add_source(conn: sqlite3.Connection, image_id: int, src: ImageSource) -> boo
                 src.frame_time,
                 src.source_label,
                 utc_now(),
+                src.url,
+                src.caption,
             ),
         )
         if cur.rowcount:
@@ -83,7 +87,7 @@ def image_sources(conn: sqlite3.Connection, image_id: int) -> list[ImageSource]:
     """Every provenance of an image, oldest first."""
     rows = conn.execute(
         "SELECT kind, search_result_id, source_name, import_path, frame_index, frame_time, "
-        "source_label FROM image_sources WHERE image_id = ? ORDER BY id",
+        "source_label, url, caption FROM image_sources WHERE image_id = ? ORDER BY id",
         (image_id,),
     )
     return [ImageSource(*r) for r in rows]

@@ -218,7 +218,79 @@ CREATE INDEX label_events_undoes ON label_events(undoes) WHERE undoes IS NOT NUL
 CREATE INDEX face_state_disputed ON face_state(face_id) WHERE disputed = 1;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2_REVIEW_INDEXES]
+# Issue 12 (import): labels that arrive per image (a labels CSV, FER+ votes) before
+# extract has found the image's faces; each becomes a label event on every face of
+# the image as soon as the face exists (catalog.votes). URL lists are a provenance
+# kind of their own (SQLite cannot alter a CHECK: the table is rebuilt). Takedowns:
+# the requests, the blocklist every later scrape and import checks, and the mark on
+# an image whose file was deleted (the row and its hash stay).
+_V_IMPORT_VOTES_TAKEDOWNS = """
+CREATE TABLE image_votes (
+    id         INTEGER PRIMARY KEY,
+    image_id   INTEGER NOT NULL REFERENCES images(id),
+    annotator  TEXT NOT NULL CHECK (length(annotator) > 0),
+    action     TEXT NOT NULL CHECK (action IN ('label', 'reject')),
+    label      TEXT,
+    reason     TEXT,
+    origin     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    CHECK ((action = 'label') = (label IS NOT NULL)),
+    UNIQUE (image_id, annotator, origin)
+);
+
+CREATE TABLE image_sources_v3 (
+    id               INTEGER PRIMARY KEY,
+    image_id         INTEGER NOT NULL REFERENCES images(id),
+    kind             TEXT NOT NULL
+                     CHECK (kind IN ('search', 'import', 'video_frame', 'url_list')),
+    search_result_id INTEGER REFERENCES search_results(id),
+    source_name      TEXT,
+    import_path      TEXT,
+    frame_index      INTEGER,
+    frame_time       REAL,
+    source_label     TEXT,
+    added_at         TEXT NOT NULL,
+    url              TEXT,
+    caption          TEXT,
+    CHECK ((kind = 'search') = (search_result_id IS NOT NULL))
+);
+INSERT INTO image_sources_v3 (id, image_id, kind, search_result_id, source_name, import_path,
+    frame_index, frame_time, source_label, added_at)
+SELECT id, image_id, kind, search_result_id, source_name, import_path, frame_index, frame_time,
+    source_label, added_at FROM image_sources;
+DROP TABLE image_sources;
+ALTER TABLE image_sources_v3 RENAME TO image_sources;
+CREATE UNIQUE INDEX image_sources_unique ON image_sources(
+    image_id, kind, IFNULL(search_result_id, -1), IFNULL(import_path, ''),
+    IFNULL(frame_index, -1)
+);
+CREATE INDEX image_sources_result ON image_sources(search_result_id);
+CREATE INDEX image_sources_image ON image_sources(image_id);
+
+ALTER TABLE images ADD COLUMN taken_down_at TEXT;
+
+CREATE TABLE takedowns (
+    id           INTEGER PRIMARY KEY,
+    match_kind   TEXT NOT NULL CHECK (match_kind IN ('url', 'page', 'domain', 'image', 'face')),
+    match_value  TEXT NOT NULL,
+    reason       TEXT,
+    requested_by TEXT NOT NULL,
+    images       INTEGER NOT NULL DEFAULT 0,
+    faces        INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL
+);
+
+CREATE TABLE blocklist (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('sha256', 'url', 'domain')),
+    value       TEXT NOT NULL,
+    takedown_id INTEGER REFERENCES takedowns(id),
+    created_at  TEXT NOT NULL,
+    UNIQUE (kind, value)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2_REVIEW_INDEXES, _V_IMPORT_VOTES_TAKEDOWNS]
 """Migration i (0-based) takes a database from user_version i to i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)
