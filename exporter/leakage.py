@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from exporter.groups import close_pairs, hash_pairs, parse_hashes, popcount64
 from exporter.options import SPLITS
+from faces.neardup import close_pairs, hash_pairs, parse_hashes, parse_phash, popcount64
 
 # An import row of a CSV is '<csv file name>:<row>'; the only CSV import is FER2013's.
 _FER_SQL = (
@@ -113,7 +113,7 @@ def check(
     fer = conn.execute(_FER_SQL).fetchall()
     fer_ids = {r[0] for r in fer}
     fer_groups = {r[2] for r in fer if r[2] is not None}
-    fer_hashes = np.array([int(r[1], 16) for r in fer if r[1]], dtype=np.uint64)
+    fer_hashes = np.array([parse_phash(r[1]) for r in fer if r[1]], dtype=np.uint64)
     from_fer = sum(1 for f in face_ids if f in fer_ids)
     near = 0
     for fid, h, g in zip(face_ids, phashes, dup_groups, strict=True):
@@ -122,6 +122,6 @@ def check(
         if g is not None and g in fer_groups:
             near += 1
         elif h and len(fer_hashes):
-            d = popcount64(fer_hashes ^ np.uint64(int(h, 16)))
+            d = popcount64(fer_hashes ^ np.uint64(parse_phash(h)))
             near += int((d <= bits).any())
     return Leakage(bits, cross, cross_group, bool(fer), len(fer), from_fer, near)

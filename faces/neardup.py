@@ -1,18 +1,26 @@
-"""Near-duplicate groups from 64-bit perceptual hashes (pure numpy).
+"""Near-duplicates from 64-bit perceptual hashes: the one implementation.
 
 Two faces are near-duplicates when their hashes differ in at most ``max_bits``
 bits; groups are the connected components of that relation, named by their
 smallest face id. Identical hashes are collapsed first; then a multi-index
 search (pigeonhole on four 16-bit chunks) finds candidate pairs in about linear
 time, and small sets or wide radii use a blocked, vectorised all-pairs popcount.
-Nothing loops over pairs in Python.
+Components come from scipy's ``connected_components``. Nothing loops over
+pairs in Python.
+
+Extract's groups (:func:`near_duplicate_groups`, stored as ``faces.dup_group``)
+and the export's split units and leakage check (:func:`hash_links`,
+:func:`hash_pairs`, :func:`close_pairs`) all use this module, so they agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 _CHUNKS = 4
 _CHUNK_BITS = 16
@@ -34,6 +42,14 @@ def popcount64(x: np.ndarray) -> np.ndarray:
 
 
 _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def parse_hashes(hashes: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the items that have a hash, their hashes as uint64)."""
+    idx = np.array([i for i, h in enumerate(hashes) if h], dtype=np.int64)
+    vals = np.array([parse_phash(hashes[i]) for i in idx], dtype=np.uint64)
+    return idx, vals
 
 
 def near_duplicate_groups(ids: np.ndarray, hashes: np.ndarray, max_bits: int) -> np.ndarray:
@@ -48,23 +64,64 @@ def near_duplicate_groups(ids: np.ndarray, hashes: np.ndarray, max_bits: int) ->
         raise ValueError("ids and hashes must be 1-D arrays of the same length")
     if len(ids) == 0:
         return ids.copy()
-    unique, inverse = np.unique(hashes, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    # Smallest id holding each distinct hash.
-    first_id = np.full(len(unique), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_id, inverse, ids)
-    a, b = close_pairs(unique, max_bits) if max_bits > 0 else (_EMPTY, _EMPTY)
-    component = connected_components(len(unique), a, b)
-    group_min = np.full(len(unique), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(group_min, component, first_id)
-    return group_min[component[inverse]]
+    component = roots(len(ids), links(hashes, max_bits))
+    group_min = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(group_min, component, ids)
+    return group_min[component]
 
 
-_EMPTY = np.zeros(0, dtype=np.int64)
+def links(hashes: np.ndarray, max_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs that connect the same components as every close pair, in about linear size.
+
+    Equal hashes are collapsed first (each item links to the first item with
+    its hash), so a thousand copies of one picture cost a thousand links, not
+    half a million pairs.
+    """
+    if len(hashes) < 2:
+        return _EMPTY, _EMPTY
+    uniq, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    rep = first[inverse.reshape(-1)]
+    dup = np.nonzero(rep != np.arange(len(hashes)))[0]
+    ua, ub = close_pairs(uniq, max_bits) if max_bits > 0 else (_EMPTY, _EMPTY)
+    return np.concatenate([rep[dup], first[ua]]), np.concatenate([dup, first[ub]])
+
+
+def hash_pairs(hashes: Sequence[str | None], max_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every index pair (i < j) whose 64-bit hex hashes differ in at most ``max_bits`` bits.
+
+    Items without a hash pair with nothing. Quadratic in a group of equal
+    hashes: use :func:`hash_links` to build groups.
+    """
+    idx, vals = parse_hashes(hashes)
+    a, b = close_pairs(vals, max_bits)
+    return idx[a], idx[b]
+
+
+def hash_links(hashes: Sequence[str | None], max_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`links` over hex hashes (``None`` links to nothing), as indices into ``hashes``."""
+    idx, vals = parse_hashes(hashes)
+    a, b = links(vals, max_bits)
+    return idx[a], idx[b]
+
+
+def roots(n: int, *pair_sets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """For items 0..n-1 linked by all the pair sets, the smallest index in each item's component."""
+    a = np.concatenate([_EMPTY, *(np.asarray(p[0], dtype=np.int64) for p in pair_sets)])
+    b = np.concatenate([_EMPTY, *(np.asarray(p[1], dtype=np.int64) for p in pair_sets)])
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    smallest = np.full(n, n, dtype=np.int64)
+    np.minimum.at(smallest, label, np.arange(n, dtype=np.int64))
+    return smallest[label]
+
+
+def components(n: int, *pair_sets: tuple[np.ndarray, np.ndarray]) -> list[int]:
+    """:func:`roots` as a list (each item's component named by its smallest member index)."""
+    return roots(n, *pair_sets).tolist()
 
 
 def close_pairs(hashes: np.ndarray, max_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of distinct hashes within ``max_bits`` bits of each other."""
+    """Each index pair (i < j) of uint64 hashes within ``max_bits`` bits, listed once."""
     n = len(hashes)
     radius = max_bits // _CHUNKS
     masks = _masks_up_to(radius)
@@ -85,7 +142,7 @@ def _masks_up_to(radius: int) -> np.ndarray:
 def _all_pairs(hashes: np.ndarray, max_bits: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(hashes)
     block = max(1, _MAX_PAIRS_PER_STEP // max(n, 1))
-    out_a, out_b = [], []
+    out_a, out_b = [_EMPTY], [_EMPTY]
     for start in range(0, n, block):
         rows = hashes[start : start + block]
         dist = popcount64(rows[:, None] ^ hashes[None, :])
@@ -131,7 +188,10 @@ def _multi_index_pairs(
                 out_b.append(b[keep])
     if not out_a:
         return _EMPTY, _EMPTY
-    return np.concatenate(out_a), np.concatenate(out_b)
+    # A pair close in several chunks is found once per chunk: list it once, so
+    # that counts over pairs (the leakage check) are exact.
+    key = np.unique(np.concatenate(out_a) * n + np.concatenate(out_b))
+    return key // n, key % n
 
 
 def _spans(counts: np.ndarray) -> list[tuple[int, int]]:
@@ -147,23 +207,3 @@ def _spans(counts: np.ndarray) -> list[tuple[int, int]]:
         spans.append((start, stop))
         start = stop
     return spans
-
-
-def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For nodes 0..n-1 and edges (a[k], b[k]), the smallest node index of each node's component."""
-    labels = np.arange(n, dtype=np.int64)
-    if len(a) == 0:
-        return labels
-    while True:
-        low = np.minimum(labels[a], labels[b])
-        before = labels.copy()
-        np.minimum.at(labels, a, low)
-        np.minimum.at(labels, b, low)
-        # Pointer jumping: follow labels to their roots so long chains settle fast.
-        while True:
-            jumped = labels[labels]
-            if np.array_equal(jumped, labels):
-                break
-            labels = jumped
-        if np.array_equal(labels, before):
-            return labels

@@ -9,9 +9,10 @@ from faces.neardup import (
     _all_pairs,
     _masks_up_to,
     _multi_index_pairs,
-    connected_components,
+    close_pairs,
     near_duplicate_groups,
     popcount64,
+    roots,
 )
 
 
@@ -92,5 +93,18 @@ def test_large_sets_group_all_planted_duplicates():
 def test_popcount_and_components():
     x = np.array([0, 1, 3, 2**64 - 1], dtype=np.uint64)
     assert popcount64(x).tolist() == [0, 1, 2, 64]
-    labels = connected_components(6, np.array([4, 2, 5]), np.array([5, 1, 3]))
+    labels = roots(6, (np.array([4, 2, 5]), np.array([5, 1, 3])))
     assert labels.tolist() == [0, 1, 1, 3, 3, 3]
+    assert roots(3).tolist() == [0, 1, 2]
+
+
+def test_close_pairs_list_each_pair_once_on_large_sets():
+    # Above the all-pairs size the multi-index search runs; a pair close in
+    # several chunks must still be listed once (the leakage check counts pairs).
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 2**64, size=3000, dtype=np.uint64)
+    hashes = np.concatenate([base, base ^ np.uint64(1)])
+    a, b = close_pairs(hashes, 6)
+    pairs = list(zip(a.tolist(), b.tolist(), strict=True))
+    assert len(pairs) == len(set(pairs)) >= 3000
+    assert all(i < j for i, j in pairs)
