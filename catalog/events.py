@@ -22,6 +22,7 @@ from catalog.errors import FacesiftError
 from catalog.labels import reject_reasons
 
 ACTIONS = ("label", "reject", "accept", "undo")
+FINAL_REJECT = "takedown"  # a reject no majority overturns (facesift takedown)
 
 
 class EventError(FacesiftError, ValueError):
@@ -104,6 +105,9 @@ def fold(events: Sequence[LabelEvent], source_label: str | None) -> FaceState:
     if not vs:
         origin = "source" if source_label else "none"
         return FaceState("pending", source_label, origin, None, 0, False, last)
+    if any(v.reason == FINAL_REJECT for v in vs.values()):
+        # A takedown is not one opinion among others: its files are gone.
+        return FaceState("rejected", None, "none", FINAL_REJECT, len(vs), False, last)
     accepted = [v for v in vs.values() if v.status == "accepted"]
     rejected = [v for v in vs.values() if v.status == "rejected"]
     disputed = len({(v.status, v.label) for v in vs.values()}) > 1

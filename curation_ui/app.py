@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from curation_ui import session
-from curation_ui.views import export, importing, queue, review, stats
+from curation_ui.views import export, importing, queue, review, stats, try_it
 
 PAGES = {
     "review": (review.render, "Review by query", ":material/grid_view:"),
@@ -18,6 +18,7 @@ PAGES = {
     "import": (importing.render, "Import", ":material/upload:"),
     "stats": (stats.render, "Stats", ":material/bar_chart:"),
     "export": (export.render, "Export", ":material/download:"),
+    "try_it": (try_it.render, "Try it", ":material/photo_camera:"),
 }
 
 

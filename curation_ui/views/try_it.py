@@ -1,0 +1,93 @@
+"""Try it: a photo (uploaded or from the camera) -> each face boxed with the model's top 3.
+
+Add to dataset stores the photo and its faces as pending (source ``upload`` or
+``camera``), with the model's guess kept as a hint, so that each face is then
+checked in the Label queue like any other.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from curation_ui import model_hints, session
+from curation_ui.photo import PhotoError, add_photo, draw_boxes, read_photo
+from faces.models import Models, load_models
+from importer.items import IMAGE_EXTS
+
+MODES = {"upload": "Upload a photo", "camera": "Take one with the camera"}
+MSG = "ti_msg"
+
+
+@st.cache_resource(show_spinner="Loading the face detector…")
+def _detector() -> tuple[Models, threading.Lock]:
+    # One copy of dlib's models for every session; the lock keeps two sessions
+    # from running the same detector object at once.
+    return load_models(), threading.Lock()
+
+
+def _photo_input() -> tuple[bytes, str | None, str] | None:
+    mode = st.segmented_control(
+        "Photo from", list(MODES), format_func=MODES.get, default="upload", key="ti_mode"
+    )
+    if mode == "camera":
+        shot = st.camera_input("Take a photo", key="ti_camera")
+        return (shot.getvalue(), shot.name, "camera") if shot is not None else None
+    up = st.file_uploader("A photo with faces", type=sorted(IMAGE_EXTS), key="ti_upload")
+    return (up.getvalue(), up.name, "upload") if up is not None else None
+
+
+def _on_add(data: bytes, name: str | None, source: str) -> None:
+    cat = session.catalog()
+    models, lock = _detector()
+    try:
+        with lock:
+            added = add_photo(cat, data, name, source, models)
+        model_hints.keep_hints(cat, added.face_ids)
+    except PhotoError as e:
+        session.say(MSG, str(e), "warn")
+        return
+    session.say(MSG, added.line())
+
+
+def render() -> None:
+    """The Try it page."""
+    cat = session.catalog()
+    st.header("Try it")
+    model = model_hints.current_model(cat)
+    st.caption(model_hints.model_caption(model))
+    got = _photo_input()
+    session.message(MSG)
+    if got is None:
+        st.info("Upload a photo or take one: each face found is boxed with the model's top 3.")
+        return
+    data, name, source = got
+    try:
+        photo = read_photo(data)
+    except PhotoError as e:
+        st.error(str(e))
+        return
+    models, lock = _detector()
+    with lock:
+        faces = model_hints.photo_faces(model, models, photo)
+    left, right = st.columns([3, 2])
+    captions = [f.top[0].caption if f.top else "" for f in faces]
+    left.image(draw_boxes(photo.rgb, [f.box for f in faces], captions), width="stretch")
+    with right:
+        if not faces:
+            st.warning("No face was found in this photo.")
+        for i, face in enumerate(faces, start=1):
+            st.markdown(f"**Face {i}**")
+            if not face.top:
+                st.caption("no model yet: no guess")
+            for guess in face.top:
+                st.progress(guess.score, text=guess.caption)
+        st.button(
+            "Add to dataset",
+            key="ti_add",
+            type="primary",
+            on_click=_on_add,
+            args=(data, name, source),
+            help="Store the photo and its faces as pending, to be checked in the Label queue",
+        )

@@ -1,0 +1,140 @@
+"""facesift takedown: matching, rejects as label events, files deleted, blocklist, dry run."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.events import face_events, face_state, record
+from catalog.faces import insert_face
+from catalog.images import ImageSource, StoredImage, add_image, add_source
+from catalog.storage import store_content, write_atomic
+from catalog.takedown import (
+    TakedownError,
+    TakedownOptions,
+    blocked,
+    takedown,
+    takedown_counts,
+)
+from scraper.records import Hit
+from scraper.store import add_hit, ensure_query, start_run
+
+
+def scraped(cat, url: str, page: str, content: bytes, *, faces: int = 1, thumb: bytes = b"t"):
+    """An image found by a search, downloaded, with faces whose chips and thumbnails exist."""
+    qid = ensure_query(cat.conn, "google", "happy face", "happy")
+    run = start_run(cat.conn, qid, "http://fake")
+    add_hit(cat.conn, qid, run, "happy", Hit(url, source_page_url=page, thumbnail_data=thumb))
+    sha, rel = store_content(cat.paths.dir, "images", content, "jpg")
+    image_id, _ = add_image(cat.conn, StoredImage(sha, rel, 64, 64, "JPEG", len(content)))
+    cat.conn.execute("UPDATE downloads SET status='ok', image_id=? WHERE url=?", (image_id, url))
+    rid = cat.conn.execute("SELECT id FROM search_results WHERE url = ?", (url,)).fetchone()[0]
+    add_source(
+        cat.conn, image_id, ImageSource("search", search_result_id=rid, source_label="happy")
+    )
+    ids = []
+    for i in range(faces):
+        chip_sha, chip_rel = store_content(cat.paths.dir, "chips", content + bytes([i]), "png")
+        write_atomic(cat.paths.dir / f"thumbs/112/{chip_sha[:2]}/{chip_sha}.jpg", b"thumb")
+        ids.append(insert_face(cat.conn, image_id, i, (0, 0, 32, 32), "hog", chip_path=chip_rel))
+    return sha, ids
+
+
+def files(cat) -> set[str]:
+    return {p.relative_to(cat.paths.dir).as_posix() for p in cat.paths.dir.rglob("*.*")
+            if p.suffix in (".jpg", ".png")}  # fmt: skip
+
+
+def test_domain_takedown_rejects_deletes_blocks_and_keeps_rows(catalog):
+    sha_a, faces_a = scraped(
+        catalog, "https://img.example.com/a.jpg", "https://x.org/p", b"a", faces=2
+    )
+    sha_b, faces_b = scraped(catalog, "https://cdn.other.net/b.jpg", "https://example.com/p", b"b")
+    sha_c, faces_c = scraped(catalog, "https://keep.org/c.jpg", "https://keep.org/p", b"c")
+    # Three reviewers accepted a face: a takedown still rejects it.
+    for who in ("ann", "bob", "cy"):
+        record(catalog.conn, faces_a[0], who, "label", label="happy")
+    before = files(catalog)
+
+    dry = takedown(catalog, TakedownOptions(domain="Example.COM", dry_run=True))
+    assert (sorted(dry.images), dry.faces) == (sorted([sha_a, sha_b]), 3)
+    assert "would take down 2 images" in dry.line()
+    assert files(catalog) == before
+    assert catalog.conn.execute("SELECT COUNT(*) FROM takedowns").fetchone()[0] == 0
+    assert not blocked(catalog.conn, url="https://example.com/new.jpg")
+
+    s = takedown(catalog, TakedownOptions(domain="example.com", reason="owner asked", by="lead"))
+    assert (len(s.images), s.faces, s.thumbnails_cleared) == (2, 3, 2)
+    assert s.files_deleted == 2 + 3 + 3  # images, chips, thumbnails
+    for face in faces_a + faces_b:
+        st = face_state(catalog.conn, face)
+        assert (st.status, st.reason) == ("rejected", "takedown")
+        assert face_events(catalog.conn, face)[-1].annotator == f"takedown:{s.takedown_id}"
+    assert face_state(catalog.conn, faces_c[0]).status == "pending"
+    left = files(catalog)
+    assert any(sha_c in p for p in left) and not any(sha_a in p or sha_b in p for p in left)
+    rows = catalog.conn.execute("SELECT sha256, taken_down_at FROM images ORDER BY id").fetchall()
+    assert [(r[0], r[1] is not None) for r in rows] == [
+        (sha_a, True),
+        (sha_b, True),
+        (sha_c, False),
+    ]
+    req = catalog.conn.execute("SELECT * FROM takedowns").fetchone()
+    assert (req["match_kind"], req["match_value"], req["reason"], req["requested_by"]) == (
+        "domain", "example.com", "owner asked", "lead"
+    )  # fmt: skip
+    assert blocked(catalog.conn, sha256=sha_a) and blocked(catalog.conn, sha256=sha_b)
+    assert blocked(catalog.conn, url="http://deep.sub.example.com/z.png")
+    assert not blocked(catalog.conn, url="https://notexample.com/z.png")
+    assert not blocked(catalog.conn, sha256=sha_c, url="https://keep.org/c.jpg")
+    assert takedown_counts(catalog.conn) == {
+        "requests": 1, "images": 2, "faces": 3, "blocklist": 3
+    }  # fmt: skip
+    # Undoing a reviewer's vote or adding votes cannot bring the face back.
+    record(catalog.conn, faces_a[0], "dan", "label", label="happy")
+    assert face_state(catalog.conn, faces_a[0]).status == "rejected"
+
+
+@pytest.mark.parametrize("kind", ["url", "page", "image", "face"])
+def test_each_selector_takes_down_only_its_image(catalog, kind):
+    sha_a, faces_a = scraped(catalog, "http://h.test/a.jpg", "http://h.test/page-a", b"a")
+    sha_b, faces_b = scraped(catalog, "http://h.test/b.jpg", "http://h.test/page-b", b"b")
+    value = {
+        "url": "http://h.test/a.jpg",
+        "page": "http://h.test/page-a",
+        "image": sha_a.upper(),
+        "face": faces_a[0],
+    }[kind]
+    s = takedown(catalog, TakedownOptions(**{kind: value}))
+    assert s.images == [sha_a] and s.faces == 1
+    assert face_state(catalog.conn, faces_b[0]).status == "pending"
+    assert blocked(catalog.conn, sha256=sha_a) and not blocked(catalog.conn, sha256=sha_b)
+    assert blocked(catalog.conn, url="http://h.test/a.jpg") == (kind in ("url", "page"))
+    # The same request again finds nothing more to reject.
+    assert takedown(catalog, TakedownOptions(**{kind: value})).faces == 0
+
+
+def test_url_list_provenance_is_matched_by_url(catalog):
+    content = b"listed"
+    sha, rel = store_content(catalog.paths.dir, "images", content, "jpg")
+    image_id, _ = add_image(catalog.conn, StoredImage(sha, rel, 64, 64, "JPEG", len(content)))
+    src = ImageSource("url_list", source_name="urls.txt", import_path="urls.txt:3",
+                      url="https://u.example/x.jpg")  # fmt: skip
+    add_source(catalog.conn, image_id, src)
+    assert takedown(catalog, TakedownOptions(url="https://u.example/x.jpg")).images == [sha]
+    assert not (catalog.paths.dir / rel).exists()
+
+
+@pytest.mark.parametrize(
+    ("opts", "message"),
+    [
+        (TakedownOptions(), "exactly one"),
+        (TakedownOptions(url="http://a/x", domain="a"), "exactly one"),
+        (TakedownOptions(image="abc"), "not a sha256"),
+        (TakedownOptions(domain="http:///"), "not a domain"),
+        (TakedownOptions(face=999), "no face 999"),
+    ],
+)
+def test_bad_requests_are_one_line_errors_and_change_nothing(catalog, opts, message):
+    with pytest.raises(TakedownError, match=message):
+        takedown(catalog, opts)
+    assert catalog.conn.execute("SELECT COUNT(*) FROM takedowns").fetchone()[0] == 0
