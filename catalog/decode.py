@@ -10,9 +10,12 @@ CMYK, alpha).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import warnings
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -121,3 +124,20 @@ def to_rgb(img: Image.Image) -> Image.Image:
         # which Pillow already un-inverts on load, so the plain convert is right here.
         return img.convert("RGB")
     return img.convert("RGB")
+
+
+def data_uri_bytes(uri: str) -> bytes | None:
+    """The bytes of a ``data:`` URI (base64 or percent-encoded), or None if it has no payload.
+
+    The one decoder for inline images (a results page's thumbnails, an imported
+    URL); what the bytes are is :func:`decode_image`'s question.
+    """
+    head, sep, payload = uri.partition(",")
+    if not sep or not head.lower().startswith("data:"):
+        return None
+    try:
+        if head.lower().endswith(";base64"):
+            return base64.b64decode(payload, validate=False)
+        return unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        return None

@@ -34,15 +34,20 @@ def content_relpath(kind: str, sha256: str, ext: str) -> str:
     return f"{kind}/{sha256[:2]}/{sha256}.{ext}"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` via a synced temporary file and a rename."""
+def write_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write bytes to ``path`` via a temporary file and a rename (the file synced first).
+
+    ``fsync=False`` skips the sync: a killed process still leaves the whole
+    file or none, but a power loss may leave it empty.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from catalog.storage import TMP_SUFFIX, content_relpath, sha256_hex
+from catalog.storage import content_relpath, sha256_hex, write_atomic
 
 
 def store_chip(dataset_dir: Path, png: bytes) -> str:
@@ -26,15 +24,7 @@ def store_chip(dataset_dir: Path, png: bytes) -> str:
     target = dataset_dir / rel
     if target.is_file() and target.stat().st_size == len(png):
         return rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=TMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(png)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, png, fsync=False)
     return rel
 
 

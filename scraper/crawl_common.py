@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable
 
@@ -16,7 +14,9 @@ from selenium.common.exceptions import (
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from catalog.decode import data_uri_bytes
 from scraper import page_scripts as js
+from scraper.page_state import stop_reason
 from scraper.records import Hit
 
 log = logging.getLogger("facesift.scraper")
@@ -38,13 +38,8 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], object], timeou
 
 
 def blocked(driver: WebDriver, rules: dict) -> str | None:
-    """A description of why the engine is refusing us, or None."""
-    return driver.execute_script(
-        js.BLOCKED,
-        rules.get("blocked_selectors", []),
-        rules.get("blocked_url_parts", []),
-        rules.get("blocked_texts", []),
-    )
+    """Why the engine is refusing us (sorry page, captcha, JavaScript-only shell), or None."""
+    return stop_reason(driver, rules)
 
 
 def load(driver: WebDriver, url: str) -> str | None:
@@ -67,20 +62,15 @@ def first_match(driver: WebDriver, candidates: list[str]) -> str | None:
     return driver.execute_script(js.FIRST_MATCH, candidates) if candidates else None
 
 
-def data_uri_bytes(uri: str) -> bytes | None:
-    """The bytes of a base64 ``data:`` URI, or None."""
-    head, sep, payload = uri.partition(",")
-    if not sep or not head.endswith(";base64"):
-        return None
-    try:
-        return base64.b64decode(payload)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def hit_from_page(info: dict) -> Hit | None:
-    """A Hit from what the page gave for one tile: the original, else the thumbnail (fallback)."""
+    """A Hit from what the page gave for one tile: the original, else the thumbnail (fallback).
+
+    The thumbnail stands in only for a tile that carries a result id (``docid``):
+    a tile without one is page furniture or an ad, never a result.
+    """
     original, thumb = info.get("original"), info.get("thumb")
+    if not original and not info.get("docid"):
+        return None
     thumb_data = data_uri_bytes(thumb) if thumb and thumb.startswith("data:") else None
     common = {
         "thumbnail_url": None if thumb_data is not None else thumb,
@@ -91,7 +81,7 @@ def hit_from_page(info: dict) -> Hit | None:
         "height": info.get("h") or None,
     }
     if original:
-        return Hit(original, original_url=original, **common)
+        return Hit(original, original_url=original, via=info.get("way") or "preview", **common)
     if thumb:
-        return Hit(thumb, is_fallback=True, **common)
+        return Hit(thumb, is_fallback=True, via="thumbnail", **common)
     return None

@@ -7,8 +7,6 @@ outcome goes back to the caller, who records it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import email.utils
 import logging
 import random
@@ -18,12 +16,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from catalog.decode import DecodeLimits, ImageRejected, decode_image
+from catalog.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
 from catalog.images import StoredImage
 from catalog.storage import store_content
 from scraper.config import USER_AGENT_TOKEN, DownloadOptions
@@ -102,7 +100,7 @@ class Fetcher:
     def fetch(self, url: str) -> Outcome:
         """Fetch, validate and store one URL; never raises for a bad URL or image."""
         if url.startswith("data:"):
-            return self._finish(url, _data_uri_bytes(url), attempts=0, final_url=None, ctype=None)
+            return self._finish(url, data_uri_bytes(url), attempts=0, final_url=None, ctype=None)
         attempts = 0
         last: _Fail | None = None
         while attempts <= self.opts.retries and not self.stop.is_set():
@@ -162,7 +160,7 @@ class Fetcher:
                 url,
                 stream=True,
                 allow_redirects=False,
-                timeout=(o.connect_timeout, o.read_timeout),
+                timeout=(o.connect_limit, o.read_timeout),
             )
         except requests.exceptions.Timeout:
             raise _Fail("timeout", retriable=True) from None
@@ -252,19 +250,6 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return min(max(0.0, when.timestamp() - time.time()), cap)
-
-
-def _data_uri_bytes(uri: str) -> bytes | None:
-    """The bytes of a ``data:`` URI (thumbnails inlined in a results page)."""
-    head, sep, payload = uri.partition(",")
-    if not sep:
-        return None
-    try:
-        if head.endswith(";base64"):
-            return base64.b64decode(payload, validate=False)
-        return unquote_to_bytes(payload)
-    except (binascii.Error, ValueError):
-        return None
 
 
 class DownloadPool:

@@ -1,12 +1,14 @@
+import base64
 import io
 import struct
+import urllib.parse
 import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.decode import DecodeLimits, ImageRejected, decode_image
+from catalog.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -114,3 +116,13 @@ def test_truncated_and_tiny_and_unsupported(photo_rgb):
     with pytest.raises(ImageRejected) as e:
         decode_image(encode(photo_rgb, "TIFF"))
     assert e.value.reason == "unsupported_format"
+
+
+def test_data_uris_decode_alike_in_base64_and_percent_encoding():
+    raw = bytes(range(256))
+    b64 = "data:image/png;base64," + base64.b64encode(raw).decode()
+    pct = "data:image/png," + urllib.parse.quote_from_bytes(raw)
+    assert data_uri_bytes(b64) == data_uri_bytes(pct) == raw
+    assert data_uri_bytes("data:image/png;base64") is None  # no payload
+    assert data_uri_bytes("https://example.com/a,b") is None
+    assert data_uri_bytes("data:;base64,@@@") in (b"", None)  # junk: nothing usable
