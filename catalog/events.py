@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from catalog.db import transaction, utc_now
 from catalog.errors import FacesiftError
 from catalog.labels import reject_reasons
+from catalog.settings import labels_per_face
 
 ACTIONS = ("label", "reject", "accept", "undo")
 FINAL_REJECT = "takedown"  # a reject no majority overturns (facesift takedown)
@@ -93,12 +94,22 @@ def _unique_top(counter: Counter) -> object | None:
     return top[0][0]
 
 
-def fold(events: Sequence[LabelEvent], source_label: str | None) -> FaceState:
+def decision(vote: Vote) -> str:
+    """A vote as one category: ``reject``, its label, or ``accept`` (accepted without a label)."""
+    return "reject" if vote.status == "rejected" else (vote.label or "accept")
+
+
+def fold(
+    events: Sequence[LabelEvent], source_label: str | None, labels_per_face: int = 1
+) -> FaceState:
     """Derive a face's state from its events (any order) and its source label.
 
     Majority across annotators: more rejects than accepts rejects the face; more
     accepts accepts it with the most voted label. A tie (in status, or between
-    the top labels) leaves it pending and disputed.
+    the top labels) leaves it pending and disputed. With ``labels_per_face`` K > 1
+    (second opinions), a face stays pending until it has K decisions; then one
+    decision (reject or a label) held by a strict majority decides it, and
+    anything else leaves it pending and disputed.
     """
     last = max((e.id for e in events), default=None)
     vs = votes(events, source_label)
@@ -108,6 +119,8 @@ def fold(events: Sequence[LabelEvent], source_label: str | None) -> FaceState:
     if any(v.reason == FINAL_REJECT for v in vs.values()):
         # A takedown is not one opinion among others: its files are gone.
         return FaceState("rejected", None, "none", FINAL_REJECT, len(vs), False, last)
+    if labels_per_face > 1:
+        return _fold_at_k(vs, source_label, labels_per_face, last)
     accepted = [v for v in vs.values() if v.status == "accepted"]
     rejected = [v for v in vs.values() if v.status == "rejected"]
     disputed = len({(v.status, v.label) for v in vs.values()}) > 1
@@ -132,6 +145,25 @@ def fold(events: Sequence[LabelEvent], source_label: str | None) -> FaceState:
     label = top_label or source_label
     origin = "events" if top_label else ("source" if source_label else "none")
     return FaceState("pending", label, origin, None, len(vs), True, last)
+
+
+def _fold_at_k(vs: dict[str, Vote], source_label: str | None, k: int, last: int | None):
+    n = len(vs)
+    counts = Counter(decision(v) for v in vs.values())
+    top_label = _unique_top(Counter(v.label for v in vs.values() if v.label))
+    if n >= k:
+        top, c = counts.most_common(1)[0]
+        if c * 2 > n and top == "reject":
+            reason = _unique_top(Counter(v.reason for v in vs.values() if v.reason))
+            return FaceState("rejected", None, "none", reason, n, len(counts) > 1, last)
+        if c * 2 > n:
+            label = None if top == "accept" else top
+            origin = "events" if label else "none"
+            return FaceState("accepted", label, origin, None, n, len(counts) > 1, last)
+    label = top_label or source_label
+    origin = "events" if top_label else ("source" if source_label else "none")
+    # Fewer than K decisions: waiting for more opinions, not (yet) disputed.
+    return FaceState("pending", label, origin, None, n, n >= k, last)
 
 
 # --- catalog I/O ------------------------------------------------------------
@@ -164,9 +196,10 @@ def source_label(conn: sqlite3.Connection, face_id: int) -> str | None:
 
 def refresh_face_states(conn: sqlite3.Connection, face_ids: Iterable[int]) -> None:
     """Recompute the ``face_state`` rows of these faces from their events and sources."""
+    k = labels_per_face(conn)
     with transaction(conn):
         for face_id in face_ids:
-            st = fold(face_events(conn, face_id), source_label(conn, face_id))
+            st = fold(face_events(conn, face_id), source_label(conn, face_id), k)
             conn.execute(
                 "INSERT OR REPLACE INTO face_state (face_id, status, label, label_origin, "
                 "reason, annotators, disputed, last_event_id) VALUES (?,?,?,?,?,?,?,?)",

@@ -12,8 +12,17 @@ from collections.abc import Iterable, Sequence
 
 from catalog.db import transaction
 from catalog.events import LabelEvent, face_state, record, undo_last
+from curation_ui.roles import User, require
 
-__all__ = ["accept_rest", "reject", "relabel", "undo_events", "undo_last"]
+__all__ = [
+    "accept_rest",
+    "export_as",
+    "import_as",
+    "reject",
+    "relabel",
+    "undo_events",
+    "undo_last",
+]
 
 
 def reject(
@@ -74,3 +83,19 @@ def undo_events(
             if e.id not in done and e.action != "undo":
                 undos.append(record(conn, e.face_id, annotator, "undo", undoes=e.id))
     return undos
+
+
+def import_as(user: User, cat, path, **kwargs):
+    """``importer.stage.import_path`` for an admin; PermissionRefused for anyone else."""
+    require(user, "import")
+    from importer.stage import import_path
+
+    return import_path(cat, path, **kwargs)
+
+
+def export_as(user: User, cat, opts, **kwargs):
+    """``exporter.stage.export`` for an admin; PermissionRefused for anyone else."""
+    require(user, "export")
+    from exporter.stage import export
+
+    return export(cat, opts, **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from curation_ui import session
+from curation_ui import login, roles, session
 from curation_ui.views import export, importing, queue, review, stats, try_it
 
 PAGES = {
@@ -22,33 +22,56 @@ PAGES = {
 }
 
 
+def visible_pages(role: str | None) -> list[str]:
+    """The page keys shown to a role (every page, hidden, before anyone has logged in)."""
+    return [key for key in PAGES if role is None or roles.may_see(role, key)]
+
+
 def _page_config() -> None:
     st.set_page_config(page_title="facesift review", page_icon=":material/face:", layout="wide")
 
 
-def _setup() -> None:
+def _setup():
     cat = session.catalog()
-    name = session.annotator()
-    session.sidebar(cat, name)
+    user = session.user()
+    session.sidebar(cat, user)
+    return user
+
+
+def _guarded(key: str, fn):
+    """The page ``key``, refused (one line) to a user whose role may not use it."""
+
+    def page() -> None:
+        user = session.user()
+        if not roles.may_see(user.role, key):
+            st.error(f"{user.name} ({user.role}) may not open this page: ask an admin.")
+            return
+        fn()
+
+    page.__name__ = key  # st.Page names its URL after the function when url_path is absent
+    return page
 
 
 def run_page(name: str) -> None:
     """One page on its own (tests drive pages through this)."""
     _page_config()
     _setup()
-    PAGES[name][0]()
+    _guarded(name, PAGES[name][0])()
 
 
 def main() -> None:
     """The whole app: every page in the sidebar navigation."""
     _page_config()
+    # Only the pages this user's role may use are listed (and routable); before the
+    # login every page is registered, hidden, so that a page's URL (e.g. /queue) is
+    # known even on the run that stops to ask for the login or the annotator's name.
+    known = login.known_user(session.catalog())
     pages = [
-        st.Page(fn, title=title, icon=icon, url_path=key, default=key == "review")
+        st.Page(_guarded(key, fn), title=title, icon=icon, url_path=key, default=key == "review")
         for key, (fn, title, icon) in PAGES.items()
+        if key in visible_pages(known.role if known else None)
     ]
-    # Navigation first, so that a page's URL (e.g. /queue) is known even on the run
-    # that stops to ask for the annotator's name.
-    page = st.navigation(pages)
+    page = st.navigation(pages, position="sidebar" if known else "hidden")
     _setup()
     page.run()
 

@@ -2,18 +2,63 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from catalog.contract import option
 
 APP = Path(__file__).resolve().parent / "app.py"
 REPO = APP.parents[1]
 ENV_ROOT = "FACESIFT_ROOT"
 ENV_DATASET = "FACESIFT_DATASET"
+# What a terminal (Ctrl+C, closing it), a service manager or `docker stop` sends.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_SECONDS = 3.0  # then the server's process group is killed
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """Where ``facesift review`` (and ``run``) serves the app."""
+
+    port: int = option(8501, help="port", low=1, high=65535)
+    host: str = option(
+        "127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only)",
+        show_default=False,
+    )
+
+
+ENV_AUTH = "FACESIFT_AUTH"  # the accounts file (review --auth), resolved
+ENV_IMPORT_ROOT = "FACESIFT_IMPORT_ROOT"  # review --import-root: server paths allowed below it
+ENV_REQUIRE_LOGIN = "FACESIFT_REQUIRE_LOGIN"  # "1" when served beyond loopback
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an address (or name) only this machine can reach."""
+    import ipaddress
+
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:  # another host name: it may resolve to anything
+        return False
 
 
 def streamlit_command(
-    root: Path, dataset: str, *, port: int = 8501, host: str = "127.0.0.1"
+    root: Path,
+    dataset: str,
+    *,
+    port: int = 8501,
+    host: str = "127.0.0.1",
+    auth: Path | None = None,
+    import_root: Path | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The argv and environment that serve the app for one dataset."""
     argv = [
@@ -47,5 +92,71 @@ def streamlit_command(
         ENV_ROOT: str(Path(root).resolve()),
         ENV_DATASET: dataset,
         "PYTHONPATH": path,
+        ENV_REQUIRE_LOGIN: "0" if is_loopback(host) else "1",
     }
+    # The app must use the same accounts and import root as the command, whatever
+    # the environment it inherited says.
+    for key, value in ((ENV_AUTH, auth), (ENV_IMPORT_ROOT, import_root)):
+        if value is not None:
+            env[key] = str(Path(value).expanduser().resolve())
+        else:
+            env.pop(key, None)
     return argv, env
+
+
+def serve(argv: list[str], env: dict[str, str]) -> int:
+    """Run the app (:func:`streamlit_command`) until it stops or this process gets
+    SIGINT, SIGTERM or SIGHUP.
+
+    The server runs in its own process group, so a stop signal sent to this
+    process alone (a service manager, ``kill``) still reaches every process of
+    it: the group gets SIGTERM, then SIGKILL after :data:`GRACE_SECONDS`. Returns
+    0 after a stop signal, else the server's exit status.
+    """
+    stopped: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopped.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+    try:
+        server = subprocess.Popen(argv, env=env, start_new_session=True)
+        try:
+            return _wait(server, stopped)
+        finally:
+            _stop_group(server)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _wait(server: subprocess.Popen, stopped: list[int]) -> int:
+    deadline = None
+    while True:
+        try:
+            code = server.wait(timeout=0.1)
+            return 0 if stopped else code
+        except subprocess.TimeoutExpired:
+            pass
+        if stopped and deadline is None:
+            _signal_group(server, signal.SIGTERM)
+            deadline = time.monotonic() + GRACE_SECONDS
+        elif deadline is not None and time.monotonic() > deadline:
+            _signal_group(server, signal.SIGKILL)
+
+
+def _stop_group(server: subprocess.Popen) -> None:
+    """No process of the server is left: its group is ended even after the leader exited."""
+    if server.poll() is None:
+        _signal_group(server, signal.SIGTERM)
+        try:
+            server.wait(timeout=GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(server, signal.SIGKILL)
+            server.wait()
+    _signal_group(server, signal.SIGKILL)  # children the server left behind, if any
+
+
+def _signal_group(server: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(server.pid, sig)  # the group's id is the leader's pid (start_new_session)

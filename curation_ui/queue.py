@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 
 from catalog.events import record, undo_last
+from catalog.settings import labels_per_face
 from curation_ui.queries import NO_LABEL, FaceCard, face_card
 
 SUBSETS = {
@@ -21,7 +22,11 @@ SUBSETS = {
     "pending": "every pending face (e.g. scraped faces to check)",
     "disputed": "faces on which annotators disagree (that you have not decided)",
     "all": "every face not yet decided by you",
+    "second": "second opinion: faces short of their labels per face, none decided by you",
 }
+# Subsets that must not show the face's current label (or whether others disagree):
+# a second opinion is independent only if the annotator cannot see the first.
+BLIND_SUBSETS = frozenset({"second"})
 
 
 @dataclass(frozen=True)
@@ -45,13 +50,16 @@ def _standing_vote_sql(annotator_param: str = "?") -> str:
     )
 
 
-def _subset_where(qf: QueueFilter, annotator: str) -> tuple[str, list[object]]:
+def _subset_where(qf: QueueFilter, annotator: str, k: int = 1) -> tuple[str, list[object]]:
     conds: list[str] = []
     params: list[object] = []
     if qf.subset == "unlabelled":
         conds.append("s.status = 'pending' AND s.label IS NULL")
     elif qf.subset == "pending":
         conds.append("s.status = 'pending'")
+    elif qf.subset == "second":
+        conds.append(f"s.annotators < ? AND NOT {_standing_vote_sql()}")
+        params.extend([k, annotator])
     elif qf.subset == "disputed":
         conds.append(f"s.disputed = 1 AND NOT {_standing_vote_sql()}")
         params.append(annotator)
@@ -80,7 +88,7 @@ def next_face_id(
     skipped: frozenset[int] = frozenset(),
 ) -> int | None:
     """The first face of the subset with an id above ``after`` (wrapping), not skipped."""
-    where, params = _subset_where(qf, annotator)
+    where, params = _subset_where(qf, annotator, labels_per_face(conn))
     if skipped:
         where += f" AND s.face_id NOT IN ({','.join('?' * len(skipped))})"
         params = [*params, *sorted(skipped)]
@@ -97,7 +105,7 @@ def next_face_id(
 
 def remaining(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> int:
     """How many faces of the subset are left (skipped ones included)."""
-    where, params = _subset_where(qf, annotator)
+    where, params = _subset_where(qf, annotator, labels_per_face(conn))
     sql = f"SELECT COUNT(*) FROM face_state s WHERE {where}"
     return conn.execute(sql, params).fetchone()[0]
 

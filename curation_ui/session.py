@@ -1,8 +1,9 @@
 """Per-session state of the app: the catalog connection and the annotator's name.
 
 Each browser session opens its own catalog connection (SQLite connections are
-not shared across sessions' threads) and is asked for an annotator name once;
-the name is also kept in the URL so that a reload does not ask again.
+not shared across sessions' threads). With accounts, the name is the login
+(``curation_ui.login``); without, on loopback, it is asked for once and kept in
+the URL so that a reload does not ask again.
 """
 
 from __future__ import annotations
@@ -42,8 +43,20 @@ def catalog() -> Catalog:
     return cat
 
 
+def user():
+    """This session's user (name and role); asks for a login or a name and stops when unknown."""
+    from curation_ui.login import current_user
+
+    return current_user(catalog())
+
+
 def annotator() -> str:
-    """The annotator's name; asks for it (and stops the run) when this session has none."""
+    """The name on this session's label events: the login, or the typed name on loopback."""
+    return user().name
+
+
+def typed_name(*, ask: bool) -> str | None:
+    """The name typed for this session (kept in the URL); ``ask``: prompt and stop without one."""
     name = valid_annotator(st.session_state.get(ANNOTATOR))
     if name:
         return name
@@ -51,6 +64,8 @@ def annotator() -> str:
     if from_url:
         st.session_state[ANNOTATOR] = from_url
         return from_url
+    if not ask:
+        return None
     st.title("facesift review")
     with st.form("who"):
         typed = st.text_input(
@@ -73,12 +88,19 @@ def _forget_name() -> None:
     st.query_params.pop(ANNOTATOR, None)
 
 
-def sidebar(cat: Catalog, name: str) -> None:
-    """Who and what: the dataset and the annotator, with a way to change the name."""
+def sidebar(cat: Catalog, who) -> None:
+    """Who and what: the dataset and the user, with a way to log out or change the name."""
+    from curation_ui.login import has_login, log_out
+
+    name = getattr(who, "name", who)
+    role = getattr(who, "role", None)
     with st.sidebar:
         st.caption(f"dataset: {cat.paths.name}")
-        st.caption(f"annotator: {name}")
-        st.button("Change name", on_click=_forget_name, key="change_name")
+        st.caption(f"annotator: {name}" + (f" ({role})" if role and has_login(cat) else ""))
+        if has_login(cat):
+            st.button("Log out", on_click=log_out, key="log_out")
+        else:
+            st.button("Change name", on_click=_forget_name, key="change_name")
 
 
 def message(key: str) -> None:

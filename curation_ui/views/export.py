@@ -6,7 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from curation_ui import session
+from catalog.contract import Progress
+from curation_ui import actions, roles, session
 
 
 def render() -> None:
@@ -15,7 +16,6 @@ def render() -> None:
     st.header("Export")
     try:
         from exporter.options import FORMATS, ExportOptions
-        from exporter.stage import export
     except ImportError:
         st.info("Export is not available yet: it lands with the export stage (`facesift export`).")
         return
@@ -64,12 +64,13 @@ def render() -> None:
         )
         bar = st.progress(0.0, text="Exporting…")
 
-        def report(done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=f"Exporting: {done} of {total}")
+        def report(p: Progress) -> None:
+            bar.progress(p.fraction or 0.0, text=f"Exporting: {p.done} of {p.total}")
 
-        result = export(cat, opts, on_progress=report)
+        # The role is checked again here, whatever the page showed.
+        result = actions.export_as(session.user(), cat, opts, on_progress=report)
         bar.empty()
-    except (ValueError, OSError) as e:  # FacesiftError subclasses are ValueErrors here
+    except (ValueError, OSError, roles.PermissionRefused) as e:  # FacesiftErrors are ValueErrors
         st.error(str(e))
         return
     _show_result(result, opts)

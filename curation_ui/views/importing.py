@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import threading
@@ -10,11 +11,12 @@ from pathlib import Path
 import streamlit as st
 
 from catalog import Catalog
-from curation_ui import session
+from catalog.contract import Progress
+from curation_ui import actions, roles, session
+from curation_ui.launch import ENV_IMPORT_ROOT
 from importer.errors import ImportRefused
 from importer.items import CSV_EXTS, IMAGE_EXTS, VIDEO_EXTS, ZIP_EXTS
-from importer.stage import ImportSummary, import_path
-from importer.video import VideoOptions
+from importer.options import ImportOptions
 
 UPLOAD_TYPES = sorted(IMAGE_EXTS | VIDEO_EXTS | CSV_EXTS | ZIP_EXTS)
 LABEL_MODES = {
@@ -33,62 +35,54 @@ def _safe_name(name: str) -> str:
 
 def _extract_with_progress(cat: Catalog) -> str:
     """Run extraction in a worker thread on its own connection; show its progress here."""
-    try:
-        from faces.stage import extract
-    except ImportError:
-        return "Face extraction is not available yet; run `facesift extract` later."
-    pending = cat.conn.execute(
-        "SELECT COUNT(*) FROM images WHERE extract_status IS NULL"
-    ).fetchone()[0]
-    if not pending:
-        return "No image waits for face extraction."
-    outcome: dict[str, object] = {}
+    from faces.stage import extract
+
+    latest: dict[str, object] = {}
 
     def work() -> None:
         try:
             with Catalog.open(cat.paths.root, cat.paths.name, create=False) as own:
-                outcome["summary"] = extract(own, progress=False)
+                latest["summary"] = extract(own, on_progress=lambda p: latest.update(progress=p))
         except Exception as e:  # shown to the user below, never lost in a thread
-            outcome["error"] = e
+            latest["error"] = e
 
-    bar = st.progress(0.0, text=f"Extracting faces from {pending} images…")
+    bar = st.progress(0.0, text="Extracting faces…")
     worker = threading.Thread(target=work, name="facesift-extract", daemon=True)
     worker.start()
     while worker.is_alive():
-        worker.join(timeout=0.5)  # wait on the worker, re-checking progress twice a second
-        left = cat.conn.execute(
-            "SELECT COUNT(*) FROM images WHERE extract_status IS NULL"
-        ).fetchone()[0]
-        done = max(pending - left, 0)
-        bar.progress(min(done / pending, 1.0), text=f"Extracting faces: {done} of {pending}")
+        worker.join(timeout=0.5)  # only this thread may draw: show the callback's latest report
+        p = latest.get("progress")
+        if isinstance(p, Progress) and p.total:
+            text = f"Extracting faces: {p.done} of {p.total} images ({p.detail})"
+            bar.progress(p.fraction or 0.0, text=text)
     bar.progress(1.0, text="Extraction finished")
-    if "error" in outcome:
-        return f"Extraction failed: {outcome['error']}"
-    s = outcome["summary"]
-    return (
-        f"extract: {s.images} images ({s.done} with faces, {s.no_face} without, "
-        f"{s.errors} unreadable), {s.faces} faces added"
-    )
+    if "error" in latest:
+        return f"Extraction failed: {latest['error']}"
+    s = latest["summary"]
+    return s.line() if s.images else "No image waits for face extraction."  # type: ignore[attr-defined]
 
 
 def _run(cat: Catalog, target: Path, *, source: str | None, label_mode: str, label, fps, extract):
     status = st.empty()
 
-    def report(s: ImportSummary) -> None:
-        status.text(f"importing… {s.items} items read, {s.kept} images kept, {s.refused} refused")
+    def report(p: Progress) -> None:
+        status.text(f"importing… {p.done} items read, {p.detail}")
 
     try:
-        summary = import_path(
+        # The role is checked again here, whatever the page showed.
+        summary = actions.import_as(
+            session.user(),
             cat,
-            target,
-            label=label if label_mode == "one" else None,
-            labels_from=label_mode if label_mode in ("folders", "fer2013") else None,
-            source=source or None,
-            progress=False,
-            video=VideoOptions(fps=fps),
+            ImportOptions(
+                target,
+                label=label if label_mode == "one" else None,
+                labels_from=label_mode if label_mode in ("folders", "fer2013") else None,
+                source=source or None,
+                fps=fps,
+            ),
             on_progress=report,
         )
-    except (ImportRefused, ValueError) as e:
+    except (ImportRefused, ValueError, roles.PermissionRefused) as e:
         status.empty()
         st.error(str(e))
         return
@@ -111,9 +105,10 @@ def render() -> None:
     """The Import page."""
     cat = session.catalog()
     st.header("Import")
-    mode = st.radio(
-        "From", ["Upload files", "A folder or file on this machine"], horizontal=True, key="im_mode"
-    )
+    import_root = os.environ.get(ENV_IMPORT_ROOT) or None
+    # A path on the server only with `facesift review --import-root DIR`; otherwise uploads.
+    modes = ["Upload files"] + (["A folder or file on this machine"] if import_root else [])
+    mode = st.radio("From", modes, horizontal=True, key="im_mode")
     files = path = None
     if mode == "Upload files":
         files = st.file_uploader(
@@ -123,7 +118,9 @@ def render() -> None:
             key="im_files",
         )
     else:
-        path = st.text_input("Path of a folder, zip, CSV, video or image", key="im_path")
+        path = st.text_input(
+            f"Path of a folder, zip, CSV, video or image under {import_root}", key="im_path"
+        )
     c = st.columns(4)
     label_mode = c[0].selectbox(
         "Labels", list(LABEL_MODES), format_func=LABEL_MODES.get, key="im_labels"
@@ -149,4 +146,9 @@ def render() -> None:
         if not path or not path.strip():
             st.warning("Give a path first.")
             return
-        _run(cat, Path(path.strip()).expanduser(), **opts)
+        try:
+            target = roles.import_path_inside(path.strip(), import_root)
+        except roles.PermissionRefused as e:
+            st.error(str(e))
+            return
+        _run(cat, target, **opts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from catalog.labels import reject_reasons
+from catalog.settings import labels_per_face
 from curation_ui import queue as q
 from curation_ui import session
 from curation_ui.queries import NO_LABEL, face_sources, source_names
@@ -68,11 +69,15 @@ def queue_panel() -> None:
         else:
             if card.chip_path:
                 st.image(str(cat.paths.resolve(card.chip_path)), width=320)
-            st.text(
-                f"face #{card.id} · {card.status} · shows {card.label or 'no label'}"
-                + (" (claimed by its source)" if card.label_origin == "source" else "")
-                + (" · annotators disagree" if card.disputed else "")
-            )
+            if state.filter.subset in q.BLIND_SUBSETS:
+                # A second opinion sees the face only: no label, status or dispute.
+                st.text(f"face #{card.id} · your own decision, please")
+            else:
+                st.text(
+                    f"face #{card.id} · {card.status} · shows {card.label or 'no label'}"
+                    + (" (claimed by its source)" if card.label_origin == "source" else "")
+                    + (" · annotators disagree" if card.disputed else "")
+                )
             if st.toggle("Show the source image and box", key="q_show_source"):
                 _source_view(cat, card)
     with right:
@@ -132,12 +137,22 @@ def render() -> None:
     who = session.annotator()
     st.header("Label queue")
     c = st.columns(3)
+    k = labels_per_face(cat.conn)
+    subsets = [s for s in q.SUBSETS if s != "second" or k > 1]
     subset = c[0].selectbox(
-        "Faces", list(q.SUBSETS), format_func=q.SUBSETS.get, key="q_subset", bind="query-params"
+        "Faces", subsets, format_func=q.SUBSETS.get, key="q_subset", bind="query-params"
     )
+    blind = subset in q.BLIND_SUBSETS
     label = c[1].selectbox(
-        "Showing label", [ANY, *cat.labels.names, NO_LABEL], key="q_label", bind="query-params"
+        "Showing label",
+        [ANY, *cat.labels.names, NO_LABEL],
+        key="q_label",
+        bind="query-params",
+        disabled=blind,  # filtering by the current label would reveal the others' labels
     )
+    if blind:
+        label = ANY
+        st.caption(f"Second opinion: each face needs {k} independent decisions.")
     source = c[2].selectbox(
         "Source", [ANY, *source_names(cat.conn)], key="q_source", persist_state="session"
     )

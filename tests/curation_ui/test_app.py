@@ -163,9 +163,10 @@ def test_import_page_upload_a_zip_with_folder_labels(app_env):
     assert at.dataframe  # the refused text file is listed
 
 
-def test_import_page_folder_then_extraction(app_env, tmp_path, single_face_photo):
+def test_import_page_folder_then_extraction(app_env, tmp_path, single_face_photo, monkeypatch):
     import shutil
 
+    monkeypatch.setenv("FACESIFT_IMPORT_ROOT", str(tmp_path))  # review --import-root
     cat = app_env.cat
     shutil.copy(single_face_photo.path, tmp_path / single_face_photo.name)
     at = open_page("import")
@@ -186,7 +187,8 @@ def test_import_page_folder_then_extraction(app_env, tmp_path, single_face_photo
     assert n == 1
 
 
-def test_import_page_reports_a_bad_path(app_env, tmp_path):
+def test_import_page_reports_a_bad_path(app_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("FACESIFT_IMPORT_ROOT", str(tmp_path))  # review --import-root
     at = open_page("import")
     at.radio(key="im_mode").set_value("A folder or file on this machine").run()
     at.text_input(key="im_path").input(str(tmp_path / "missing")).run()

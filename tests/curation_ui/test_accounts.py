@@ -1,0 +1,269 @@
+"""Accounts, logins and roles of the review app (AppTest, no browser)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from curation_ui import accounts as acc
+from curation_ui import roles
+from curation_ui.login import WRONG_PASSWORD_DELAY, oidc_provider
+from tests.conftest import REPO
+
+PASSWORD = "correct horse battery"
+ADMIN_PASSWORD = "admin's own secret 42"
+
+
+def _page_script(name: str) -> None:
+    from curation_ui.app import run_page
+
+    run_page(name)
+
+
+@pytest.fixture
+def team(seeded, tmp_path, monkeypatch):
+    """The seeded catalog served with two accounts: ann (annotator) and root (admin)."""
+    path = tmp_path / "private" / "users.toml"
+    acc.add_user(path, "ann", PASSWORD)
+    acc.add_user(path, "root", ADMIN_PASSWORD, admin=True)
+    monkeypatch.setenv("FACESIFT_ROOT", str(seeded.cat.paths.root))
+    monkeypatch.setenv("FACESIFT_DATASET", seeded.cat.paths.name)
+    monkeypatch.setenv("FACESIFT_AUTH", str(path))
+    monkeypatch.delenv("FACESIFT_IMPORT_ROOT", raising=False)
+    monkeypatch.delenv("FACESIFT_REQUIRE_LOGIN", raising=False)
+    return seeded
+
+
+def open_page(name: str) -> AppTest:
+    return AppTest.from_function(_page_script, kwargs={"name": name}, default_timeout=60).run()
+
+
+def log_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_pw").input(password)
+    return at.button[0].click().run()
+
+
+# --- the accounts file -------------------------------------------------------
+
+
+def test_passwords_are_stored_only_as_salted_hashes_in_a_private_file(tmp_path):
+    path = tmp_path / "users.toml"
+    a, new = acc.add_user(path, "ann", PASSWORD)
+    b, _ = acc.add_user(path, "bo", PASSWORD, admin=True)
+    assert new and a.role == "annotator" and b.role == "admin"
+    text = path.read_bytes()
+    assert PASSWORD.encode() not in text
+    assert b"correct" not in text
+    assert a.password_hash != b.password_hash  # same password, different salts
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name != "users.toml"]  # no temp file left
+    loaded = acc.load_accounts(path)
+    assert set(loaded) == {"ann", "bo"}
+    assert acc.verify_password(PASSWORD, loaded["ann"].password_hash)
+    assert not acc.verify_password(PASSWORD + "!", loaded["ann"].password_hash)
+    assert not acc.verify_password(PASSWORD, "scrypt$16384$8$1$bad$hash")
+
+
+def test_adding_again_changes_the_password_and_role_and_remove_removes(tmp_path):
+    path = tmp_path / "users.toml"
+    acc.add_user(path, "ann", PASSWORD)
+    again, new = acc.add_user(path, "ann", "another password", admin=True)
+    assert not new and again.is_admin
+    accounts = acc.load_accounts(path)
+    assert acc.authenticate(accounts, "ann", PASSWORD) is None
+    assert acc.authenticate(accounts, "ann", "another password").name == "ann"
+    acc.remove_user(path, "ann")
+    assert acc.load_accounts(path) == {}
+    with pytest.raises(acc.AccountError, match="no user 'ann'"):
+        acc.remove_user(path, "ann")
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "message"),
+    [
+        ("ann lee", PASSWORD, "bad user name"),
+        ("../x", PASSWORD, "bad user name"),
+        ("ann", "short", "at least 8"),
+    ],
+)
+def test_bad_names_and_short_passwords_are_refused_in_one_line(tmp_path, name, password, message):
+    path = tmp_path / "users.toml"
+    with pytest.raises(acc.AccountError, match=message) as e:
+        acc.add_user(path, name, password)
+    assert "\n" not in str(e.value)
+    assert not path.exists()
+
+
+def test_a_damaged_accounts_file_is_a_one_line_error(tmp_path):
+    path = tmp_path / "users.toml"
+    path.write_text('[users.ann]\nrole = "boss"\npassword = "x"\n')
+    with pytest.raises(acc.AccountError, match="bad entry for user 'ann'"):
+        acc.load_accounts(path)
+    path.write_text("[users\n")
+    with pytest.raises(acc.AccountError, match="cannot read"):
+        acc.load_accounts(path)
+
+
+# --- logging in -------------------------------------------------------------
+
+
+def test_with_accounts_the_app_asks_for_a_login_and_a_wrong_password_is_refused(team):
+    at = open_page("queue")
+    assert at.text_input(key="login_pw") and not at.header  # no page before the login
+    start = time.monotonic()
+    at = log_in(at, "ann", "wrong password")
+    assert time.monotonic() - start >= WRONG_PASSWORD_DELAY
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    assert not at.header
+    at = log_in(at, "nobody", PASSWORD)
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    at = log_in(at, "ann", PASSWORD)
+    assert not at.exception and [h.value for h in at.header] == ["Label queue"]
+
+
+def test_the_annotator_on_every_event_is_the_login_never_a_typed_name(team):
+    cat = team.cat
+    at = AppTest.from_function(_page_script, kwargs={"name": "queue"}, default_timeout=60)
+    at.session_state["annotator"] = "mallory"  # a typed name (or ?annotator= in the URL)
+    at.query_params["annotator"] = "mallory"
+    at.run()
+    assert at.text_input(key="login_pw")  # a typed name does not let anyone in
+    at = log_in(at, "ann", PASSWORD)
+    at.button(key="q_label_happy").click().run()
+    at.button(key="q_reject").click().run()
+    at.button(key="q_undo").click().run()
+    rows = cat.conn.execute("SELECT annotator, action FROM label_events ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [("ann", "label"), ("ann", "reject"), ("ann", "undo")]
+
+
+def test_sessions_expire_and_a_removed_user_is_logged_out(team, monkeypatch):
+    from curation_ui import login
+
+    at = log_in(open_page("stats"), "ann", PASSWORD)
+    assert [h.value for h in at.header] == ["Stats"]
+    name, _ = at.session_state["_facesift_login"]
+    at.session_state["_facesift_login"] = (name, time.monotonic() - 1)  # the clock moved on
+    at.run()
+    assert at.text_input(key="login_pw") and not at.header
+    assert any("expired" in i.value for i in at.info)
+    at = log_in(at, "ann", PASSWORD)
+    assert [h.value for h in at.header] == ["Stats"]
+    acc.remove_user(os.environ["FACESIFT_AUTH"], "ann")
+    at.run()
+    assert at.text_input(key="login_pw") and not at.header
+    assert login.SESSION_SECONDS <= 24 * 3600
+
+
+# --- roles ------------------------------------------------------------------
+
+
+def test_an_annotator_sees_no_admin_page_and_is_refused_on_one(team):
+    from curation_ui.app import visible_pages
+
+    assert "import" not in visible_pages("annotator")
+    assert "export" not in visible_pages("annotator")
+    assert {"review", "queue", "stats"} <= set(visible_pages("annotator"))
+    assert {"import", "export"} <= set(visible_pages("admin"))
+    for page in ("import", "export"):
+        at = log_in(open_page(page), "ann", PASSWORD)
+        assert not at.exception
+        assert [e.value for e in at.error] == [
+            "ann (annotator) may not open this page: ask an admin."
+        ]
+        assert not at.header and "im_go" not in [b.key for b in at.button]
+    at = log_in(open_page("import"), "root", ADMIN_PASSWORD)
+    assert [h.value for h in at.header] == ["Import"] and not at.error
+
+
+def test_the_whole_app_lists_only_the_pages_of_the_role(team):
+    at = AppTest.from_file(str(REPO / "curation_ui" / "app.py"), default_timeout=60).run()
+    assert at.text_input(key="login_pw")
+    at = log_in(at, "ann", PASSWORD)
+    assert not at.exception and [h.value for h in at.header] == ["Review by query"]
+    assert "annotator: ann (annotator)" in [c.value for c in at.sidebar.caption]
+
+
+def test_an_annotators_import_and_export_are_refused_on_the_server(team, tmp_path):
+    from curation_ui import actions
+
+    cat = team.cat
+    folder = tmp_path / "in"
+    folder.mkdir()
+    before = cat.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+    ann = roles.User("ann", "annotator")
+    with pytest.raises(roles.PermissionRefused, match="ann \\(annotator\\) may not import"):
+        actions.import_as(ann, cat, folder)
+    with pytest.raises(roles.PermissionRefused, match="may not export"):
+        actions.export_as(ann, cat, None)
+    assert cat.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == before
+    assert not (tmp_path / "out").exists()
+    assert roles.allowed("annotator", "label") and roles.allowed("admin", "takedown")
+    assert not roles.allowed("annotator", "takedown") and not roles.allowed("annotator", "model")
+    assert not roles.may_see("annotator", "a_page_nobody_listed")
+    assert roles.may_see("admin", "a_page_nobody_listed")
+
+
+# --- server paths -----------------------------------------------------------
+
+
+def test_server_paths_are_refused_without_an_import_root_and_outside_it(tmp_path):
+    root = tmp_path / "imports"
+    (root / "ok").mkdir(parents=True)
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(roles.PermissionRefused, match="--import-root"):
+        roles.import_path_inside(root / "ok", None)
+    assert roles.import_path_inside(root / "ok", root) == (root / "ok").resolve()
+    assert roles.import_path_inside("ok", root) == (root / "ok").resolve()
+    for bad in (outside, root / "ok" / ".." / ".." / "secret", root / "link", "link", "/etc"):
+        with pytest.raises(roles.PermissionRefused, match="outside the import root"):
+            roles.import_path_inside(bad, root)
+
+
+def test_the_import_page_offers_uploads_only_without_an_import_root(team, tmp_path, monkeypatch):
+    at = log_in(open_page("import"), "root", ADMIN_PASSWORD)
+    assert at.radio(key="im_mode").options == ["Upload files"]
+    root = tmp_path / "imports"
+    root.mkdir()
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setenv("FACESIFT_IMPORT_ROOT", str(root))
+    at.run()
+    at.radio(key="im_mode").set_value("A folder or file on this machine").run()
+    for bad in (str(outside), str(root / "link")):
+        at.text_input(key="im_path").input(bad).run()
+        at.button(key="im_go").click().run()
+        assert [e.value for e in at.error] == [
+            f"{bad!r} is outside the import root {root.resolve()}"
+        ]
+    assert (
+        team.cat.conn.execute(
+            "SELECT COUNT(*) FROM image_sources WHERE import_path LIKE ?", ("%secret%",)
+        ).fetchone()[0]
+        == 0
+    )
+
+
+# --- identity provider --------------------------------------------------------
+
+
+def test_oidc_is_used_only_where_secrets_configure_it():
+    base = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s"}
+    google = {
+        "client_id": "id",
+        "client_secret": "x",
+        "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration",
+    }
+    assert oidc_provider(None) is None
+    assert oidc_provider({}) is None
+    assert oidc_provider(google) is None  # no redirect_uri / cookie_secret
+    assert oidc_provider({**base}) is None  # no provider
+    assert oidc_provider({**base, **google}) == "default"
+    assert oidc_provider({**base, "google": google}) == "google"
