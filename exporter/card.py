@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from catalog.events import LabelEvent, votes
+from catalog.agreement import Agreement, agreement
 from catalog.labels import reject_reasons
 from exporter.leakage import Leakage
 from exporter.options import SPLITS, ExportOptions, LabelPlan
@@ -30,9 +30,7 @@ class Curation:
     status: Counter = field(default_factory=Counter)
     rejected_by_reason: Counter = field(default_factory=Counter)
     annotators: list[tuple[str, int]] = field(default_factory=list)  # name, faces decided
-    multi_annotated: int = 0
-    unanimous: int = 0
-    disputed: int = 0
+    agreement: Agreement = field(default_factory=lambda: Agreement(0, 0, 0, None, None))
 
 
 def gather(conn: sqlite3.Connection) -> Curation:
@@ -84,18 +82,7 @@ def gather(conn: sqlite3.Connection) -> Curation:
             "GROUP BY annotator ORDER BY annotator"
         )
     ]
-    c.disputed = conn.execute("SELECT COUNT(*) FROM face_state WHERE disputed = 1").fetchone()[0]
-    by_face: dict[int, list[LabelEvent]] = {}
-    for r in conn.execute(
-        "SELECT id, face_id, annotator, action, label, reason, undoes, created_at "
-        "FROM label_events ORDER BY id"
-    ):
-        by_face.setdefault(r[1], []).append(LabelEvent(*r))
-    for events in by_face.values():
-        vs = votes(events, None)
-        if len(vs) >= 2:
-            c.multi_annotated += 1
-            c.unanimous += len({(v.status, v.label) for v in vs.values()}) == 1
+    c.agreement = agreement(conn)
     return c
 
 
@@ -317,11 +304,11 @@ def curation_section(f: CardFacts) -> list[str]:
         )
     else:
         lines.append("- no face was reviewed by a person")
-    if curation.multi_annotated:
-        pct = 100 * curation.unanimous / curation.multi_annotated
+    ag = curation.agreement
+    if ag.faces:
         lines.append(
-            f"- agreement: {curation.unanimous} of {curation.multi_annotated} faces seen by two "
-            f"or more annotators were decided alike ({pct:.1f}%); {curation.disputed} faces "
+            f"- agreement: {ag.unanimous} of {ag.faces} faces seen by two or more annotators "
+            f"were decided alike ({100 * ag.unanimous / ag.faces:.1f}%); {ag.disputed} faces "
             "are disputed (annotators disagree)"
         )
     pending = sum(1 for face in f.faces if face.status == "pending")

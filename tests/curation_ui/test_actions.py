@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalog.agreement import agreement
 from catalog.events import face_state
 from curation_ui import actions
 from curation_ui import queue as q
@@ -109,7 +110,7 @@ def test_stats_tables_and_agreement(seeded):
     actions.relabel(conn, [ids["sad_2"]], "bo", "sad")
     table = stats.label_status_table(conn, cat.labels.names)
     assert table.loc["sad", "accepted"] == 2 and table.loc["(no label)", "pending"] == 3
-    ag = stats.agreement(conn)
+    ag = agreement(conn)
     assert (ag.faces, ag.unanimous) == (2, 1)
     assert ag.pairwise == (2 + 2) / (6 + 2)
     people = stats.per_annotator_table(conn).set_index("annotator")
