@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from catalog.db import transaction
+from catalog.settings import get_value, put_value
 
 SHOW_MODEL_TOP3 = "show_model_top3"  # the Label queue's model guesses (off by default)
 
@@ -22,14 +23,11 @@ def _key(name: str, annotator: str) -> str:
 
 def get_flag(conn: sqlite3.Connection, annotator: str, name: str, default: bool = False) -> bool:
     """An annotator's on/off preference, or ``default`` when never set."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_key(name, annotator),)).fetchone()
-    return default if row is None else row[0] == "1"
+    value = get_value(conn, _key(name, annotator))
+    return default if value is None else value == "1"
 
 
 def set_flag(conn: sqlite3.Connection, annotator: str, name: str, on: bool) -> None:
     """Remember an annotator's on/off preference."""
     with transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            (_key(name, annotator), "1" if on else "0"),
-        )
+        put_value(conn, _key(name, annotator), "1" if on else "0")

@@ -15,11 +15,22 @@ class SettingError(FacesiftError, ValueError):
     """A setting value out of its range."""
 
 
+def get_value(conn: sqlite3.Connection, key: str) -> str | None:
+    """The ``meta`` value stored under ``key``, or None."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def put_value(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Store ``value`` under ``key`` in ``meta`` (inside the caller's transaction, if any)."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
 def labels_per_face(conn: sqlite3.Connection) -> int:
     """How many independent decisions a face needs (``review --labels-per-face``; default 1)."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (LABELS_PER_FACE,)).fetchone()
+    value = get_value(conn, LABELS_PER_FACE)
     try:
-        return max(1, int(row[0])) if row else 1
+        return max(1, int(value)) if value is not None else 1
     except ValueError:  # a hand-edited value: fall back to one decision per face
         return 1
 
@@ -37,8 +48,6 @@ def set_labels_per_face(conn: sqlite3.Connection, k: int) -> bool:
     if labels_per_face(conn) == k:
         return False
     with transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (LABELS_PER_FACE, str(k))
-        )
+        put_value(conn, LABELS_PER_FACE, str(k))
         rebuild_face_states(conn)
     return True

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.db import transaction
+from catalog.settings import get_value, put_value
 from faces.neardup import near_duplicate_groups, parse_phash
 
 META_KEY = "near_dup_bits"
@@ -32,11 +33,11 @@ def update_dup_groups(
     one), when ``max_bits`` differs from the last pass, or when forced;
     detection is never redone. Only changed rows are written.
     """
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_KEY,)).fetchone()
+    last_bits = get_value(conn, META_KEY)
     stale = conn.execute(
         "SELECT 1 FROM faces WHERE dup_group IS NULL AND phash IS NOT NULL LIMIT 1"
     ).fetchone()
-    if not (force or stale or row is None or row[0] != str(max_bits)):
+    if not (force or stale or last_bits != str(max_bits)):
         return DupGroupUpdate(False, 0, 0, _group_count(conn))
     rows = conn.execute(
         "SELECT id, phash, dup_group FROM faces WHERE phash IS NOT NULL ORDER BY id"
@@ -51,9 +52,7 @@ def update_dup_groups(
             "UPDATE faces SET dup_group = ? WHERE id = ?",
             ((int(groups[i]), int(ids[i])) for i in changed),
         )
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_KEY, str(max_bits))
-        )
+        put_value(conn, META_KEY, str(max_bits))
     return DupGroupUpdate(True, len(ids), len(changed), _group_count(conn))
 
 
