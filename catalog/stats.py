@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.dataset import Catalog
+from catalog.takedown import takedown_counts
 
 STATUSES = ("pending", "accepted", "rejected")
 
@@ -60,6 +61,7 @@ def summary(cat: Catalog) -> dict:
         "by_label": by_label,
         "label_events": _count(cat, "SELECT COUNT(*) FROM label_events"),
         "exports": _count(cat, "SELECT COUNT(*) FROM exports"),
+        "takedowns": takedown_counts(cat.conn),
     }
 
 

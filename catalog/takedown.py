@@ -27,6 +27,7 @@ from catalog.errors import FacesiftError
 from catalog.votes import record_decisions
 
 REASON = "takedown"  # the reject reason (catalog.events.FINAL_REJECT: no majority overturns it)
+TAKEN_DOWN = "taken down"  # why an export leaves a face out (its card counts them)
 MATCH_KINDS = ("url", "page", "domain", "image", "face")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
@@ -350,3 +351,32 @@ def takedown_counts(conn: sqlite3.Connection) -> dict[str, int]:
         ),
         "blocklist": one("SELECT COUNT(*) FROM blocklist"),
     }
+
+
+def blocked_download(conn: sqlite3.Connection, sha256: str | None, *urls: str | None) -> bool:
+    """True if a downloaded image is blocked by its hash or by any of its URLs."""
+    if blocked(conn, sha256=sha256):
+        return True
+    return any(blocked(conn, url=u) for u in urls if u)
+
+
+def discard_blocked_file(conn: sqlite3.Connection, relpath: str, sha256: str) -> bool:
+    """Delete a file a downloader stored before the blocklist refused it; True if deleted.
+
+    Kept when an image that is not taken down has the same content (a URL was
+    blocked, not these bytes).
+    """
+    live = conn.execute(
+        "SELECT 1 FROM images WHERE sha256 = ? AND taken_down_at IS NULL", (sha256,)
+    ).fetchone()
+    if live:
+        return False
+    db_file = conn.execute("PRAGMA database_list").fetchone()[2]
+    if not db_file:
+        return False
+    base = Path(db_file).parent.resolve()
+    target = (base / relpath).resolve()
+    if not target.is_relative_to(base) or not target.is_file():
+        return False
+    target.unlink()
+    return True

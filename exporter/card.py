@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from catalog.agreement import Agreement, agreement
 from catalog.labels import reject_reasons
+from catalog.takedown import TAKEN_DOWN
 from exporter.leakage import Leakage
 from exporter.options import SPLITS, ExportOptions, LabelPlan
 from exporter.select import ExportFace
@@ -320,6 +321,20 @@ def curation_section(f: CardFacts) -> list[str]:
     return lines
 
 
+def takedowns(f: CardFacts) -> list[str]:
+    """Faces left out because their source was taken down (``facesift takedown``)."""
+    n = f.left_out.get(TAKEN_DOWN, 0)
+    if not n:
+        return []
+    return [
+        "## Takedowns",
+        "",
+        f"- {n} faces are not in this export: their images were taken down on request "
+        "(`facesift takedown`); their files are deleted and their hashes, URLs or domains "
+        "are blocked from every later scrape and import",
+    ]
+
+
 def filters(f: CardFacts) -> list[str]:
     """The export's selection flags and what they left out."""
     opts = f.opts
@@ -411,6 +426,7 @@ SECTIONS: list[Section] = [
     leakage_check,
     collection,
     curation_section,
+    takedowns,
     filters,
     files,
     limitations,
