@@ -290,7 +290,22 @@ CREATE TABLE blocklist (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2_REVIEW_INDEXES, _V_IMPORT_VOTES_TAKEDOWNS]
+# Scrape at scale: a query's language (its text decides the search, so the
+# uniqueness stays engine + text + label; the language is what the plan said
+# when the query was first stored), and which way each result's original came:
+# page_data, imgres, preview, thumbnail (Google), page_data (Bing), json (DuckDuckGo).
+_V_SCRAPE_LANGUAGE_VIA = """
+ALTER TABLE queries ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+ALTER TABLE search_results ADD COLUMN via TEXT;
+CREATE INDEX queries_language ON queries(language);
+"""
+
+MIGRATIONS: list[str] = [
+    _V1,
+    _V2_REVIEW_INDEXES,
+    _V_IMPORT_VOTES_TAKEDOWNS,
+    _V_SCRAPE_LANGUAGE_VIA,
+]
 """Migration i (0-based) takes a database from user_version i to i + 1."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -16,6 +16,7 @@ from scraper import page_scripts as js
 from scraper.bing_parse import parse_tiles
 from scraper.config import ScrapeOptions
 from scraper.crawl_common import OnHit, blocked, first_match, load, wait_for
+from scraper.page_state import NO_RESULTS, read_state
 from scraper.records import CrawlOutcome
 
 log = logging.getLogger("facesift.scraper")
@@ -26,25 +27,28 @@ class BingCrawler:
 
     engine = "bing"
 
-    def __init__(self, driver: WebDriver, rules: dict, opts: ScrapeOptions):
+    def __init__(
+        self, driver: WebDriver, rules: dict, opts: ScrapeOptions, origin: str | None = None
+    ):
         self.d = driver
         self.rules = rules["bing"]
         self.opts = opts
+        self.origin = (origin or opts.origin).rstrip("/")
 
-    def crawl(self, query: str, on_hit: OnHit) -> CrawlOutcome:
+    def crawl(self, query: str, on_hit: OnHit, language: str = "en") -> CrawlOutcome:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         q = quote_plus(query)
-        url = self.rules["search_url"].format(base=self.opts.origin, q=q)
+        url = self.rules["search_url"].format(base=self.origin, q=q)
         if why := load(self.d, url):
             return CrawlOutcome("failed", why, "bing")
-
-        def ready(d: WebDriver):
-            return "blocked" if blocked(d, self.rules) else first_match(d, self.rules["tiles"])
-
-        found = wait_for(self.d, ready, self.opts.page_timeout)
-        if found == "blocked":
-            why = blocked(self.d, self.rules)
-            return CrawlOutcome("blocked", f"Bing blocked the search: {why}")
+        state = wait_for(
+            self.d, lambda d: read_state(d, self.rules, self.rules["tiles"]), self.opts.page_timeout
+        )
+        if state is not None and state.stops_engine:
+            return CrawlOutcome("blocked", f"Bing blocked the search: {state.why}")
+        if state is not None and state.kind == NO_RESULTS:
+            return CrawlOutcome("done", f"no results: {state.why}", "bing")
+        found = first_match(self.d, self.rules["tiles"])
         if found is None:
             return CrawlOutcome(
                 "failed",
@@ -66,14 +70,13 @@ class BingCrawler:
                 seen.add(h.url)
                 if not on_hit(h):
                     return CrawlOutcome("done", "reached the limit", "bing")
-            url = self.rules["async_url"].format(
-                base=self.opts.origin, q=q, first=first, count=size
-            )
+            url = self.rules["async_url"].format(base=self.origin, q=q, first=first, count=size)
             try:
                 fragment = self.d.execute_async_script(js.FETCH_TEXT, url)
             except (TimeoutException, JavascriptException) as e:
                 return CrawlOutcome("failed", f"Bing's async page failed: {e.msg}", "bing")
-            if fragment and any(t in fragment.lower() for t in self.rules.get("blocked_texts", [])):
+            texts = self.rules["states"].get("blocked_texts", [])
+            if fragment and any(t in fragment.lower() for t in texts):
                 return CrawlOutcome("blocked", "Bing blocked the search (captcha)", "bing")
             hits = parse_tiles(fragment or "")
             if not hits:

@@ -48,6 +48,7 @@ def parse_tiles(html: str) -> list[Hit]:
                 title=m.get("t") or None,
                 width=_int(m.get("w") or m.get("expw")),
                 height=_int(m.get("h") or m.get("exph")),
+                via="page_data",
             )
         )
     return hits

@@ -1,8 +1,12 @@
 """Crawling Google Images (the 2024-2026 and the 2020-2023 page) with Selenium.
 
-Every selector comes from selectors.toml. The crawl scrolls until the tile count
-stops growing, clicks "Show more results" when it is there, opens each tile's
-preview to read its original URL, and stops at the limit, at the end marker, when
+Every selector and pattern comes from selectors.toml. Before reading a page the
+crawl classifies it (scraper/page_state.py): consent is answered, a sorry page,
+captcha or the JavaScript-only shell stops the query as blocked, "no results"
+ends it as done. Then, per batch of tiles, three ways to each original, in this
+order: the page's own data (scraper/google_data.py, read from the live DOM's
+scripts after each scroll), hovering the tile (its link fills with /imgres),
+and last the preview panel click. It stops at the limit, at the end marker, when
 nothing new appears within ``idle_timeout``, or when Google blocks us.
 """
 
@@ -14,6 +18,7 @@ from urllib.parse import quote_plus
 from selenium.common.exceptions import JavascriptException, TimeoutException
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from catalog.decode import data_uri_bytes
 from scraper import page_scripts as js
 from scraper.config import ScrapeOptions
 from scraper.crawl_common import (
@@ -24,11 +29,15 @@ from scraper.crawl_common import (
     load,
     wait_for,
 )
-from scraper.records import CrawlOutcome
+from scraper.google_data import DataResult, parse_scripts
+from scraper.page_state import CONSENT, NO_RESULTS, RESULTS, read_state
+from scraper.records import CrawlOutcome, Hit
 
 log = logging.getLogger("facesift.scraper")
 # Tiles opened per browser round trip: results still reach the catalog every few tiles.
 TILES_PER_CALL = 8
+# Scripts worth sending back from the page: only those that may hold result arrays.
+SCRIPT_MARKERS = ['["http']
 
 
 class GoogleCrawler:
@@ -36,44 +45,47 @@ class GoogleCrawler:
 
     engine = "google"
 
-    def __init__(self, driver: WebDriver, rules: dict, opts: ScrapeOptions):
+    def __init__(
+        self, driver: WebDriver, rules: dict, opts: ScrapeOptions, origin: str | None = None
+    ):
         self.d = driver
         self.rules = rules["google"]
         self.opts = opts
+        self.origin = (origin or opts.origin).rstrip("/")
+        self.data: dict[str, DataResult] = {}
 
     def search_url(self, query: str) -> str:
-        return self.rules["search_url"].format(base=self.opts.origin, q=quote_plus(query))
+        return self.rules["search_url"].format(base=self.origin, q=quote_plus(query))
 
-    def crawl(self, query: str, on_hit: OnHit) -> CrawlOutcome:
+    def crawl(self, query: str, on_hit: OnHit, language: str = "en") -> CrawlOutcome:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         url = self.search_url(query)
         if why := load(self.d, url):
             return CrawlOutcome("failed", why)
-        if why := blocked(self.d, self.rules):
-            return CrawlOutcome("blocked", f"Google blocked the search: {why}")
-        self._consent(url)
-        layout = self._detect_layout()
-        if isinstance(layout, CrawlOutcome):
-            return layout
+        settled = self._settle(url)
+        if isinstance(settled, CrawlOutcome):
+            return settled
+        layout = settled
         tiles = first_match(self.d, layout["tiles"])
         log.info("layout %s: tiles matched %r", layout["name"], tiles)
+        self.data = {}
         logged: set[str] = set()
         n_tiles = 0
         while True:
+            self._absorb_scripts()
             scan = self.d.execute_script(
-                js.SCAN, tiles, self.rules["exclude_within"], self.rules["exclude_if_contains"]
+                js.SCAN,
+                tiles,
+                self.rules["exclude_within"],
+                self.rules["exclude_if_contains"],
+                self.rules.get("ad_labels", []),
+                self.rules.get("result_id_attributes", []),
+                layout["thumbnail"],
             )
             fresh = scan["fresh"]
             for start in range(0, len(fresh), TILES_PER_CALL):
-                for info in self._open_tiles(fresh[start : start + TILES_PER_CALL], layout):
-                    if info is None:
-                        continue
-                    for role in ("via", "click"):
-                        if info.get(role) and info[role] not in logged:
-                            logged.add(info[role])
-                            log.info("%s: %s matched %r", layout["name"], role, info[role])
-                    hit = hit_from_page(info)
-                    if hit is not None and not on_hit(hit):
+                for hit in self._hits(fresh[start : start + TILES_PER_CALL], layout, logged):
+                    if not on_hit(hit):
                         return CrawlOutcome("done", "reached the limit", layout["name"])
             n_tiles += len(fresh)
             if why := blocked(self.d, self.rules):
@@ -92,6 +104,47 @@ class GoogleCrawler:
                     f"no new results within {self.opts.idle_timeout:g} s ({n_tiles} tiles)",
                     layout["name"],
                 )
+
+    def _hits(self, tiles: list[dict], layout: dict, logged: set[str]) -> list[Hit]:
+        """Hits for a few tiles, in tile order: page data where it has them, else opened."""
+        by_data = {t["i"]: self.data.get(t["docid"] or "") for t in tiles}
+        to_open = [t for t in tiles if by_data[t["i"]] is None]
+        opened = dict(
+            zip([t["i"] for t in to_open], self._open_tiles(to_open, layout), strict=False)
+        )
+        out = []
+        for t in tiles:
+            found = by_data[t["i"]]
+            if found is not None:
+                out.append(_hit_from_data(found, t))
+                continue
+            info = opened.get(t["i"])
+            if info is None:
+                continue
+            info["docid"] = t["docid"]
+            for role in ("via", "click"):
+                if info.get(role) and info[role] not in logged:
+                    logged.add(info[role])
+                    log.info("%s: %s matched %r", layout["name"], role, info[role])
+            if (hit := hit_from_page(info)) is not None:
+                out.append(hit)
+            elif not info.get("original"):
+                log.info(
+                    "%s: tile %s has neither an original nor a result id", layout["name"], t["i"]
+                )
+        return out
+
+    def _absorb_scripts(self) -> None:
+        """Parse the scripts the page gained since the last look into ``self.data``."""
+        patterns = self.rules.get("page_data")
+        if not patterns:
+            return
+        texts = self.d.execute_script(js.NEW_SCRIPTS, SCRIPT_MARKERS)
+        if texts:
+            before = len(self.data)
+            for docid, found in parse_scripts(texts, patterns, self.rules["thumbnails"]).items():
+                self.data.setdefault(docid, found)
+            log.debug("page data: %d results from %d scripts", len(self.data) - before, len(texts))
 
     # --- steps -----------------------------------------------------------------------
 
@@ -112,32 +165,43 @@ class GoogleCrawler:
             self.d.get(url)
 
     def _any_tiles(self) -> bool:
-        cands = [t for layout in self.rules["layouts"] for t in layout["tiles"]]
-        return bool(first_match(self.d, cands))
+        return bool(first_match(self.d, self._all_tiles()))
 
-    def _detect_layout(self) -> dict | CrawlOutcome:
-        def ready(d: WebDriver):
-            if blocked(d, self.rules):
-                return "blocked"
-            for layout in self.rules["layouts"]:
-                if first_match(d, layout["tiles"]):
-                    return layout
-            return None
+    def _all_tiles(self) -> list[str]:
+        return [t for layout in self.rules["layouts"] for t in layout["tiles"]]
 
-        found = wait_for(self.d, ready, self.opts.page_timeout)
-        if found == "blocked":
-            why = blocked(self.d, self.rules)
-            return CrawlOutcome("blocked", f"Google blocked the search: {why}")
-        if found is None:
-            return CrawlOutcome(
-                "failed",
-                "no result tiles found: Google's page may have changed; "
-                "add its selectors to scraper/selectors.toml",
+    def _settle(self, url: str) -> dict | CrawlOutcome:
+        """Wait for a decided page state: answer consent, then the layout or how the query ends."""
+        results = self._all_tiles()
+        for _ in range(3):  # consent, at most twice, then the page itself
+            state = wait_for(
+                self.d, lambda d: read_state(d, self.rules, results), self.opts.page_timeout
             )
-        return found
+            if state is None:
+                return CrawlOutcome(
+                    "failed",
+                    "no result tiles found: Google's page may have changed; "
+                    "add its selectors to scraper/selectors.toml",
+                )
+            log.info("google: page state %s: %s", state.kind, state.why)
+            if state.kind == CONSENT:
+                self._consent(url)
+                continue
+            if state.stops_engine:
+                return CrawlOutcome("blocked", f"Google blocked the search: {state.why}")
+            if state.kind == NO_RESULTS:
+                return CrawlOutcome("done", f"no results: {state.why}")
+            if state.kind == RESULTS:
+                for layout in self.rules["layouts"]:
+                    if first_match(self.d, layout["tiles"]):
+                        return layout
+        return CrawlOutcome("failed", "the consent page did not go away")
 
-    def _open_tiles(self, idxs: list[int], layout: dict) -> list[dict | None]:
+    def _open_tiles(self, tiles: list[dict], layout: dict) -> list[dict | None]:
         """Open tiles one after another inside the page: one round trip for several."""
+        if not tiles:
+            return []
+        idxs = [t["i"] for t in tiles]
         self.d.set_script_timeout(len(idxs) * (self.opts.preview_timeout + 1) + 10)
         try:
             return self.d.execute_async_script(
@@ -146,6 +210,7 @@ class GoogleCrawler:
                 layout,
                 self.rules["thumbnails"],
                 int(self.opts.preview_timeout * 1000),
+                self.rules.get("hover", {"events": [], "wait_ms": 0}),
             )
         except (TimeoutException, JavascriptException) as e:
             log.warning("tiles %s: %s", idxs, str(e).splitlines()[0] if str(e) else e)
@@ -182,3 +247,20 @@ class GoogleCrawler:
 
         result = wait_for(self.d, changed, self.opts.idle_timeout)
         return result or False
+
+
+def _hit_from_data(found: DataResult, tile: dict) -> Hit:
+    """A Hit from the page's data for a tile; the tile's own thumbnail if it has loaded."""
+    thumb = tile.get("thumb") or found.thumbnail
+    thumb_data = data_uri_bytes(thumb) if thumb and thumb.startswith("data:") else None
+    return Hit(
+        found.original,
+        original_url=found.original,
+        thumbnail_url=None if thumb_data is not None else thumb,
+        thumbnail_data=thumb_data,
+        source_page_url=found.page,
+        title=found.title or tile.get("title"),
+        width=found.width,
+        height=found.height,
+        via="page_data",
+    )

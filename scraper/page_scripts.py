@@ -10,15 +10,36 @@ for (const c of cands) { try { if (document.querySelector(c)) return c; } catch 
 return null;
 """
 
-# Blocking: args (selectors, url_parts, texts) -> a short description or null.
-BLOCKED = """
-const [sels, parts, texts] = arguments;
-for (const p of parts) if (location.href.includes(p)) return "the page went to " + location.href;
-for (const s of sels) { try { if (document.querySelector(s)) return "a captcha (" + s + ")"; }
-  catch (e) {} }
-const body = (document.body && document.body.innerText || "").toLowerCase();
-for (const t of texts) if (body.includes(t.toLowerCase())) return "the page says '" + t + "'";
-return null;
+# What scraper.page_state.classify reads: args (selector lists {captcha, consent, results},
+# the longest page kept whole) -> {url, short_html, text, noscripts, ready, matched}.
+SNAPSHOT = """
+const [roles, shortMax] = arguments;
+function visible(e) {
+  if (!e.getClientRects().length) return false;
+  const st = getComputedStyle(e);
+  return st.visibility !== "hidden" && st.display !== "none";
+}
+const matched = {};
+for (const [role, cands] of Object.entries(roles)) {
+  matched[role] = null;
+  for (const c of cands) {
+    let all = [];
+    try { all = document.querySelectorAll(c); } catch (e) { continue; }
+    // A consent button counts only when shown; the others when present at all.
+    const hit = role === "consent" ? Array.from(all).some(visible) : all.length > 0;
+    if (hit) { matched[role] = c; break; }
+  }
+}
+const html = document.documentElement ? document.documentElement.outerHTML : "";
+const text = (document.body && document.body.innerText) || "";
+return {
+  url: location.href,
+  short_html: html.length <= shortMax ? html : "",
+  text: text.slice(0, 20000),
+  noscripts: Array.from(document.querySelectorAll("noscript"), (n) => n.textContent || ""),
+  ready: document.readyState === "complete",
+  matched: matched,
+};
 """
 
 # A visible element among candidates: args (candidates) -> [element, selector] or null.
@@ -82,10 +103,42 @@ window.dispatchEvent(new Event("scroll"));
 """
 
 # Mark the result tiles not seen before; skip ads and related searches.
-# args (tile selector, exclude_within, exclude_if_contains) -> {fresh: [indices], count}.
+# args (tile selector, exclude_within, exclude_if_contains, ad labels, result id
+# attributes, thumbnail selectors) -> {fresh: [{i, docid, thumb, title}], count}.
 SCAN = """
-const [sel, within, contains] = arguments;
+const [sel, within, contains, adLabels, idAttrs, thumbSels] = arguments;
 window.__facesiftNext = window.__facesiftNext || 0;
+const labels = adLabels.map((s) => s.toLowerCase());
+const isLabel = (e) => e.children.length === 0 &&
+  labels.includes((e.textContent || "").trim().replace(/[\\u00b7:]+$/, "").trim().toLowerCase());
+function labelled(t) {
+  for (const e of t.querySelectorAll("*")) if (isLabel(e)) return true;
+  // A short label beside the tile, or beside its wrapper, in the same container.
+  for (const node of [t, t.parentElement]) {
+    if (!node || !node.parentElement) continue;
+    for (const sib of node.parentElement.children) if (sib !== node && isLabel(sib)) return true;
+  }
+  return false;
+}
+function docidOf(t) {
+  for (const a of idAttrs) {
+    if (t.getAttribute(a)) return t.getAttribute(a);
+    const inner = t.querySelector("[" + a + "]");
+    if (inner && inner.getAttribute(a)) return inner.getAttribute(a);
+  }
+  return null;
+}
+function thumbOf(t) {
+  for (const c of thumbSels) {
+    let im = null;
+    try { im = t.querySelector(c); } catch (e) { continue; }
+    if (!im) continue;
+    const s = (im.getAttribute("src") ? (im.currentSrc || im.src) : "") ||
+      im.getAttribute("data-src") || im.getAttribute("data-iurl");
+    return [s && !s.startsWith("data:image/gif") ? s : null, im.alt || null];
+  }
+  return [null, null];
+}
 const fresh = [];
 const all = document.querySelectorAll(sel);
 for (const t of all) {
@@ -95,21 +148,38 @@ for (const t of all) {
   if (!skip) for (const c of contains) {
     try { if (t.querySelector(c) || t.matches(c)) { skip = true; break; } } catch (e) {}
   }
+  if (!skip && labels.length) skip = labelled(t);
   if (skip) { t.setAttribute("data-facesift-skip", "1"); continue; }
   const i = window.__facesiftNext++;
   t.setAttribute("data-facesift-idx", String(i));
-  fresh.push(i);
+  const [thumb, title] = thumbOf(t);
+  fresh.push({i: i, docid: docidOf(t), thumb: thumb, title: title});
 }
 return {fresh: fresh, count: all.length};
 """
 
-# Open tiles' previews one after another and wait (in the page, no round trips) for
-# each original. args (indices, layout, thumbnail rules, timeout ms per tile, callback)
-# -> a list with one dict per index (null for a tile that is gone).
+# The text of scripts not read before that may hold result data: args (markers) -> [text].
+NEW_SCRIPTS = """
+const [markers] = arguments;
+const out = [];
+for (const s of document.scripts) {
+  if (s.__facesiftRead) continue;
+  s.__facesiftRead = true;
+  const t = s.textContent || "";
+  if (t && markers.some((m) => t.includes(m))) out.push(t);
+}
+return out;
+"""
+
+# Open tiles one after another and wait (in the page, no round trips) for each
+# original: hover first (the tile's link may fill with /imgres?imgurl=), then
+# click for the preview. args (indices, layout, thumbnail rules, timeout ms per
+# tile, hover {events, wait_ms}, callback) -> a list with one dict per index (null
+# for a tile that is gone); each dict's `way` is imgres, preview or null.
 OPEN_TILES = (
     _VISIBLE
     + """
-const [idxs, L, T, timeoutMs, done] = arguments;
+const [idxs, L, T, timeoutMs, H, done] = arguments;
 function first(root, cands) {
   for (const c of cands) { try { const e = root.querySelector(c); if (e) return [e, c]; }
     catch (e) {} }
@@ -150,7 +220,8 @@ function openTile(idx) {
         const o = u.searchParams.get("imgurl");
         if (o) return {original: o, page: u.searchParams.get("imgrefurl"),
                        w: parseInt(u.searchParams.get("w")) || null,
-                       h: parseInt(u.searchParams.get("h")) || null, via: "imgres link"};
+                       h: parseInt(u.searchParams.get("h")) || null, via: "imgres link",
+                       way: "imgres"};
       }
       return null;
     }
@@ -160,10 +231,28 @@ function openTile(idx) {
       const f = firstVisible(L.preview_title);
       return f ? (f[0].title || f[0].textContent || "").trim() || null : null;
     }
+    function finish(res) {
+      res.thumb = thumb(); res.title = title(); res.click = clickSel;
+      if (!res.page) {
+        const f = firstVisible(L.preview_title);
+        if (f && f[0].href && !f[0].href.endsWith("#")) res.page = f[0].href;
+      }
+      resolve(res);
+    }
     const before = new Set(previews().map(([e]) => srcOf(e)));
     tile.scrollIntoView({block: "center"});
     const [target, clickSel] = first(tile, L.click);
     const el = target || tile;
+    for (const type of H.events) {
+      el.dispatchEvent(new MouseEvent(type, {bubbles: true, cancelable: true, view: window}));
+    }
+    const hovered = imgres();
+    if (hovered) { finish(hovered); return; }
+    setTimeout(() => {
+      const late = imgres();
+      if (late) finish(late); else clickForPreview();
+    }, H.wait_ms);
+    function clickForPreview() {
     // The 2020-2023 page writes its /imgres link on mousedown, the 2024 page reacts to click.
     el.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, cancelable: true, view: window}));
     el.click();
@@ -180,26 +269,21 @@ function openTile(idx) {
         const s = srcOf(e);
         if (s && !isThumb(s) && !before.has(s)) {
           found = {original: s, page: null, w: e.naturalWidth || null,
-                   h: e.naturalHeight || null, via: c};
+                   h: e.naturalHeight || null, via: c, way: "preview"};
           break;
         }
       }
       if (found || performance.now() - t0 > timeoutMs) {
-        const res = found || {original: null, page: null, w: null, h: null, via: null};
-        res.thumb = thumb(); res.title = title(); res.click = clickSel;
-        if (!res.page) {
-          const f = firstVisible(L.preview_title);
-          if (f && f[0].href && !f[0].href.endsWith("#")) res.page = f[0].href;
-        }
         finished = true;
         observer.disconnect();
         if (timer) clearTimeout(timer);
-        resolve(res);
+        finish(found || {original: null, page: null, w: null, h: null, via: null, way: null});
       } else if (!timer) {
         timer = setTimeout(() => { timer = null; poll(); }, 30);
       }
     }
     poll();
+    }
   });
 }
 
@@ -215,4 +299,13 @@ function openTile(idx) {
 FETCH_TEXT = """
 const [url, done] = arguments;
 fetch(url, {credentials: "include"}).then((r) => r.text()).then(done).catch(() => done(null));
+"""
+
+# Fetch a URL from inside the page (its cookies), keeping the status: args (url) ->
+# {status, text} (status 0 when the request itself failed).
+FETCH_WITH_STATUS = """
+const [url, done] = arguments;
+fetch(url, {credentials: "include"})
+  .then((r) => r.text().then((t) => done({status: r.status, text: t})))
+  .catch((e) => done({status: 0, text: String(e)}));
 """

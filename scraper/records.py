@@ -22,6 +22,7 @@ class Hit:
     title: str | None = None
     width: int | None = None
     height: int | None = None
+    via: str | None = None  # page_data, imgres, preview, thumbnail (search_results.via)
 
 
 @dataclass(frozen=True)

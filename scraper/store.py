@@ -6,21 +6,26 @@ image to every search result with that URL (one image, many provenances).
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 
 from catalog.db import transaction, utc_now
 from catalog.images import ImageSource, add_image, add_source
+from catalog.takedown import blocked, blocked_download, discard_blocked_file
 from scraper.download import Outcome
 from scraper.records import Hit
 
 
-def ensure_query(conn: sqlite3.Connection, engine: str, text: str, label: str) -> int:
-    """The id of a query, created on first use."""
+def ensure_query(
+    conn: sqlite3.Connection, engine: str, text: str, label: str, language: str = "en"
+) -> int:
+    """The id of a query, created on first use (with the language it was planned in)."""
     with transaction(conn):
         conn.execute(
-            "INSERT OR IGNORE INTO queries (engine, text, label, created_at) VALUES (?,?,?,?)",
-            (engine, text, label, utc_now()),
+            "INSERT OR IGNORE INTO queries (engine, text, label, language, created_at) "
+            "VALUES (?,?,?,?,?)",
+            (engine, text, label, language, utc_now()),
         )
         return conn.execute(
             "SELECT id FROM queries WHERE engine = ? AND text = ? AND label = ?",
@@ -80,7 +85,8 @@ def add_hit(conn, query_id: int, run_id: int, label: str, hit: Hit) -> tuple[boo
         cur = conn.execute(
             "INSERT OR IGNORE INTO search_results (query_id, run_id, rank, url, is_fallback, "
             "original_url, thumbnail_url, thumbnail_data, source_page_url, title, "
-            "reported_width, reported_height, found_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "reported_width, reported_height, found_at, via) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 query_id,
                 run_id,
@@ -95,12 +101,19 @@ def add_hit(conn, query_id: int, run_id: int, label: str, hit: Hit) -> tuple[boo
                 hit.width,
                 hit.height,
                 utc_now(),
+                hit.via,
             ),
         )
         new = bool(cur.rowcount)
         conn.execute(
             "INSERT OR IGNORE INTO downloads (url, updated_at) VALUES (?, ?)", (hit.url, utc_now())
         )
+        if blocked(conn, url=hit.url):  # facesift takedown: never fetched again
+            conn.execute(
+                "UPDATE downloads SET status = 'skipped', reason = 'taken_down' "
+                "WHERE url = ? AND status = 'pending'",
+                (hit.url,),
+            )
         row = conn.execute(
             "SELECT status, image_id FROM downloads WHERE url = ?", (hit.url,)
         ).fetchone()
@@ -156,6 +169,14 @@ class Recorder:
         with self._lock, transaction(self.conn):
             new = False
             image_id = None
+            img = outcome.image
+            if img is not None and blocked_download(
+                self.conn, img.sha256, outcome.url, outcome.final_url
+            ):
+                discard_blocked_file(self.conn, img.path, img.sha256)
+                outcome = dataclasses.replace(
+                    outcome, status="skipped", reason="taken_down", image=None
+                )
             if outcome.image is not None:
                 image_id, new = add_image(self.conn, outcome.image)
             self.conn.execute(

@@ -13,8 +13,18 @@ It serves, under one origin:
   button (``input.mye4qd``) after every two batches and the end text.
 - Bing Images at ``/images/search`` and ``/images/async?first=N&count=C``
   (which repeats its last page past the end, as Bing does).
-- ``/sorry/index``: the blocking page. A query containing ``blocked`` is sent
-  there at once; one containing ``blockmid`` after its first batch.
+- Ads among the tiles, each opening a preview to an ``/ad/`` image like a result:
+  one inside ``.pla-unit``, one ``[data-text-ad]``, one labelled "Sponsored",
+  one linking through ``/aclk``; and an id-less tile whose preview never opens.
+- Google's own page data (``page_data="all"`` or ``"some"``): one script per
+  batch with an array per result, as the real page carries.
+- Page states, by a word in the query: ``blocked`` (redirect to ``/sorry/index``),
+  ``blockmid`` (there after the first batch), ``captchaform``, ``unusualtraffic``,
+  ``shortsorry`` (a short body pointing to /sorry/), ``jsshell`` (the
+  JavaScript-only shell), ``noresults``; ``google_block_after=N`` sends every
+  Google search after the first N to the sorry page (a block mid-run).
+- DuckDuckGo images at ``/?q=..&iax=images&ia=images`` (a ``vqd`` token and a
+  session cookie) and ``/i.js`` (JSON, 100 a page, needs both).
 - Originals (distinct real photos), thumbnails (``/images?q=tbn:N``), special
   good images and every fault endpoint (see :data:`FAULTS`).
 
@@ -29,6 +39,7 @@ import html
 import json
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -70,7 +81,7 @@ class Entry:
     title: str
     width: int = 640
     height: int = 480
-    imgres: bool = False  # the tile's link carries /imgres?imgurl= after a click
+    imgres: bool = False  # the tile's link carries /imgres?imgurl= after a hover or click
     no_original: bool = False  # the preview never switches: only the thumbnail can be had
     inline_thumb: bool = False  # thumbnail inlined as a data: URI
 
@@ -87,7 +98,10 @@ class FakeSearch:
     preview_delay_ms: int = 60
     image_delay_s: float = 0.0  # delay before each original's body (kill tests)
     distinct_per_query: bool = False  # each query's good photos are other files (end to end)
+    page_data: str = "none"  # none | all | some (two tiles in three) described in scripts
+    google_block_after: int | None = None  # Google searches served before every one blocks
     consent_choices: list[str] = field(default_factory=list)
+    searches: list[tuple[str, str]] = field(default_factory=list)  # (engine, query) asked
     downloader_requests: list[tuple[str, str]] = field(default_factory=list)
     request_times: list[tuple[str, float]] = field(default_factory=list)  # (path, monotonic)
     in_flight: int = 0  # originals being served right now
@@ -231,6 +245,10 @@ class _Handler(BaseHTTPRequestHandler):
             if path.endswith("/consent-choice"):
                 self.fake.consent_choices.append(qs.get("set", ["?"])[0])
                 return self.send(204, b"", "text/plain")
+            if path.endswith("/") and qs.get("iax") == ["images"]:
+                return self.ddg(q)
+            if path.endswith("/i.js"):
+                return self.ddg_json(q, qs)
             if path.startswith("/sorry/"):
                 return self.page(SORRY_PAGE)
             if path.endswith("/images/search"):
@@ -329,26 +347,34 @@ class _Handler(BaseHTTPRequestHandler):
     # --- Google ------------------------------------------------------------------------
 
     def google(self, q: str, *, modern: bool, prefix: str) -> None:
-        if "blocked" in q:
+        fake = self.fake
+        fake.searches.append(("google", q))
+        served = sum(1 for engine, _ in fake.searches if engine == "google")
+        over = fake.google_block_after is not None and served > fake.google_block_after
+        if "blocked" in q or over:
             return self.redirect(f"/sorry/index?continue={quote(self.path)}")
+        for word, page in GOOGLE_STATES.items():
+            if word in q:
+                return self.page(page.replace("{q}", html.escape(q)))
         consented = "CONSENT=YES" in (self.headers.get("Cookie") or "")
         if modern and not consented:
             return self.redirect(f"{prefix}/consent?continue={quote(self.path)}")
-        fake = self.fake
         tiles = []
         for i, e in enumerate(fake.entries(q)):
-            tiles.append(
-                {
-                    "i": i,
-                    "title": e.title,
-                    "thumb": fake.thumbnail_url(self.base, e, i),
-                    "original": None if e.no_original else self.base + e.original,
-                    "page": f"{self.base}/page/{e.key}",
-                    "w": e.width,
-                    "h": e.height,
-                    "imgres": e.imgres,
-                }
-            )
+            t = {
+                "i": i,
+                "docid": f"fsdoc-{e.key}",
+                "title": e.title,
+                "thumb": fake.thumbnail_url(self.base, e, i),
+                "original": None if e.no_original else self.base + e.original,
+                "page": f"{self.base}/page/{e.key}",
+                "w": e.width,
+                "h": e.height,
+                "imgres": e.imgres,
+            }
+            described = fake.page_data == "all" or (fake.page_data == "some" and i % 3 != 2)
+            t["data"] = page_data_array(self.base, e, i) if described and t["original"] else None
+            tiles.append(t)
         config = {
             "tiles": tiles,
             "batch": fake.batch,
@@ -357,6 +383,10 @@ class _Handler(BaseHTTPRequestHandler):
             "blockMid": "blockmid" in q,
             "consented": consented,
             "ad": {"thumb": f"{self.base}/images?q=tbn:ad-0", "original": f"{self.base}/ad/1.jpg"},
+            "ads": [
+                {"thumb": f"{self.base}/images?q=tbn:ad-{k}", "original": f"{self.base}/ad/{k}.jpg"}
+                for k in range(2, 7)
+            ],
             "related": [f"{self.base}/images?q=tbn:rel-{k}" for k in range(4)],
         }
         template = MODERN_PAGE if modern else LEGACY_PAGE
@@ -366,6 +396,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.page(
             CONSENT_PAGE.replace("{prefix}", prefix).replace("{continue}", html.escape(target))
         )
+
+    # --- DuckDuckGo --------------------------------------------------------------------
+
+    def ddg(self, q: str) -> None:
+        self.fake.searches.append(("duckduckgo", q))
+        if "blocked" in q:
+            return self.page(DDG_ANOMALY)
+        body = DDG_PAGE.replace("{q}", html.escape(q)).replace("{vqd}", ddg_token(q))
+        self.page(body, {"Set-Cookie": f"ddg_session={ddg_token(q)}; Path=/"})
+
+    def ddg_json(self, q: str, qs: dict) -> None:
+        # The endpoint answers only inside the page's session: its token and its cookie.
+        token = ddg_token(q)
+        cookie = self.headers.get("Cookie") or ""
+        if qs.get("vqd", [""])[0] != token or f"ddg_session={token}" not in cookie:
+            return self.send(403, b"forbidden", "text/plain")
+        entries = self.fake.entries(q)
+        offset = int(qs.get("s", ["0"])[0])
+        if offset >= len(entries):  # past the end, the last page again
+            offset = max(0, len(entries) - 100)
+        results = [
+            {
+                "image": self.base + e.original,
+                "thumbnail": f"{self.base}/images?q=tbn:{e.key}-{i}",
+                "url": f"{self.base}/page/{e.key}",
+                "title": e.title,
+                "width": e.width,
+                "height": e.height,
+                "source": "Bing",
+            }
+            for i, e in list(enumerate(entries))[offset : offset + 100]
+        ]
+        data = {"query": q, "results": results, "next": f"i.js?q={quote_plus(q)}&s={offset + 100}"}
+        self.send(200, json.dumps(data).encode(), "application/json")
 
     # --- Bing --------------------------------------------------------------------------
 
@@ -411,6 +475,63 @@ class _Handler(BaseHTTPRequestHandler):
             start = max(0, n - count)
         self.page(self.bing_tiles(q, start, count))
 
+
+def _as_google_writes(value: object) -> str:
+    """JSON as Google's scripts carry it: no spaces, '=' and '&' as \\u escapes."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("=", "\\u003d").replace("&", "\\u0026")
+
+
+def page_data_array(base: str, e: Entry, i: int) -> str:
+    """One result's array, shaped like those in Google's results-page scripts."""
+    info = [None, f"fsref-{e.key}", f"{base}/page/{e.key}", e.title, *[None] * 6, "127.0.0.1"]
+    return _as_google_writes(
+        [
+            1,
+            f"fsdoc-{e.key}",
+            [f"{base}/images?q=tbn:{e.key}-{i}", 150, 200],
+            [base + e.original, e.height, e.width],
+            None,
+            0,
+            "rgb(40,30,20)",
+            None,
+            False,
+            {"2003": info},
+        ]
+    )
+
+
+_FILLER = "<p>" + "Images for your search. " * 20 + "</p>"
+# Pages Google serves instead of results (the query's word picks one).
+GOOGLE_STATES = {
+    "captchaform": "<html><body><h1>One more step</h1>" + _FILLER + "<form id='captcha-form' "
+    "action='/verify' method='post'><input name='answer'></form></body></html>",
+    "unusualtraffic": "<html><body><h1>About this page</h1><p>Our systems have detected "
+    "unusual traffic from your computer network.</p>" + _FILLER + "</body></html>",
+    "shortsorry": "<html><head><title>302 Moved</title></head><body>The document has moved "
+    "<a href='https://www.google.com/sorry/index?continue=x'>here</a>.</body></html>",
+    "jsshell": "<!doctype html><html><head><noscript><meta content='0;url=/httpservice/retry/"
+    "enablejs?sei=fs1' http-equiv='refresh'></noscript></head><body><script>"
+    "/* the shell would load its app here; a suspected bot never sees results */</script>"
+    "</body></html>",
+    "noresults": "<html><body><div id='search'>" + _FILLER + "<p>Your search - <b>{q}</b> - "
+    "did not match any image results.</p><p>Suggestions: try different keywords.</p>"
+    "</div></body></html>",
+}
+
+
+def ddg_token(q: str) -> str:
+    """The vqd token DuckDuckGo's page carries for a query."""
+    return f"4-{zlib.crc32(q.encode()):d}"
+
+
+DDG_PAGE = """<!doctype html><html><head><title>{q} at DuckDuckGo</title></head><body>
+<div id="zci-images"><div class="tile-wrap"></div></div>
+<script>DDG.deep.initialize('/d.js?q={q}&t=D&l=us-en&s=0&dl=en&ct=US&ss_mkt=us&vqd={vqd}&p=1');
+</script><script>var nrj = function () {}; vqd="{vqd}";</script></body></html>"""
+
+DDG_ANOMALY = """<html><body><div class="anomaly-modal__modal"><p>Unfortunately, bots use
+DuckDuckGo too. Please complete the following challenge.</p></div></body></html>"""
 
 # Bing's own page loads more tiles from data-nextUrl on scroll and on "See more images".
 BING_JS = r"""
@@ -472,6 +593,41 @@ function openPreview(t, link) {
   if (t.imgres && t.original) link.href = imgres(t);
   if (t.original) later(C.previewDelay, () => { if (my === token) PIMG.src = t.original; });
 }
+function hoverable(t, link) {  // hovering a tile fills its link with /imgres, as Google's does
+  for (const type of ["mouseover", "pointerover"]) link.addEventListener(type, () => {
+    if (t.imgres && t.original) link.href = imgres(t);
+  });
+}
+function addPageData(batch) {  // the batch's result arrays, in a script of their own
+  const arrays = batch.filter((t) => t.data).map((t) => t.data);
+  if (!arrays.length) return;
+  const s = document.createElement("script");
+  s.textContent = "AF_initDataCallback({key: 'ds:1', data:[null,[" + arrays.join(",") + "]]});";
+  document.body.appendChild(s);
+}
+window.AF_initDataCallback = function () {};
+// Ads among the results: each opens a preview to an /ad/ image, as a result would.
+// kind: pla (inside .pla-unit, no result id), textad, label, aclk; furniture has no id
+// and its preview never opens.
+function adTiles(makeTile) {
+  const out = [];
+  const kinds = ["pla", "textad", "label", "aclk", "furniture"];
+  kinds.forEach((kind, k) => {
+    const ad = C.ads[k];
+    const t = {i: "ad" + k, docid: kind === "pla" || kind === "furniture" ? null : "fsad-" + k,
+               title: "ad " + kind, thumb: ad.thumb, page: "/ad", w: 1, h: 1, imgres: false,
+               original: kind === "furniture" ? null : ad.original};
+    const d = makeTile(t);
+    if (kind === "textad") d.setAttribute("data-text-ad", "1");
+    if (kind === "label") d.insertAdjacentHTML("afterbegin", "<span>Sponsored</span>");
+    if (kind === "aclk") d.querySelector("a").setAttribute("href", "/aclk?sa=l&adurl=x");
+    if (kind === "pla") {
+      const unit = document.createElement("div");
+      unit.className = "pla-unit"; unit.appendChild(d); out.push(unit);
+    } else out.push(d);
+  });
+  return out;
+}
 function wireAd(img) {  // the sponsored tile: it opens a preview like a result does
   img.src = C.ad.thumb;
   document.getElementById("adlink").addEventListener("click", (ev) => {
@@ -504,10 +660,12 @@ wireAd(document.getElementById("dimg_ad"));
 function tile(t) {
   const d = document.createElement("div");
   d.setAttribute("jsname", "dTDiAc"); d.className = "eA0Zlc";
+  if (t.docid) d.setAttribute("data-docid", t.docid);
   d.innerHTML = '<a jsname="sTFXNd" href="#" role="button"><g-img><img id="dimg_' + t.i +
     '" alt="' + esc(t.title) + '" src="' + PIXEL + '"></g-img></a>';
   const link = d.querySelector("a");
   link.addEventListener("click", (ev) => { ev.preventDefault(); openPreview(t, link); });
+  hoverable(t, link);
   later(30 + (t.i % 5) * 10, () => { d.querySelector("img").src = t.thumb; });
   return d;
 }
@@ -521,7 +679,10 @@ function related() {
 }
 function addBatch() {
   const end = Math.min(C.tiles.length, shown + C.batch);
+  addPageData(C.tiles.slice(shown, end));
+  const first = shown === 0;
   for (; shown < end; shown++) GRID.appendChild(tile(C.tiles[shown]));
+  if (first) for (const a of adTiles(tile)) GRID.insertBefore(a, GRID.children[2] || null);
   if (shown === end && end === Math.min(C.tiles.length, C.batch)) GRID.appendChild(related());
 }
 function more() {
@@ -564,11 +725,13 @@ wireAd(document.getElementById("adimg"));
 function tile(t) {
   const d = document.createElement("div");
   d.className = "isv-r PNCib MSM1fd BUooTd"; d.setAttribute("data-ri", String(t.i));
+  if (t.docid) d.setAttribute("data-id", t.docid);
   d.innerHTML = '<a class="wXeWr islib" jsname="sTFXNd" href="#"><div class="bRMDJf islir">' +
     '<img class="rg_i Q4LuWd" alt="' + esc(t.title) + '" src="' + PIXEL + '"></div></a>' +
     '<a class="VFACy" href="' + esc(t.page) + '">' + esc(t.title) + "</a>";
   const link = d.querySelector("a.wXeWr");
   link.addEventListener("click", (ev) => { ev.preventDefault(); openPreview(t, link); });
+  hoverable(t, link);
   later(30 + (t.i % 5) * 10, () => { d.querySelector("img").src = t.thumb; });
   return d;
 }
@@ -581,7 +744,10 @@ function related() {
 }
 function addBatch() {
   const end = Math.min(C.tiles.length, shown + C.batch);
+  addPageData(C.tiles.slice(shown, end));
+  const first = shown === 0;
   for (; shown < end; shown++) GRID.appendChild(tile(C.tiles[shown]));
+  if (first) for (const a of adTiles(tile)) GRID.insertBefore(a, GRID.children[2] || null);
   if (end === Math.min(C.tiles.length, C.batch)) GRID.appendChild(related());
   if (shown >= C.tiles.length) END.style.display = "block";
   else if (shown % (2 * C.batch) === 0) MORE.style.display = "block";
