@@ -300,3 +300,27 @@ def image_extract_status(conn: sqlite3.Connection, image_id: int) -> str | None:
     """An image's extract status ('done', 'no_face', 'error'), None while not yet extracted."""
     row = conn.execute("SELECT extract_status FROM images WHERE id = ?", (image_id,)).fetchone()
     return row[0] if row else None
+
+
+def face_in_image(
+    conn: sqlite3.Connection, face_id: int
+) -> tuple[str, tuple[int, int, int, int]] | None:
+    """A face's image path (relative to the dataset) and its box (left, top, right, bottom)."""
+    row = conn.execute(
+        "SELECT i.path, f.box_left, f.box_top, f.box_right, f.box_bottom FROM faces f "
+        "JOIN images i ON i.id = f.image_id WHERE f.id = ?",
+        (face_id,),
+    ).fetchone()
+    return (row[0], tuple(row[1:])) if row else None
+
+
+def latest_import_errors(
+    conn: sqlite3.Connection, source_name: str, limit: int = 200
+) -> list[tuple[str, str]]:
+    """(input, reason) of an import source's refused inputs, latest first."""
+    rows = conn.execute(
+        "SELECT import_path, reason FROM import_errors WHERE source_name = ? ORDER BY id DESC "
+        "LIMIT ?",
+        (source_name, limit),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]

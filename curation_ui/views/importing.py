@@ -14,6 +14,7 @@ from catalog import Catalog
 from catalog.contract import Progress
 from curation_ui import actions, roles, session
 from curation_ui.launch import ENV_IMPORT_ROOT
+from curation_ui.queries import latest_import_errors
 from importer.errors import ImportRefused
 from importer.items import CSV_EXTS, IMAGE_EXTS, VIDEO_EXTS, ZIP_EXTS
 from importer.options import ImportOptions
@@ -89,11 +90,7 @@ def _run(cat: Catalog, target: Path, *, source: str | None, label_mode: str, lab
     status.text(summary.line())
     if extract:
         st.text(_extract_with_progress(cat))
-    errors = cat.conn.execute(
-        "SELECT import_path, reason FROM import_errors WHERE source_name = ? ORDER BY id DESC "
-        "LIMIT 200",
-        (summary.source_name,),
-    ).fetchall()
+    errors = latest_import_errors(cat.conn, summary.source_name)
     if errors:
         st.caption("Refused inputs (latest first)")
         st.dataframe(

@@ -8,7 +8,7 @@ from catalog.labels import reject_reasons
 from catalog.settings import labels_per_face
 from curation_ui import queue as q
 from curation_ui import session
-from curation_ui.queries import NO_LABEL, face_sources, source_names
+from curation_ui.queries import NO_LABEL, face_in_image, face_sources, source_names
 from curation_ui.thumbs import image_with_box
 
 ANY = "(any)"
@@ -36,12 +36,8 @@ def _act(kind: str, arg: str | None = None) -> None:
 
 
 def _source_view(cat, card) -> None:
-    row = cat.conn.execute(
-        "SELECT i.path, f.box_left, f.box_top, f.box_right, f.box_bottom FROM faces f "
-        "JOIN images i ON i.id = f.image_id WHERE f.id = ?",
-        (card.id,),
-    ).fetchone()
-    img = image_with_box(cat, row[0], tuple(row[1:])) if row else None
+    where = face_in_image(cat.conn, card.id)
+    img = image_with_box(cat, *where) if where else None
     if img is not None:
         st.image(img, width="stretch")
     for src in face_sources(cat.conn, card.id):
