@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from catalog import annotators as ann
 from catalog.agreement import agreement
+from catalog.settings import labels_per_face
 from catalog.stats import summary
 from curation_ui import session
 from curation_ui import stats as s
@@ -56,3 +58,36 @@ def render() -> None:
     st.dataframe(s.per_query_table(conn), hide_index=True, width="stretch")
     st.subheader("Per annotator")
     st.dataframe(s.per_annotator_table(conn), hide_index=True, width="stretch")
+    _second_opinions(cat)
+
+
+def _second_opinions(cat) -> None:
+    """Who sides with the others, Fleiss' kappa at K decisions, and the labels people swap."""
+    k = labels_per_face(cat.conn)
+    decisions = ann.face_decisions(cat.conn, 2, limit=20_000)  # quick on huge vote imports
+    st.subheader("Second opinions")
+    n, kappa = ann.fleiss_kappa_at(decisions, k)
+    m = st.columns(3)
+    m[0].metric("Labels per face (K)", k)
+    m[1].metric(f"Faces with {max(k, 2)}+ decisions", n)
+    m[2].metric(f"Fleiss' kappa at {max(k, 2)}", "-" if kappa is None else f"{kappa:.2f}")
+    rows = [
+        {
+            "annotator": r.annotator,
+            "faces decided": r.faces,
+            "compared": r.compared,
+            "agrees with the others' majority": r.agreement,
+        }
+        for r in ann.per_annotator(decisions, ann.decided_counts(cat.conn))
+    ]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "agrees with the others' majority": st.column_config.NumberColumn(format="percent")
+        },
+    )
+    if decisions:
+        st.caption("Which decisions meet on the same face (pairs of annotators; rows x columns)")
+        st.dataframe(ann.confusion(decisions, (*cat.labels.names, "reject")), width="stretch")
