@@ -102,6 +102,7 @@ class FakeSearch:
     google_block_after: int | None = None  # Google searches served before every one blocks
     consent_choices: list[str] = field(default_factory=list)
     searches: list[tuple[str, str]] = field(default_factory=list)  # (engine, query) asked
+    request_log: list[tuple[str, str]] = field(default_factory=list)  # (path, query string)
     downloader_requests: list[tuple[str, str]] = field(default_factory=list)
     request_times: list[tuple[str, float]] = field(default_factory=list)  # (path, monotonic)
     in_flight: int = 0  # originals being served right now
@@ -229,6 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         path, qs = parts.path, parse_qs(parts.query)
+        self.fake.request_log.append((path, parts.query))
         ua = self.headers.get("User-Agent", "")
         if "facesift" in ua.lower():
             self.fake.downloader_requests.append((path, ua))
