@@ -6,6 +6,16 @@ The server runs in its own process (as a real one would); this process fetches,
 validates (catalog.decode.decode_image), hashes, stores and records every image.
 Prints images/s and peak RSS for the full pipeline and, side by side, for a
 fetch-only pass over the same URLs, and the ratio to the 300 images/s target.
+
+    .venv/bin/python benchmarks/bench_download.py --url-list FILE [--urls 2000]
+        [--img2dataset PATH]
+
+writes the local server's URLs to FILE (one a line, img2dataset's txt format),
+runs ``facesift import FILE`` over it (the URL-list import: the scrape downloader,
+catalog records, provenance) in a child process and, where ``img2dataset`` is
+installed (not a facesift dependency: on PATH, in this venv or given), runs it on
+the same list in another child, and prints both throughputs and peak memories
+side by side.
 """
 
 from __future__ import annotations
@@ -89,11 +99,106 @@ def full_pipeline(urls: list[str], concurrency: int) -> tuple[float, int]:
     return elapsed, n
 
 
+# --- --url-list: facesift import against img2dataset, each in its own process -------
+
+FACESIFT_IMPORT = """
+import sys
+from catalog import Catalog
+from importer.url_list import import_url_list
+from scraper.config import DownloadOptions
+opts = DownloadOptions(concurrency=int(sys.argv[3]), per_host=int(sys.argv[3]),
+                       allow_private_hosts=True)
+with Catalog.open(sys.argv[1], "bench") as cat:
+    s = import_url_list(cat, sys.argv[2], download=opts)
+print(s.kept)
+"""
+
+
+def timed_child(argv: list[str], cwd: Path) -> tuple[float, float, int, str]:
+    """Seconds, peak RSS in MB (os.wait4's own rusage of the child), exit code, stderr tail."""
+    import os
+    import subprocess
+
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()  # drain, so a chatty child cannot block
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - t
+    return elapsed, usage.ru_maxrss / 1024, proc.returncode, err.decode()[-300:]
+
+
+def find_img2dataset(given: str | None) -> str | None:
+    """The img2dataset command: given, on PATH, or beside this interpreter."""
+    import shutil
+
+    if given:
+        return given
+    beside = Path(sys.executable).parent / "img2dataset"
+    return shutil.which("img2dataset") or (str(beside) if beside.exists() else None)
+
+
+def count_files(folder: Path, suffix: str) -> int:
+    return sum(1 for _ in folder.rglob(f"*{suffix}"))
+
+
+def url_list_bench(args: argparse.Namespace, base: str) -> None:
+    """facesift's URL-list import and img2dataset on the same list, side by side."""
+    urls = [f"{base}/img/good/{i}.jpg" for i in range(args.urls)]
+    url_file = Path(args.url_list).resolve()
+    url_file.write_text("".join(u + "\n" for u in urls))
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        argv = [sys.executable, "-c", FACESIFT_IMPORT, str(work / "fs"), str(url_file),
+                str(args.concurrency)]  # fmt: skip
+        secs, mb, code, err = timed_child(argv, REPO)
+        kept = count_files(work / "fs" / "bench" / "images", ".jpg") if code == 0 else 0
+        rows.append(("facesift import", secs, mb, kept, code, err))
+        tool = find_img2dataset(args.img2dataset)
+        if tool:
+            out = work / "i2d"
+            argv = [tool, "--url_list", str(url_file), "--input_format", "txt",
+                    "--output_folder", str(out), "--output_format", "files",
+                    "--processes_count", "1", "--thread_count", str(args.concurrency),
+                    "--resize_mode", "no", "--timeout", "10", "--retries", "0",
+                    "--enable_wandb", "False", "--disallowed_header_directives", "[]"]  # fmt: skip
+            secs, mb, code, err = timed_child(argv, REPO)
+            rows.append(("img2dataset", secs, mb, count_files(out, ".jpg"), code, err))
+    print(f"{args.urls} URLs of distinct real-photo JPEGs on a local server, "
+          f"concurrency {args.concurrency}, list {url_file}")  # fmt: skip
+    print(f"{'tool':<16} {'images/s':>9} {'seconds':>8} {'peak RSS MB':>12} {'stored':>7}")
+    for name, secs, mb, kept, code, err in rows:
+        note = "" if code == 0 else f"  (exit {code}: {err.strip().splitlines()[-1:]})"
+        print(f"{name:<16} {args.urls / secs:9.1f} {secs:8.2f} {mb:12.0f} {kept:7d}{note}")
+    if len(rows) == 2 and rows[0][4] == 0 and rows[1][4] == 0:
+        fs, i2d = rows
+        print(f"facesift / img2dataset: throughput {i2d[1] / fs[1]:.2f}, "
+              f"peak memory {fs[2] / i2d[2]:.2f}")  # fmt: skip
+    elif len(rows) == 1:
+        print("img2dataset is not installed (pip install img2dataset, or --img2dataset PATH)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--urls", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--url-list", metavar="FILE", help="compare facesift import and img2dataset")
+    ap.add_argument("--img2dataset", metavar="PATH", help="the img2dataset command to compare")
     args = ap.parse_args()
+    if args.url_list:
+        ready: mp.Queue = mp.Queue()
+        stop = mp.Event()
+        server = mp.Process(target=serve, args=(args.urls, ready, stop), daemon=True)
+        server.start()
+        try:
+            base, _ = ready.get(timeout=300)
+            url_list_bench(args, base)
+        finally:
+            stop.set()
+            server.join(10)
+        return
 
     ready: mp.Queue = mp.Queue()
     stop = mp.Event()

@@ -210,11 +210,13 @@ class _Linker:
         self.total = total
 
     def record(self, outcome: Outcome) -> None:
-        new = self.recorder.record(outcome)
-        row = self.conn.execute(
-            "SELECT status, reason, image_id FROM downloads WHERE url = ?", (outcome.url,)
-        ).fetchone()
+        # One lock around all of it: the pool's threads share this connection, and
+        # two transactions on one connection cannot interleave.
         with self.lock:
+            new = self.recorder.record(outcome)
+            row = self.conn.execute(
+                "SELECT status, reason, image_id FROM downloads WHERE url = ?", (outcome.url,)
+            ).fetchone()
             rows = self.rows.pop(outcome.url, [])
             self._count(row, rows, new)
             if row["image_id"] is not None:
