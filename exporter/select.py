@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from catalog.events import face_events, source_label, votes
+from catalog.takedown import TAKEN_DOWN
 from exporter.options import ExportOptions, LabelPlan
 
 
@@ -73,13 +74,17 @@ def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan)
         "SELECT f.id, f.image_id, f.chip_path, f.chip_size, f.chip_padding, f.phash, "
         "f.dup_group, f.embedding, "
         + ", ".join(f"f.{q}" for q in _QUALITY)
-        + ", s.status, s.label, s.disputed "
-        "FROM faces f JOIN face_state s ON s.face_id = f.id ORDER BY f.id"
+        + ", s.status, s.label, s.disputed, i.taken_down_at "
+        "FROM faces f JOIN face_state s ON s.face_id = f.id "
+        "JOIN images i ON i.id = f.image_id ORDER BY f.id"
     ).fetchall()
     taken: list[ExportFace] = []
     left = Counter()
     for r in rows:
         status, label = r["status"], r["label"]
+        if r["taken_down_at"]:  # facesift takedown: never exported again
+            left[TAKEN_DOWN] += 1
+            continue
         if status == "rejected":
             left["rejected"] += 1
             continue
@@ -120,6 +125,23 @@ def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan)
             )
         )
     return Selection(taken, left)
+
+
+def class_votes(face: ExportFace, plan: LabelPlan) -> list[int]:
+    """How many annotators gave each exported class, in class index order (after --map).
+
+    Counted from the face's standing votes (its annotations); a reject and a label
+    that is not exported count for no class. A user can train on these as soft
+    labels, as FER+ recommends.
+    """
+    order = sorted(plan.names, key=lambda n: plan.indices[n])
+    slot = {name: i for i, name in enumerate(order)}
+    counts = [0] * len(order)
+    for a in face.annotations:
+        cls = plan.mapping.get(a.get("label")) if a.get("status") == "accepted" else None
+        if cls in slot:
+            counts[slot[cls]] += 1
+    return counts
 
 
 def _quality_reason(r: sqlite3.Row, opts: ExportOptions) -> str | None:

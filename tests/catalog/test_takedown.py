@@ -138,3 +138,54 @@ def test_bad_requests_are_one_line_errors_and_change_nothing(catalog, opts, mess
     with pytest.raises(TakedownError, match=message):
         takedown(catalog, opts)
     assert catalog.conn.execute("SELECT COUNT(*) FROM takedowns").fetchone()[0] == 0
+
+
+def test_later_scrapes_never_store_a_blocked_image_again(catalog):
+    from scraper.download import Outcome
+    from scraper.store import Recorder
+
+    sha, _ = scraped(catalog, "http://h.test/a.jpg", "http://h.test/p", b"a")
+    takedown(catalog, TakedownOptions(domain="h.test"))
+    n_images = catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+    # The same bytes under a new URL elsewhere: blocked by hash, the file the fetcher
+    # stored is removed again.
+    qid = ensure_query(catalog.conn, "bing", "joy", "happy")
+    run = start_run(catalog.conn, qid, "http://fake")
+    assert add_hit(catalog.conn, qid, run, "happy", Hit("http://else.test/copy.jpg")) == (
+        True,
+        True,
+    )
+    rel = store_content(catalog.paths.dir, "images", b"a", "jpg")[1]
+    image = StoredImage(sha, rel, 64, 64, "JPEG", 1)
+    Recorder(catalog.conn).record(Outcome("http://else.test/copy.jpg", "ok", image=image))
+    row = catalog.conn.execute(
+        "SELECT status, reason, image_id FROM downloads WHERE url = 'http://else.test/copy.jpg'"
+    ).fetchone()
+    assert tuple(row) == ("skipped", "taken_down", None)
+    assert not (catalog.paths.dir / rel).exists()
+    # A new result on the blocked domain is never even queued for download.
+    new, needs_download = add_hit(catalog.conn, qid, run, "happy", Hit("http://h.test/new.jpg"))
+    assert (new, needs_download) == (True, False)
+    assert catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == n_images
+
+
+def test_exports_leave_taken_down_faces_out_and_the_card_counts_them(catalog, tmp_path):
+    from exporter.card import takedowns
+    from exporter.options import ExportOptions, plan_labels
+    from exporter.select import select_faces
+
+    _, faces_a = scraped(catalog, "http://h.test/a.jpg", "http://h.test/p", b"a", faces=2)
+    _, faces_b = scraped(catalog, "http://k.test/b.jpg", "http://k.test/p", b"b")
+    for face in faces_a + faces_b:
+        record(catalog.conn, face, "ann", "label", label="happy")
+    takedown(catalog, TakedownOptions(domain="h.test"))
+    opts = ExportOptions(out=tmp_path / "out")
+    sel = select_faces(catalog.conn, opts, plan_labels(catalog.labels, None, None))
+    assert [f.id for f in sel.faces] == faces_b
+    assert sel.left_out["taken down"] == 2
+
+    class Facts:  # the one field the section reads
+        left_out = sel.left_out
+
+    lines = takedowns(Facts)  # type: ignore[arg-type]
+    assert lines[0] == "## Takedowns" and "2 faces are not in this export" in lines[2]
