@@ -46,7 +46,7 @@ def _guarded(key: str, fn):
         if not roles.may_see(user.role, key):
             st.error(f"{user.name} ({user.role}) may not open this page: ask an admin.")
             return
-        fn()
+        session.shows_errors(fn)()
 
     page.__name__ = key  # st.Page names its URL after the function when url_path is absent
     return page

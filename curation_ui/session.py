@@ -8,14 +8,21 @@ the URL so that a reload does not ask again.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import streamlit as st
 
 from catalog import Catalog
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
+from catalog.errors import FacesiftError, one_line
 from curation_ui.launch import ENV_DATASET, ENV_ROOT
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 ANNOTATOR = "annotator"
 _CATALOG = "_facesift_catalog"
@@ -114,3 +121,22 @@ def message(key: str) -> None:
 def say(key: str, body: str, kind: str = "ok") -> None:
     """Leave a message for the next run of a page or fragment."""
     st.session_state[key] = (kind, body)
+
+
+def shows_errors(action: Callable[P, T]) -> Callable[P, T | None]:
+    """``action`` as a page runs it: a FacesiftError (or OSError) is one ``st.error`` line.
+
+    Every page action (a button's callback, a form's submit, a whole page) goes
+    through this, so bad input or a full disk never shows a traceback. The
+    wrapped action returns None when it failed; bugs still raise.
+    """
+
+    @functools.wraps(action)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T | None:
+        try:
+            return action(*args, **kwargs)
+        except (FacesiftError, OSError) as e:
+            st.error(one_line(str(e)))
+            return None
+
+    return run

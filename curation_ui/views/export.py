@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import streamlit as st
 
 from catalog.contract import Progress
-from curation_ui import actions, roles, session
+from curation_ui import actions, session
+from exporter.options import FORMATS, ExportError, ExportOptions, split_fractions
+from exporter.stage import ExportResult
 
 
 def render() -> None:
     """The Export page."""
     cat = session.catalog()
     st.header("Export")
-    try:
-        from exporter.options import FORMATS, ExportOptions
-    except ImportError:
-        st.info("Export is not available yet: it lands with the export stage (`facesift export`).")
-        return
     with st.form("export"):
         c = st.columns(3)
         out = c[0].text_input(
@@ -44,14 +42,15 @@ def render() -> None:
         go = st.form_submit_button("Export", type="primary", key="ex_go")
     if not go:
         return
-    try:
-        fractions = tuple(float(x) for x in splits.split(","))
+
+    @session.shows_errors
+    def run():
         opts = ExportOptions(
             out=Path(out).expanduser(),
             format=fmt,
             size=int(size),
             color=color,
-            splits=fractions,
+            splits=_fractions(splits),
             labels=labels.strip() or None,
             map=mapping.strip() or None,
             min_size=min_size,
@@ -70,24 +69,24 @@ def render() -> None:
         # The role is checked again here, whatever the page showed.
         result = actions.export_as(session.user(), cat, opts, on_progress=report)
         bar.empty()
-    except (ValueError, OSError, roles.PermissionRefused) as e:  # FacesiftErrors are ValueErrors
-        st.error(str(e))
-        return
-    _show_result(result, opts)
+        return result
+
+    result = run()
+    if result is not None:
+        _show_result(result)
 
 
-def _show_result(result: object, opts) -> None:
-    where = getattr(result, "out", None) or getattr(result, "path", None) or opts.out
-    st.success(f"Exported {getattr(result, 'total', '')} faces to {where}")
-    counts = getattr(result, "counts", None)
-    if counts:
-        st.json(counts)
-    card = getattr(result, "card", None)
-    card_path = Path(card) if isinstance(card, str | Path) else Path(where) / "README.md"
-    if isinstance(card, str) and not Path(card).exists():
-        text = card
-    else:
-        text = card_path.read_text() if card_path.is_file() else None
-    if text:
+def _show_result(result: ExportResult) -> None:
+    st.success(result.line())
+    st.json(result.counts)
+    if result.card.is_file():
         with st.expander("Dataset card", expanded=True):
-            st.code(text, language="markdown", wrap_lines=True)
+            st.code(result.card.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    """The form's ``train,val,test`` text as fractions (the ``--splits`` parser, one-line error)."""
+    try:
+        return split_fractions(text)
+    except argparse.ArgumentTypeError as e:
+        raise ExportError(f"splits {e}") from None

@@ -15,7 +15,6 @@ from catalog.contract import Progress
 from curation_ui import actions, roles, session
 from curation_ui.launch import ENV_IMPORT_ROOT
 from curation_ui.queries import latest_import_errors
-from importer.errors import ImportRefused
 from importer.items import CSV_EXTS, IMAGE_EXTS, VIDEO_EXTS, ZIP_EXTS
 from importer.options import ImportOptions
 
@@ -44,7 +43,7 @@ def _extract_with_progress(cat: Catalog) -> str:
         try:
             with Catalog.open(cat.paths.root, cat.paths.name, create=False) as own:
                 latest["summary"] = extract(own, on_progress=lambda p: latest.update(progress=p))
-        except Exception as e:  # shown to the user below, never lost in a thread
+        except Exception as e:  # raised again below, in the page's thread, never lost
             latest["error"] = e
 
     bar = st.progress(0.0, text="Extracting faces…")
@@ -58,7 +57,7 @@ def _extract_with_progress(cat: Catalog) -> str:
             bar.progress(p.fraction or 0.0, text=text)
     bar.progress(1.0, text="Extraction finished")
     if "error" in latest:
-        return f"Extraction failed: {latest['error']}"
+        raise latest["error"]  # type: ignore[misc]
     s = latest["summary"]
     return s.line() if s.images else "No image waits for face extraction."  # type: ignore[attr-defined]
 
@@ -69,27 +68,27 @@ def _run(cat: Catalog, target: Path, *, source: str | None, label_mode: str, lab
     def report(p: Progress) -> None:
         status.text(f"importing… {p.done} items read, {p.detail}")
 
-    try:
-        # The role is checked again here, whatever the page showed.
-        summary = actions.import_as(
-            session.user(),
-            cat,
-            ImportOptions(
-                target,
-                label=label if label_mode == "one" else None,
-                labels_from=label_mode if label_mode in ("folders", "fer2013") else None,
-                source=source or None,
-                fps=fps,
-            ),
-            on_progress=report,
+    @session.shows_errors
+    def start():
+        opts = ImportOptions(
+            target,
+            label=label if label_mode == "one" else None,
+            labels_from=label_mode if label_mode in ("folders", "fer2013") else None,
+            source=source or None,
+            fps=fps,
         )
-    except (ImportRefused, ValueError, roles.PermissionRefused) as e:
+        # The role is checked again here, whatever the page showed.
+        return actions.import_as(session.user(), cat, opts, on_progress=report)
+
+    summary = start()
+    if summary is None:
         status.empty()
-        st.error(str(e))
         return
     status.text(summary.line())
     if extract:
-        st.text(_extract_with_progress(cat))
+        line = session.shows_errors(_extract_with_progress)(cat)
+        if line:
+            st.text(line)
     errors = latest_import_errors(cat.conn, summary.source_name)
     if errors:
         st.caption("Refused inputs (latest first)")
@@ -143,9 +142,6 @@ def render() -> None:
         if not path or not path.strip():
             st.warning("Give a path first.")
             return
-        try:
-            target = roles.import_path_inside(path.strip(), import_root)
-        except roles.PermissionRefused as e:
-            st.error(str(e))
-            return
-        _run(cat, target, **opts)
+        target = session.shows_errors(roles.import_path_inside)(path.strip(), import_root)
+        if target is not None:
+            _run(cat, target, **opts)

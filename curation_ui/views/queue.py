@@ -17,6 +17,7 @@ MSG = "q_msg"
 MAX_KEYED_LABELS = 9  # keys 1..9
 
 
+@session.shows_errors
 def _act(kind: str, arg: str | None = None) -> None:
     conn = session.catalog().conn
     who = session.annotator()

@@ -16,6 +16,7 @@ from curation_ui.queries import (
     query_choices,
     source_names,
 )
+from curation_ui.stats import label_status_table
 from curation_ui.thumbs import thumbnail
 
 COLUMNS = 8
@@ -24,9 +25,31 @@ MSG = "rv_msg"
 UNDO = "rv_undo"  # a list of actions, each the list of its events
 
 
+def first_to_review(cat) -> str | None:
+    """The first emotion (label-set order, then "no label") with pending faces; None if none."""
+    pending = label_status_table(cat.conn, cat.labels.names)["pending"]
+    return next((label for label, n in pending.items() if n > 0), None)
+
+
+def _open_on_something_to_review(cat) -> bool:
+    """On a session's first view (no emotion in the URL), choose the first one to review.
+
+    Returns whether anything is pending at all.
+    """
+    first = first_to_review(cat)
+    if "rv_label" not in st.session_state and "rv_label" not in st.query_params:
+        st.session_state["rv_label"] = first or cat.labels.names[0]
+    return first is not None
+
+
 def _filters() -> tuple[FaceFilter, int]:
     cat = session.catalog()
     conn = cat.conn
+    if not _open_on_something_to_review(cat):
+        st.info(
+            "Nothing is pending: every face has been accepted or rejected. "
+            "Choose the accepted or rejected status to look at decided faces."
+        )
     top = st.columns([2, 3, 3, 2])
     label = top[0].selectbox(
         "Emotion", [*cat.labels.names, NO_LABEL, ANY], key="rv_label", bind="query-params"
@@ -98,6 +121,7 @@ def _remember(events: list[LabelEvent]) -> None:
         del st.session_state[UNDO][:-50]
 
 
+@session.shows_errors
 def _on_reject(ids: list[int]) -> None:
     marked = _marked(ids)
     if not marked:
@@ -110,6 +134,7 @@ def _on_reject(ids: list[int]) -> None:
     session.say(MSG, f"Rejected {len(events)} faces ({reject_reasons()[reason]}).")
 
 
+@session.shows_errors
 def _on_relabel(ids: list[int]) -> None:
     marked = _marked(ids)
     label = st.session_state.get("rv_relabel")
@@ -122,6 +147,7 @@ def _on_relabel(ids: list[int]) -> None:
     session.say(MSG, f"Relabelled {len(events)} faces as {label}.")
 
 
+@session.shows_errors
 def _on_accept_rest(ids: list[int]) -> None:
     rest = [i for i in ids if i not in set(_marked(ids))]
     events, unlabelled = actions.accept_rest(session.catalog().conn, rest, session.annotator())
@@ -132,6 +158,7 @@ def _on_accept_rest(ids: list[int]) -> None:
     session.say(MSG, text)
 
 
+@session.shows_errors
 def _on_undo() -> None:
     stack = st.session_state.get(UNDO) or []
     if not stack:

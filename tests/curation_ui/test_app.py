@@ -72,7 +72,8 @@ def test_review_reject_marked_accept_the_rest_and_undo(app_env):
     at.selectbox(key="rv_label").select("sad").run()
     assert sorted(checkbox_ids(at)) == sorted([ids["sad_1"], ids["sad_2"], ids["sad_3"]])
     assert len(at.image) == 3  # real chips, as thumbnails cached on disk by content
-    assert len(list((cat.paths.dir / "thumbs").rglob("*.jpg"))) == 3
+    # happy's 4 (the page opens on them) and sad's 3
+    assert len(list((cat.paths.dir / "thumbs").rglob("*.jpg"))) == 4 + 3
     at.checkbox(key=f"mark_{ids['sad_2']}").check().run()
     at.selectbox(key="rv_reason").select("drawing").run()
     at.button(key="rv_reject").click().run()
@@ -221,7 +222,7 @@ def test_export_page_writes_an_export_and_shows_its_card(app_env, tmp_path):
     at.selectbox(key="ex_format").select("fer2013-csv")
     at.button(key="ex_go").click().run(timeout=120)
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "Exported 3 faces" in at.success[0].value
+    assert "export: 3 faces to" in at.success[0].value  # the stage's summary line
     assert (out / "README.md").is_file()
     assert at.code and "sad" in at.code[0].value  # the card, as plain text
 
@@ -251,3 +252,89 @@ def test_two_sessions_labelling_the_same_face_lose_nothing(app_env):
     ]
     st = face_state(cat.conn, ids["none_1"])
     assert (st.status, st.disputed, st.annotators) == ("pending", True, 2)
+
+
+# --- errors are one line, never a traceback -----------------------------------------------
+
+
+def _fail(*args, **kwargs):
+    from faces.stage import ExtractError  # a FacesiftError that is not a ValueError
+
+    raise ExtractError("the disk is\nfull")
+
+
+def test_export_page_shows_a_facesift_error_as_one_line(app_env, tmp_path, monkeypatch):
+    from curation_ui import actions
+
+    monkeypatch.setattr(actions, "export_as", _fail)
+    at = open_page("export")
+    at.text_input(key="ex_out").input(str(tmp_path / "out"))
+    at.button(key="ex_go").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["the disk is\\nfull"]
+
+
+def test_export_page_refuses_bad_splits_in_one_line(app_env, tmp_path):
+    at = open_page("export")
+    at.text_input(key="ex_out").input(str(tmp_path / "out"))
+    at.text_input(key="ex_splits").input("0.8,x")
+    at.button(key="ex_go").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "0.8,x" in at.error[0].value
+    assert "\n" not in at.error[0].value
+    assert not (tmp_path / "out").exists()
+
+
+def test_review_and_queue_actions_show_a_facesift_error_as_one_line(app_env, monkeypatch):
+    from curation_ui import actions
+    from curation_ui import queue as q
+
+    monkeypatch.setattr(actions, "relabel", _fail)
+    at = open_page("review")
+    at.selectbox(key="rv_label").select("sad").run()
+    at.checkbox(key=f"mark_{app_env.ids['sad_1']}").check().run()
+    at.selectbox(key="rv_relabel").select("fear").run()
+    at.button(key="rv_relabel_btn").click().run()
+    assert not at.exception and [e.value for e in at.error] == ["the disk is\\nfull"]
+    monkeypatch.setattr(q, "label", _fail)
+    at = open_page("queue")
+    at.button(key="q_label_fear").click().run()
+    assert not at.exception and [e.value for e in at.error] == ["the disk is\\nfull"]
+    assert events(app_env.cat) == []
+
+
+def test_a_page_that_fails_shows_one_line(app_env, monkeypatch):
+    from curation_ui.views import stats
+
+    monkeypatch.setattr(stats, "summary", _fail)
+    at = open_page("stats")
+    assert not at.exception and [e.value for e in at.error] == ["the disk is\\nfull"]
+
+
+# --- the review page opens on something to review ---------------------------------------
+
+
+def test_review_opens_on_the_first_emotion_with_pending_faces(app_env):
+    at = open_page("review")
+    # angry, disgust and fear have no face; happy is the first with pending ones.
+    assert at.selectbox(key="rv_label").value == "happy"
+    assert len(checkbox_ids(at)) == 4 and not at.info
+
+
+def test_review_of_unlabelled_imports_opens_on_no_label(catalog, make_face, monkeypatch):
+    monkeypatch.setenv("FACESIFT_ROOT", str(catalog.paths.root))
+    monkeypatch.setenv("FACESIFT_DATASET", catalog.paths.name)
+    ids = [make_face(catalog, None) for _ in range(3)]
+    at = open_page("review")
+    assert at.selectbox(key="rv_label").value == "(no label)"
+    assert sorted(checkbox_ids(at)) == sorted(ids)
+
+
+def test_review_says_so_when_nothing_is_pending(app_env):
+    from curation_ui import actions
+
+    cat = app_env.cat
+    actions.reject(cat.conn, app_env.ids.values(), "ann", "other")
+    at = open_page("review")
+    assert not at.exception
+    assert "Nothing is pending" in at.info[0].value
