@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import math
 import sys
+import time
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from catalog.contract import (
     ProgressFn,
     describe_bounds,
     flag_of,
+    in_bounds,
     is_options_class,
     option_types,
     spec_of,
@@ -69,19 +71,25 @@ def number_parser(kind: type, spec: OptionSpec) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-        if (spec.low is not None and value < spec.low) or (
-            spec.high is not None and value > spec.high
-        ):
+        if not in_bounds(spec, value):
             raise argparse.ArgumentTypeError(f"{text} is not {describe_bounds(spec)}")
         return value
 
+    # What the parser accepts, readable by tests that sweep every flag.
+    parse.kind = kind  # type: ignore[attr-defined]
+    parse.spec = spec  # type: ignore[attr-defined]
     return parse
+
+
+def _shown(value: Any) -> str:
+    """A default as the user would type it (20, not 20.0)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _help(spec: OptionSpec, default: Any) -> str:
     text = spec.help
     if spec.show_default and default is not None and not isinstance(default, bool):
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        shown = ",".join(map(_shown, default)) if isinstance(default, tuple) else _shown(default)
         text += f" (default: {shown})"
     return text.replace("%", "%%")
 
@@ -122,7 +130,10 @@ def add_flags(
             group.add_argument(flag, dest=dest, action="store_true", help=_help(spec, default))
             if spec.off_flag:
                 group.add_argument(
-                    spec.off_flag, dest=dest, action="store_false", help=f"the opposite of {flag}"
+                    spec.off_flag,
+                    dest=dest,
+                    action="store_false",
+                    help=spec.off_help or f"the opposite of {flag}",
                 )
             parser.set_defaults(**{dest: bool(default)})
             continue
@@ -139,7 +150,9 @@ def add_flags(
         if spec.positional:
             parser.add_argument(dest, **kwargs)
             continue
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        required = spec.required or (
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        )
         parser.add_argument(flag, dest=dest, default=default, required=required, **kwargs)
 
 
@@ -169,18 +182,25 @@ def terminal_progress(enabled: bool | None = None) -> ProgressFn | None:
     from tqdm import tqdm
 
     bars: dict[str, Any] = {}
+    drawn: dict[str, float] = {}
 
     def on_progress(p: Progress) -> None:
         bar = bars.get(p.stage)
         if bar is None:
             bar = bars[p.stage] = tqdm(desc=p.stage, total=p.total, unit=f" {p.unit}")
+            drawn[p.stage] = 0.0
         if p.total is not None and bar.total != p.total:
             bar.total = p.total
         bar.n = p.done
-        if p.detail:
-            bar.set_postfix_str(p.detail, refresh=False)
-        bar.refresh()
-        if p.total is not None and p.done >= p.total:
+        finished = p.total is not None and p.done >= p.total
+        now = time.monotonic()
+        # A stage may report every item: redraw at most ten times a second.
+        if finished or now - drawn[p.stage] >= 0.1:
+            if p.detail:
+                bar.set_postfix_str(p.detail, refresh=False)
+            bar.refresh()
+            drawn[p.stage] = now
+        if finished:
             bar.close()
             del bars[p.stage]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass
@@ -39,11 +40,14 @@ class OptionSpec:
     choices: Sequence[str] | None = None
     low: float | None = None  # inclusive bounds of a number
     high: float | None = None
+    above: float | None = None  # exclusive lower bound (a timeout or rate above 0)
     parse: Callable[[str], Any] | None = None  # text -> value, for types argparse cannot infer
     off_flag: str | None = None  # a bool's opposite flag (e.g. --grayscale for --color)
     positional: bool = False
     cli: bool = True  # False: an option for callers of the function only (tuning, tests)
     show_default: bool = True
+    required: bool = False  # required on the command line even if Python callers have a default
+    off_help: str | None = None  # help of off_flag (default: "the opposite of --flag")
 
 
 def option(
@@ -74,8 +78,22 @@ def flag_of(f: dataclasses.Field) -> str:
 
 
 def option_types(cls: type) -> dict[str, Any]:
-    """The resolved type hints of an options dataclass (annotations may be strings)."""
-    return typing.get_type_hints(cls)
+    """The resolved type hints of an options dataclass (annotations may be strings).
+
+    A plain field whose type is imported only for type checkers (to keep an options
+    module cheap to import) resolves to ``Any``: it is never a flag.
+    """
+    try:
+        return typing.get_type_hints(cls)
+    except NameError:
+        space = vars(sys.modules[cls.__module__])
+        hints: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            try:
+                hints[f.name] = eval(f.type, space) if isinstance(f.type, str) else f.type
+            except NameError:
+                hints[f.name] = Any
+        return hints
 
 
 def is_options_class(tp: Any) -> bool:
@@ -83,13 +101,32 @@ def is_options_class(tp: Any) -> bool:
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
+def has_bounds(spec: OptionSpec) -> bool:
+    """True when the spec bounds a number."""
+    return spec.low is not None or spec.high is not None or spec.above is not None
+
+
+def in_bounds(spec: OptionSpec, value: float) -> bool:
+    """Whether a (finite) number is within the spec's bounds."""
+    return not (
+        (spec.low is not None and value < spec.low)
+        or (spec.high is not None and value > spec.high)
+        or (spec.above is not None and value <= spec.above)
+    )
+
+
 def describe_bounds(spec: OptionSpec) -> str:
-    """``between 1 and 10``, ``>= 0`` or ``<= 5`` for a spec's bounds."""
+    """``between 1 and 10``, ``>= 0``, ``> 0`` or ``<= 5`` for a spec's bounds."""
     if spec.low is not None and spec.high is not None:
         return f"between {_num(spec.low)} and {_num(spec.high)}"
+    parts = []
     if spec.low is not None:
-        return f">= {_num(spec.low)}"
-    return f"<= {_num(spec.high)}"
+        parts.append(f">= {_num(spec.low)}")
+    if spec.above is not None:
+        parts.append(f"> {_num(spec.above)}")
+    if spec.high is not None:
+        parts.append(f"<= {_num(spec.high)}")
+    return " and ".join(parts)
 
 
 def _num(x: float) -> str:
@@ -101,13 +138,14 @@ def check_value(spec: OptionSpec, flag: str, value: Any) -> None:
     if value is None:
         return
     if spec.choices is not None and value not in spec.choices:
-        raise OptionError(f"{flag} {value!r}: use one of {', '.join(map(str, spec.choices))}")
-    if (spec.low is not None or spec.high is not None) and isinstance(value, int | float):
+        raise OptionError(
+            f"unknown {flag.lstrip('-')} {value!r} ({flag}): "
+            f"use one of {', '.join(map(str, spec.choices))}"
+        )
+    if has_bounds(spec) and isinstance(value, int | float) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
             raise OptionError(f"{flag} {value} is not a finite number")
-        if (spec.low is not None and value < spec.low) or (
-            spec.high is not None and value > spec.high
-        ):
+        if not in_bounds(spec, value):
             raise OptionError(f"{flag} {_num(value)} is not {describe_bounds(spec)}")
 
 

@@ -1,24 +1,26 @@
 """What an export is asked to do, and the label mapping it implies.
 
-:class:`ExportOptions` is a plain dataclass so that the CLI and the review app
-build it the same way. :func:`plan_labels` turns the dataset's label set plus
+:class:`ExportOptions` is a frozen dataclass declared with ``option()`` fields,
+so that the CLI (its flags are generated from them) and the review app build it
+the same way. :func:`plan_labels` turns the dataset's label set plus
 ``--map`` and ``--labels`` into the exported classes (pure).
 """
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from catalog.contract import OptionError, check_options, option
 from catalog.errors import FacesiftError
 from catalog.labels import LabelError, LabelSet, canonical
+from faces.defaults import CHIP_PADDING, NEAR_DUP_BITS
 
 FORMATS = ("imagefolder", "fer2013-csv", "hf")
 SPLITS = ("train", "val", "test")
 FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 FER2013_SIZE = 48
-DEFAULT_NEAR_DUP_BITS = 6  # the extract stage's default (--near-dup-bits)
-DEFAULT_CHIP_PADDING = 0.45  # the extract stage's default (--padding)
 IDENTITY_DISTANCE = 0.6  # dlib's threshold: descriptors closer than this are one person
 
 
@@ -26,34 +28,96 @@ class ExportError(FacesiftError, ValueError):
     """An export that cannot be done as asked."""
 
 
-@dataclass
-class ExportOptions:
-    """Every choice of one export; the CLI flags map one to one onto these fields."""
+def split_fractions(text: str) -> tuple[float, float, float]:
+    """``train,val,test`` fractions that are >= 0 and sum to 1 (the ``--splits`` text)."""
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give three numbers like 0.8,0.1,0.1") from None
+    if not fractions_ok(parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: give three fractions >= 0 that sum to 1")
+    return parts  # type: ignore[return-value]
 
-    out: Path
-    format: str = "imagefolder"
-    size: int = FER2013_SIZE
-    color: bool = False
-    splits: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    labels: str | None = None  # "happy,sad": only these (mapped) labels, in this order
-    map: str | None = None  # "disgust=angry,fear=surprise": merge FROM into TO
-    min_size: float = 0.0
-    min_sharpness: float = 0.0
-    max_yaw: float | None = None
-    include_pending: bool = False
-    identity_disjoint: bool = False
-    seed: int = 0
-    overwrite: bool = False
-    near_dup_bits: int = DEFAULT_NEAR_DUP_BITS
-    padding: float | None = None  # tighter crop than the chip's own padding, e.g. 0.25
-    workers: int | None = None  # render processes; None: cores - 1 for large exports
+
+def fractions_ok(parts: tuple[float, ...]) -> bool:
+    """Three fractions in [0, 1] that sum to 1."""
+    return len(parts) == 3 and all(0 <= p <= 1 for p in parts) and abs(sum(parts) - 1) <= 1e-6
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Every choice of one export; the CLI flags are generated from these fields."""
+
+    out: Path = option(help="output folder", metavar="DIR")
+    format: str = option(
+        "imagefolder",
+        help="ImageFolder splits, a FER2013-style CSV, or Hugging Face parquet",
+        choices=FORMATS,
+        required=True,
+        show_default=False,
+    )
+    size: int = option(
+        FER2013_SIZE, help="side of the exported images", metavar="PX", low=8, high=1024
+    )
+    color: bool = option(
+        False,
+        help="colour images",
+        off_flag="--grayscale",
+        off_help="gray images (the default)",
+    )
+    splits: tuple[float, float, float] = option(
+        (0.8, 0.1, 0.1), help="split fractions", metavar="TRAIN,VAL,TEST", parse=split_fractions
+    )
+    labels: str | None = option(
+        None, help="export only these labels, in this order", metavar="L1,L2,..."
+    )
+    map: str | None = option(None, help="merge labels, e.g. disgust=angry", metavar="FROM=TO,...")
+    min_size: float = option(
+        0.0,
+        help="leave out faces smaller than PX source pixels",
+        metavar="PX",
+        low=0,
+        show_default=False,
+    )
+    min_sharpness: float = option(
+        0.0, help="leave out faces less sharp than S", metavar="S", low=0, show_default=False
+    )
+    max_yaw: float | None = option(
+        None, help="leave out faces turned more than DEG degrees", metavar="DEG", low=0
+    )
+    include_pending: bool = option(
+        False, help="also export pending faces that carry a label from their query or import"
+    )
+    identity_disjoint: bool = option(
+        False, help="keep each person in one split (needs extract --embeddings)"
+    )
+    seed: int = option(0, help="split seed")
+    overwrite: bool = option(False, help="replace a non-empty --out")
+    near_dup_bits: int = option(
+        NEAR_DUP_BITS,
+        help="perceptual-hash distance of a near-duplicate (extract's)",
+        low=0,
+        high=32,
+        cli=False,
+    )
+    padding: float | None = option(
+        None,
+        help="crop the chips tighter, to padding P (e.g. 0.25, FER2013-like; "
+        f"default: the chips' own, {CHIP_PADDING})",
+        metavar="P",
+        low=0,
+        high=2,
+    )
+    workers: int | None = option(
+        None, help="render processes (default: cores - 1 for large exports)", low=1, cli=False
+    )
 
     def validate(self) -> None:
-        """Raise ExportError for options that contradict each other or the format."""
-        if self.format not in FORMATS:
-            raise ExportError(f"unknown format {self.format!r}; use one of {', '.join(FORMATS)}")
-        if not 8 <= self.size <= 1024:
-            raise ExportError(f"--size {self.size} is not between 8 and 1024")
+        """Raise ExportError for options out of bounds or contradicting each other or the format."""
+        try:
+            check_options(self)
+        except OptionError as e:
+            raise ExportError(str(e)) from None
         if self.format == "fer2013-csv":
             if self.size != FER2013_SIZE:
                 raise ExportError(
@@ -63,15 +127,8 @@ class ExportOptions:
                 raise ExportError(
                     "fer2013-csv images are grayscale; --color cannot be used with it"
                 )
-        fr = tuple(float(x) for x in self.splits)
-        if len(fr) != 3 or any(not 0 <= x <= 1 for x in fr) or abs(sum(fr) - 1) > 1e-6:
+        if not fractions_ok(tuple(float(x) for x in self.splits)):
             raise ExportError(f"--splits {self.splits}: give three fractions >= 0 that sum to 1")
-        if self.padding is not None and not 0 <= self.padding <= 2:
-            raise ExportError(f"--padding {self.padding} is not between 0 and 2")
-        if self.workers is not None and self.workers < 1:
-            raise ExportError(f"workers must be >= 1, not {self.workers}")
-        if not 0 <= self.near_dup_bits <= 32:
-            raise ExportError("near_dup_bits must be between 0 and 32")
 
     def as_record(self) -> dict:
         """The options as JSON-ready data (for the manifest, card and exports table)."""

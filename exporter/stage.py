@@ -19,13 +19,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
+from catalog.contract import Progress, ProgressFn, StageSummary, report
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from exporter import card, groups, leakage, render
 from exporter.options import (
-    DEFAULT_CHIP_PADDING,
     IDENTITY_DISTANCE,
     SPLITS,
     ExportError,
@@ -34,9 +32,10 @@ from exporter.options import (
     plan_labels,
     with_indices,
 )
-from exporter.select import ExportFace, select_faces, with_provenance
+from exporter.select import ExportFace, class_votes, select_faces, with_provenance
 from exporter.splits import assign_splits
 from exporter.writers import WRITERS, Item, Placed
+from faces.defaults import CHIP_PADDING
 
 MANIFEST = "manifest.json"
 GENERATOR = "facesift"
@@ -47,7 +46,7 @@ BATCH = 32  # faces per task sent to a worker
 
 
 @dataclass
-class ExportResult:
+class ExportResult(StageSummary):
     """What an export wrote."""
 
     out: Path
@@ -65,8 +64,24 @@ class ExportResult:
         """The dataset card (README.md) of the export."""
         return self.out / "README.md"
 
+    def line(self) -> str:
+        """One line: faces, where, format and faces per split."""
+        splits = "  ".join(f"{s} {sum(c.values())}" for s, c in self.counts.items())
+        return f"export: {self.total} faces to {self.out} ({self.format}): {splits}"
 
-Progress = Callable[[int, int], None]
+    def lines(self) -> list[str]:
+        """The CLI's account: :meth:`line`, then classes, faces left out and the leakage check."""
+        out = [self.line(), "  classes: " + ", ".join(f"{i} {n}" for n, i in self.labels.items())]
+        if self.left_out:
+            out.append("  left out: " + ", ".join(f"{k} {v}" for k, v in self.left_out.items()))
+        leak = self.leakage
+        text = f"  leakage: {leak['cross_split_pairs']} near-duplicate pairs across splits"
+        if leak["fer2013_imported"]:
+            text += (
+                f"; {leak['exported_from_fer2013']} faces from FER2013, "
+                f"{leak['exported_near_fer2013']} near-duplicates of FER2013 faces"
+            )
+        return [*out, text]
 
 
 @dataclass
@@ -127,14 +142,13 @@ def export(
     cat: Catalog,
     opts: ExportOptions,
     *,
-    progress: bool = False,
-    on_progress: Progress | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> ExportResult:
     """Write the export ``opts`` describes; return what was written.
 
     Raises ExportError (one line) for options or data it cannot export, and
-    for a write that fails (nothing is left behind then). ``progress`` shows a
-    progress bar; ``on_progress(done, total)`` is called as faces are written.
+    for a write that fails (nothing is left behind then). ``on_progress`` gets
+    the faces written of those exported.
     """
     opts.validate()
     out = Path(opts.out).expanduser().absolute()
@@ -144,12 +158,9 @@ def export(
 
     order = sorted(range(len(faces)), key=lambda i: (SPLITS.index(splits[i]), faces[i].id))
     tmp = _temp_dir(out)
-    bar = tqdm(total=len(order), desc="export", unit=" face", disable=not progress)
 
     def tick(done: int, total: int) -> None:
-        bar.update(1)
-        if on_progress:
-            on_progress(done, total)
+        report(on_progress, Progress("export", done, total, "face"))
 
     try:
         items = _items(cat, faces, splits, order, plan, opts, tick)
@@ -199,8 +210,6 @@ def export(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        bar.close()
 
     counts = prep.counts()
     result = ExportResult(
@@ -324,7 +333,7 @@ def _items(
     order: list[int],
     plan: LabelPlan,
     opts: ExportOptions,
-    progress: Progress | None,
+    progress: Callable[[int, int], None],
 ) -> Iterator[Item]:
     """The faces in writing order, rendered (in worker processes for large exports)."""
     tasks = [
@@ -340,8 +349,7 @@ def _items(
     for done, (i, data) in enumerate(zip(order, _encoded(tasks, opts.workers), strict=True), 1):
         f = faces[i]
         yield Item(f, splits[i], plan.indices[f.label], data)
-        if progress:
-            progress(done, len(order))
+        progress(done, len(order))
 
 
 def _worker_count(requested: int | None, n: int) -> int:
@@ -376,7 +384,8 @@ def _encoded(tasks: list[render.RenderTask], requested: int | None) -> Iterator[
 
 
 def _padding_of(face: ExportFace) -> float:
-    return DEFAULT_CHIP_PADDING if face.chip_padding is None else face.chip_padding
+    # A face stored without its padding had the default.
+    return CHIP_PADDING if face.chip_padding is None else face.chip_padding
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -417,6 +426,7 @@ def _manifest(
             "sha256": p.sha256,
             "sources": [s.as_record() for s in f.sources],
             "annotations": list(f.annotations),
+            "votes": class_votes(f, plan),  # per class, in the order of "labels"
             "dup_group": f.dup_group,
             "quality": f.quality,
         }

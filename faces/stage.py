@@ -21,8 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from tqdm import tqdm
-
+from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.errors import FacesiftError
@@ -30,6 +29,7 @@ from catalog.faces import insert_face
 from faces.detect import DetectParams
 from faces.dupgroups import update_dup_groups
 from faces.models import CNN_DETECTOR, FACE_DESCRIPTOR, LANDMARKS_68, model_path
+from faces.options import ExtractOptions
 from faces.worker import ImageResult, ImageTask, WorkerConfig, init_worker, process_chunk
 
 MAX_WAITING = 64  # finished chunks held for in-order writing (a few KB each)
@@ -41,24 +41,7 @@ class ExtractError(FacesiftError):
 
 
 @dataclass(frozen=True)
-class ExtractOptions:
-    """How to extract; the defaults are the CLI's."""
-
-    detector: str = "hog"  # "hog" or "cnn"
-    upsample: str = "auto"  # "auto", "0", "1" or "2"
-    workers: int | None = None  # default: one per available core
-    chip_size: int = 256
-    padding: float = 0.45
-    near_dup_bits: int = 6
-    embeddings: bool = False
-    retry_errors: bool = False  # also redo images recorded as 'error' (a file since restored)
-    chunk_size: int = 4  # images per pool task
-    batch_size: int = 64  # images per write transaction
-    max_seconds_between_writes: float = 1.0
-
-
-@dataclass(frozen=True)
-class ExtractSummary:
+class ExtractSummary(StageSummary):
     """What one extract run did."""
 
     images: int  # images processed by this run
@@ -75,6 +58,14 @@ class ExtractSummary:
     def images_per_second(self) -> float:
         return self.images / self.seconds if self.seconds > 0 else 0.0
 
+    def line(self) -> str:
+        """The one-line account the CLI prints and the app shows."""
+        return (
+            f"extract: {self.images} images ({self.done} with faces, {self.no_face} without, "
+            f"{self.errors} unreadable), {self.faces} faces added, "
+            f"{self.near_dup_groups} near-duplicate groups, {self.images_per_second:.1f} images/s"
+        )
+
 
 def default_workers() -> int:
     """One worker per core this process may run on."""
@@ -84,20 +75,9 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def check_options(opts: ExtractOptions) -> None:
-    """Refuse options that cannot work, with a one-line reason; check the model files."""
-    if opts.detector not in ("hog", "cnn"):
-        raise ExtractError(f"unknown detector {opts.detector!r}: use hog or cnn")
-    if opts.upsample not in ("auto", "0", "1", "2"):
-        raise ExtractError(f"bad upsample {opts.upsample!r}: use auto, 0, 1 or 2")
-    if not 32 <= opts.chip_size <= 1024:
-        raise ExtractError(f"chip size {opts.chip_size} is not between 32 and 1024")
-    if not 0 <= opts.padding <= 2:
-        raise ExtractError(f"padding {opts.padding} is not between 0 and 2")
-    if not 0 <= opts.near_dup_bits <= 32:
-        raise ExtractError(f"near-dup bits {opts.near_dup_bits} is not between 0 and 32")
-    if opts.workers is not None and opts.workers < 1:
-        raise ExtractError("workers must be at least 1")
+def check_models(opts: ExtractOptions) -> None:
+    """Refuse options out of bounds (one line), and check the model files they need."""
+    check_options(opts)
     model_path(LANDMARKS_68)
     if opts.detector == "cnn":
         model_path(CNN_DETECTOR)
@@ -106,14 +86,15 @@ def check_options(opts: ExtractOptions) -> None:
 
 
 def extract(
-    cat: Catalog, opts: ExtractOptions | None = None, *, progress: bool = True
+    cat: Catalog, opts: ExtractOptions | None = None, *, on_progress: ProgressFn | None = None
 ) -> ExtractSummary:
     """Process every image whose extract_status is NULL; then update near-duplicate groups.
 
     With ``opts.retry_errors`` the images recorded as unreadable are tried again too.
+    ``on_progress`` gets images done of those pending, with a running account of faces.
     """
     opts = opts or ExtractOptions()
-    check_options(opts)
+    check_models(opts)
     started = time.monotonic()
     conn = cat.conn
     if opts.retry_errors:
@@ -134,7 +115,13 @@ def extract(
     counts = {"done": 0, "no_face": 0, "error": 0}
     faces = found = 0
     if pending:
-        bar = tqdm(total=pending, unit="img", desc="extract", disable=not progress, smoothing=0.05)
+
+        def tick() -> None:
+            done = sum(counts.values())
+            detail = f"{found} faces, {counts['no_face']} without, {counts['error']} unreadable"
+            report(on_progress, Progress("extract", done, pending, "image", detail))
+
+        tick()
         batch: list[ImageResult] = []
         try:
             tasks = _pending_tasks(cat)
@@ -143,10 +130,7 @@ def extract(
                 batch.append(r)
                 counts[r.status] += 1
                 found += len(r.faces)
-                bar.set_postfix(
-                    faces=found, no_face=counts["no_face"], errors=counts["error"], refresh=False
-                )
-                bar.update(1)
+                tick()
                 due = time.monotonic() - last_write >= opts.max_seconds_between_writes
                 if len(batch) >= opts.batch_size or due:
                     faces += write_results(conn, batch)
@@ -157,8 +141,6 @@ def extract(
             with contextlib.suppress(Exception):
                 write_results(conn, batch)
             raise
-        finally:
-            bar.close()
     dups = update_dup_groups(conn, opts.near_dup_bits)
     return ExtractSummary(
         images=sum(counts.values()),

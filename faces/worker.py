@@ -22,6 +22,7 @@ from catalog.decode import DecodeLimits, ImageRejected, decode_image
 from catalog.errors import FacesiftError
 from faces.align import face_chip, landmarks_68, shape_points
 from faces.chips import chip_png, store_chip
+from faces.defaults import CHIP_PADDING, CHIP_SIZE
 from faces.detect import DetectParams, detect_faces, detection_input
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
@@ -37,8 +38,8 @@ class WorkerConfig:
 
     dataset_dir: str
     detect: DetectParams = field(default_factory=DetectParams)
-    chip_size: int = 256
-    padding: float = 0.45
+    chip_size: int = CHIP_SIZE
+    padding: float = CHIP_PADDING
     embeddings: bool = False
     limits: DecodeLimits = field(default_factory=DecodeLimits)
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from tqdm import tqdm
-
+from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.decode import ImageRejected, decode_image
@@ -25,15 +24,14 @@ from catalog.labels import LabelError, LabelSet
 from catalog.storage import store_content
 from importer.errors import ImportRefused
 from importer.items import Candidate, Item, Refusal, kind_of
+from importer.options import ImportOptions
 from importer.readers import ReadOptions, read_file, read_folder
-from importer.video import VideoOptions
 
-LABELS_FROM = ("folders", "fer2013")
 BATCH = 200  # items per catalog transaction: fewer fsyncs, short write locks
 
 
 @dataclass
-class ImportSummary:
+class ImportSummary(StageSummary):
     """What an import did."""
 
     source_name: str
@@ -76,7 +74,8 @@ def resolve_label_word(labels: LabelSet, word: str | None) -> str | None:
     raise LabelError(f"{parts[0]!r} is not a label of this dataset ({','.join(labels.names)})")
 
 
-def _plan(path: Path, label: str | None, labels_from: str | None, source: str | None):
+def _plan(opts: ImportOptions) -> tuple[str, str]:
+    path, label, labels_from, source = opts.path, opts.label, opts.labels_from, opts.source
     if not path.exists():
         raise ImportRefused(f"{path} does not exist")
     if not (path.is_dir() or path.is_file()):
@@ -84,8 +83,10 @@ def _plan(path: Path, label: str | None, labels_from: str | None, source: str | 
         raise ImportRefused(f"{path} is neither a folder nor a regular file")
     if label is not None and labels_from is not None:
         raise ImportRefused("give --label or --labels-from, not both")
-    if labels_from is not None and labels_from not in LABELS_FROM:
-        raise ImportRefused(f"--labels-from must be one of {', '.join(LABELS_FROM)}")
+    try:
+        check_options(opts)
+    except ValueError as e:
+        raise ImportRefused(str(e)) from None
     kind = "folder" if path.is_dir() else kind_of(path.name)
     if labels_from == "folders" and kind not in ("folder", "zip"):
         raise ImportRefused("--labels-from folders needs a folder or a zip")
@@ -105,41 +106,39 @@ def as_text(name: str) -> str:
 
 
 def import_path(
-    cat: Catalog,
-    path: Path | str,
-    *,
-    label: str | None = None,
-    labels_from: str | None = None,
-    source: str | None = None,
-    progress: bool = True,
-    video: VideoOptions | None = None,
-    read_options: ReadOptions | None = None,
-    on_progress: Callable[[ImportSummary], None] | None = None,
+    cat: Catalog, opts: ImportOptions, *, on_progress: ProgressFn | None = None
 ) -> ImportSummary:
     """Import a folder, zip, FER2013-style CSV, video or image file into the dataset.
 
-    ``label`` (any alias) labels every image; ``labels_from`` takes labels from
-    subfolder names (``folders``) or a CSV's emotion column (``fer2013``, also the
-    default for a CSV). Returns counts; refusals are in ``import_errors``.
+    ``opts.label`` (any alias) labels every image; ``opts.labels_from`` takes labels
+    from subfolder names (``folders``) or a CSV's emotion column (``fer2013``, also
+    the default for a CSV). ``on_progress`` gets the items read so far (their number
+    is not known ahead). Returns counts; refusals are in ``import_errors``.
     """
-    path = Path(path)
-    kind, source_name = _plan(path, label, labels_from, source)
+    opts = replace(opts, path=Path(opts.path))
+    kind, source_name = _plan(opts)
+    label = opts.label
     fixed = cat.labels.resolve(label) if label is not None else None  # LabelError: one line
-    opts = read_options or ReadOptions()
-    opts = replace(
-        opts,
-        folder_labels=labels_from == "folders",
+    read = replace(
+        opts.limits or ReadOptions(),
+        folder_labels=opts.labels_from == "folders",
         csv_labels=label is None,  # a CSV keeps its emotion column unless --label overrides it
-        video=video or opts.video,
+        video=replace((opts.limits or ReadOptions()).video, fps=opts.fps),
     )
+    path = opts.path
     items: Iterator[Item] = (
-        read_folder(path, opts) if kind == "folder" else read_file(path, path.name, None, opts)
+        read_folder(path, read) if kind == "folder" else read_file(path, path.name, None, read)
     )
     summary = ImportSummary(source_name)
-    bar = tqdm(items, desc=f"import {source_name}", unit=" item", disable=not progress)
+
+    def tick(final: bool = False) -> None:
+        detail = f"{summary.kept} kept, {summary.refused} refused"
+        total = summary.items if final else None
+        report(on_progress, Progress("import", summary.items, total, "item", detail))
+
     batch = 0
     try:
-        for item in bar:
+        for item in items:
             if batch == 0:
                 cat.conn.execute("BEGIN IMMEDIATE")
             _ingest(cat, item, source_name, fixed, summary)
@@ -147,18 +146,14 @@ def import_path(
             if batch >= BATCH:
                 cat.conn.execute("COMMIT")
                 batch = 0
-                if on_progress:
-                    on_progress(summary)
+            tick()
         if batch:
             cat.conn.execute("COMMIT")
     except BaseException:
         if cat.conn.in_transaction:
             cat.conn.execute("ROLLBACK")
         raise
-    finally:
-        bar.close()
-    if on_progress:
-        on_progress(summary)
+    tick(final=True)
     return summary
 
 

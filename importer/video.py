@@ -17,13 +17,14 @@ import av
 
 from importer.errors import ImportRefused
 from importer.items import Candidate, Items, Refusal
+from importer.options import DEFAULT_FPS
 
 
 @dataclass(frozen=True)
 class VideoOptions:
     """How frames are sampled from a video."""
 
-    fps: float = 1.0  # frames kept per second of video
+    fps: float = DEFAULT_FPS  # frames kept per second of video
     max_frames: int = 10_000  # per video: a runaway stream must not fill the disk
     jpeg_quality: int = 95
 

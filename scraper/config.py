@@ -8,6 +8,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from catalog.contract import option
 from catalog.errors import FacesiftError
 from catalog.labels import LabelSet
 
@@ -25,42 +26,105 @@ class ScrapeError(FacesiftError):
 class DownloadOptions:
     """How images are fetched and validated."""
 
-    concurrency: int = 8
-    per_host: int = 4
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0  # a whole body (at least read_timeout), so a slow drip ends
-    retries: int = 3  # extra attempts after the first, on 429, 5xx and connection errors
-    backoff: float = 0.5  # seconds, doubled each retry
-    max_retry_after: float = 60.0  # cap on a server's Retry-After
-    max_bytes: int = 20_000_000
-    max_redirects: int = 5
-    allow_private_hosts: bool = False
-    max_pixels: int = 40_000_000
-    min_side: int = 32
-    user_agent: str = USER_AGENT
+    concurrency: int = option(8, help="parallel downloads", metavar="N", low=1)
+    per_host: int = option(4, help="parallel downloads from one host", metavar="N", low=1)
+    connect_timeout: float = option(
+        10.0, help="seconds to wait for a connection (at most --timeout)", above=0, cli=False
+    )
+    read_timeout: float = option(
+        20.0,
+        help="seconds to wait for a server to answer or send more bytes",
+        flag="--timeout",
+        metavar="S",
+        above=0,
+    )
+    total_timeout: float = option(
+        60.0, help="seconds for a whole body (at least the read timeout)", above=0, cli=False
+    )
+    retries: int = option(
+        3,
+        help="retries on 429, 5xx and connection errors, with backoff",
+        metavar="N",
+        low=0,
+        high=10,
+    )
+    backoff: float = option(0.5, help="seconds before a retry, doubled each time", low=0, cli=False)
+    max_retry_after: float = option(60.0, help="cap on a server's Retry-After", low=0, cli=False)
+    max_bytes: int = option(
+        20_000_000,
+        help="largest image file kept, enforced while downloading",
+        metavar="B",
+        low=1,
+    )
+    max_redirects: int = option(5, help="redirects followed", low=0, cli=False)
+    allow_private_hosts: bool = option(
+        False, help="allow downloads from loopback and private addresses (tests, demos)"
+    )
+    max_pixels: int = option(
+        40_000_000,
+        help="more pixels than this is treated as a decompression bomb",
+        metavar="P",
+        low=1,
+    )
+    min_side: int = option(
+        32, help="smallest image side kept, in pixels", flag="--min-size", metavar="PX", low=1
+    )
+    user_agent: str = option(USER_AGENT, help="the User-Agent of downloads", cli=False)
+
+    @property
+    def connect_limit(self) -> float:
+        """The connect timeout, never longer than the read timeout (``--timeout`` caps both)."""
+        return min(self.connect_timeout, self.read_timeout)
 
 
 @dataclass(frozen=True)
 class ScrapeOptions:
     """Everything ``facesift scrape`` can be asked."""
 
-    emotions: str = "all"  # "all" or "happy,sad"
-    query: str | None = None
-    label: str | None = None
-    engine: str = "google"
-    limit: int | None = None  # result links per query
-    base_url: str | None = None
-    headful: bool = False
-    driver: Path | None = None
-    browser: Path | None = None
+    emotions: str = option(
+        "all",
+        help="labels to search for, each with its default query",
+        metavar="all|E,E,...",
+    )
+    query: str | None = option(
+        None, help="search this text instead (needs --label)", metavar="TEXT"
+    )
+    label: str | None = option(None, help="the label the --query images are for", metavar="E")
+    engine: str = option("google", help="image search engine", choices=ENGINES)
+    limit: int | None = option(
+        None,
+        help="stop each query after N result links (default: no limit)",
+        metavar="N",
+        low=1,
+    )
+    base_url: str | None = option(
+        None,
+        help="replace the engine's origin, e.g. https://www.google.de or a local test server",
+        metavar="URL",
+    )
+    headful: bool = option(False, help="show the browser window")
+    driver: Path | None = option(None, help="chromedriver to use", metavar="PATH")
+    browser: Path | None = option(None, help="Chrome/Chromium binary to use", metavar="PATH")
     download: DownloadOptions = DownloadOptions()
-    idle_timeout: float = 8.0  # crawl: stop when no new tile appears within this
-    preview_timeout: float = 4.0  # crawl: wait for a preview to switch to the original
-    page_timeout: float = 30.0
-    selectors_file: Path | None = None
-    queries_file: Path | None = None
-    progress: bool = True
+    idle_timeout: float = option(
+        8.0,
+        help="stop a query when no new result appears within S seconds",
+        metavar="S",
+        above=0,
+    )
+    preview_timeout: float = option(
+        4.0, help="crawl: wait for a preview to switch to the original", above=0, cli=False
+    )
+    page_timeout: float = option(30.0, help="seconds to load a page", above=0, cli=False)
+    selectors_file: Path | None = option(
+        None,
+        help="page selectors to use instead of scraper/selectors.toml",
+        flag="--selectors",
+        metavar="FILE",
+    )
+    queries_file: Path | None = option(
+        None, help="default queries to use instead of scraper/queries.toml", cli=False
+    )
 
     @property
     def origin(self) -> str:

@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass, field
 
 from selenium.common.exceptions import WebDriverException
-from tqdm import tqdm
 
 from catalog import Catalog
+from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.db import connect
 from catalog.report import format_table
 from catalog.storage import sweep_temp_files
@@ -49,7 +49,7 @@ class QuerySummary:
 
 
 @dataclass
-class ScrapeSummary:
+class ScrapeSummary(StageSummary):
     """What a scrape did, per query."""
 
     engine: str
@@ -59,6 +59,17 @@ class ScrapeSummary:
     def ok(self) -> bool:
         """True when every query ran to its end (not blocked, not failed)."""
         return all(q.status == "done" for q in self.queries)
+
+    def line(self) -> str:
+        """One line: queries, links, downloads and failures over the whole scrape."""
+        q = self.queries
+        not_done = sum(x.status != "done" for x in q)
+        return (
+            f"scrape ({self.engine}): {len(q)} queries ({not_done} not done), "
+            f"{sum(x.links_total for x in q)} links ({sum(x.links_new for x in q)} new), "
+            f"{sum(x.downloaded for x in q)} downloaded, {sum(x.failed for x in q)} failed, "
+            f"{sum(x.skipped for x in q)} skipped"
+        )
 
     def table(self) -> str:
         """A plain-text table, one row per query, and the failure reasons."""
@@ -113,12 +124,43 @@ class _BrowserHolder:
             self.browser = None
 
 
-def scrape(cat: Catalog, opts: ScrapeOptions, *, browser: Browser | None = None) -> ScrapeSummary:
+class _Tally:
+    """The scrape's running account across queries, reported as one Progress shape."""
+
+    def __init__(self, on_progress: ProgressFn | None, queries: int, limit: int | None):
+        self.on_progress = on_progress
+        self.total = None if limit is None else queries * limit
+        self.links = 0  # new links of the finished queries
+        self.lock = threading.Lock()
+
+    def report(self, qs: QuerySummary, *, final: bool = False) -> None:
+        done = self.links + qs.links_new
+        report(
+            self.on_progress,
+            Progress(
+                "scrape",
+                done,
+                done if final else self.total,
+                "link",
+                f"{qs.label}: {qs.downloaded} downloaded, {qs.failed + qs.skipped} failed",
+            ),
+        )
+
+
+def scrape(
+    cat: Catalog,
+    opts: ScrapeOptions,
+    *,
+    on_progress: ProgressFn | None = None,
+    browser: Browser | None = None,
+) -> ScrapeSummary:
     """Crawl and download every query the options ask for; return what happened.
 
-    ``browser`` lends an already started browser (left running); by default one
-    is started when the first crawl needs it and stopped at the end.
+    ``on_progress`` gets the new links found so far (of ``limit`` per query when
+    there is one); ``browser`` lends an already started browser (left running); by
+    default one is started when the first crawl needs it and stopped at the end.
     """
+    check_options(opts)
     specs = plan_queries(opts, cat.labels)
     rules = load_selectors(opts.selectors_file)
     sweep_temp_files(cat.paths.dir)
@@ -127,9 +169,13 @@ def scrape(cat: Catalog, opts: ScrapeOptions, *, browser: Browser | None = None)
     recorder = store.Recorder(connect(cat.paths.catalog))
     browsers = _BrowserHolder(opts, browser)
     summary = ScrapeSummary(opts.engine, [])
+    tally = _Tally(on_progress, len(specs), opts.limit)
     try:
-        for spec in specs:
-            summary.queries.append(_run_query(cat, spec, opts, rules, fetcher, recorder, browsers))
+        for i, spec in enumerate(specs):
+            qs = _run_query(cat, spec, opts, rules, fetcher, recorder, browsers, tally)
+            summary.queries.append(qs)
+            tally.report(qs, final=i == len(specs) - 1)
+            tally.links += qs.links_new
     finally:
         stop.set()
         browsers.discard()
@@ -146,21 +192,14 @@ def _run_query(
     fetcher: Fetcher,
     recorder: store.Recorder,
     browsers: _BrowserHolder,
+    tally: _Tally,
 ) -> QuerySummary:
     conn = cat.conn
     qs = QuerySummary(spec.label, spec.text)
     query_id = store.ensure_query(conn, opts.engine, spec.text, spec.label)
     run_id = store.start_run(conn, query_id, opts.origin)
     known = store.known_urls(conn, query_id)
-    lock = threading.Lock()
-    bar = tqdm(
-        desc=f"{spec.label:>9}",
-        unit=" links",
-        total=opts.limit,
-        initial=store.result_count(conn, query_id),
-        disable=not opts.progress,
-        leave=True,
-    )
+    lock = tally.lock
 
     def on_done(outcome: Outcome) -> None:
         new = recorder.record(outcome)
@@ -172,8 +211,7 @@ def _run_query(
                 qs.failed += outcome.status == "failed"
                 qs.skipped += outcome.status == "skipped"
                 qs.reasons[outcome.reason or "?"] = qs.reasons.get(outcome.reason or "?", 0) + 1
-            bar.set_postfix(downloaded=qs.downloaded, failed=qs.failed + qs.skipped, refresh=False)
-            bar.refresh()
+            tally.report(qs)
 
     pool = DownloadPool(fetcher, on_done)
     pool.submit(store.pending_urls(conn, query_id))  # left over by a killed run
@@ -188,7 +226,7 @@ def _run_query(
         if new:
             with lock:
                 qs.links_new += 1
-                bar.update(1)
+                tally.report(qs)
         if needs_download:
             pool.submit([hit.url])
         return opts.limit is None or store.result_count(conn, query_id) < opts.limit
@@ -201,10 +239,8 @@ def _run_query(
     except BaseException:
         pool.close(cancel=True)
         store.finish_run(conn, run_id, "interrupted", "interrupted", None)
-        bar.close()
         raise
     pool.close()
-    bar.close()
     qs.status, qs.message, qs.layout = outcome.status, outcome.message, outcome.layout
     qs.links_total = store.result_count(conn, query_id)
     store.finish_run(conn, run_id, outcome.status, outcome.message, outcome.layout)

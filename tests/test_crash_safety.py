@@ -27,6 +27,7 @@ import pytest
 from catalog import Catalog
 from curation_ui.actions import accept_rest, reject, relabel
 from faces.stage import ExtractOptions, extract
+from importer.options import ImportOptions
 from importer.stage import import_path
 from tests.conftest import REPO, cli_argv, jpeg_variants
 from tests.snapshots import (
@@ -111,8 +112,8 @@ def reviewed(tmp_path_factory, photos) -> Datasets:
     batch1 = _write_folder(tmp / "batch1", _variants(photos, 8, 0), ("happy", "sad"))
     batch2 = _write_folder(tmp / "batch2", _variants(photos, 60, 8), ("happy", "sad", "angry"))
     with Catalog.open(root, "base") as cat:
-        import_path(cat, batch1, labels_from="folders", progress=False)
-        extract(cat, ExtractOptions(workers=2), progress=False)
+        import_path(cat, ImportOptions(batch1, labels_from="folders"))
+        extract(cat, ExtractOptions(workers=2))
         ids = [r[0] for r in cat.conn.execute("SELECT id FROM faces ORDER BY id")]
         assert len(ids) >= 6
         reject(cat.conn, ids[:1], "alice", "not_a_face")
@@ -163,7 +164,7 @@ def test_extract_killed_anywhere(reviewed):
     root = reviewed.root
     copy_dataset(root, "base", "imported")
     with Catalog.open(root, "imported") as cat:
-        import_path(cat, reviewed.batch2, labels_from="folders", progress=False)
+        import_path(cat, ImportOptions(reviewed.batch2, labels_from="folders"))
 
     def cmd(dataset: str) -> list[str]:
         return facesift_cmd(root, dataset, "extract", "--workers", "1")
@@ -176,8 +177,8 @@ def test_export_killed_anywhere(reviewed, tmp_path):
     # Both batches, extracted: enough faces that the export outlasts its start-up.
     copy_dataset(root, "base", "both")
     with Catalog.open(root, "both") as cat:
-        import_path(cat, reviewed.batch2, labels_from="folders", progress=False)
-        extract(cat, ExtractOptions(workers=2), progress=False)
+        import_path(cat, ImportOptions(reviewed.batch2, labels_from="folders"))
+        extract(cat, ExtractOptions(workers=2))
 
     def cmd(out: Path, *more: str) -> list[str]:
         return facesift_cmd(

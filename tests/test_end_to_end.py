@@ -135,7 +135,7 @@ def test_run_review_and_export_all_seven_emotions(data_root, make_fake_search, d
 
         # 4. Export in each format: the accepted faces, by their reviewed label.
         results = {
-            fmt: export(cat, ExportOptions(out=tmp_path / fmt, format=fmt), progress=False)
+            fmt: export(cat, ExportOptions(out=tmp_path / fmt, format=fmt))
             for fmt in ("imagefolder", "fer2013-csv", "hf")
         }
     for fmt, r in results.items():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import inspect
 import io
 import itertools
 import math
@@ -41,9 +40,9 @@ from catalog import Catalog
 from catalog.decode import KEPT_FORMATS, DecodedImage, DecodeLimits, ImageRejected, decode_image
 from catalog.errors import FacesiftError
 from catalog.storage import TMP_SUFFIX
+from importer.options import ImportOptions
 from importer.readers import ReadOptions
 from importer.stage import ImportSummary, import_path
-from importer.video import VideoOptions
 from scraper.download import Fetcher
 from tests.conftest import load_photos
 from tests.importer.conftest import fer_row, png_bytes
@@ -548,7 +547,7 @@ def tree_state(root: Path, skip: Path) -> dict[str, tuple[int, int, bool]]:
 def safe_import(cat: Catalog, path: Path, **kw: object) -> ImportSummary | None:
     """import_path; None when it refused with a one-line FacesiftError (any other: a bug)."""
     try:
-        return import_path(cat, path, progress=False, **kw)
+        return import_path(cat, ImportOptions(path, **kw))
     except FacesiftError as e:
         assert_one_line(str(e))
         return None
@@ -799,7 +798,7 @@ def test_import_of_a_hostile_folder(
         if mode == "folders":
             kw = {"labels_from": "folders"}
         if limit is not None:  # files over the size limit are refused (too_large)
-            kw["read_options"] = ReadOptions(max_file_bytes=limit, max_video_bytes=limit)
+            kw["limits"] = ReadOptions(max_file_bytes=limit, max_video_bytes=limit)
         summary = safe_import(cat, root, **kw)
         assert summary is not None, "a folder import is never refused as a whole"
         check_import(cat, work, before, summary)
@@ -935,7 +934,7 @@ def test_import_of_a_hostile_zip(
             cat,
             archive,
             labels_from="folders" if folders else None,
-            read_options=ReadOptions(zip_max_total_bytes=total),
+            limits=ReadOptions(zip_max_total_bytes=total),
         )
         assert summary is not None, "a zip import is never refused as a whole"
         check_import(cat, work, before, summary)
@@ -1202,7 +1201,7 @@ def test_files_that_claim_to_be_videos(
         target = work / (name if not in_zip else "clips.zip")
         target.write_bytes(data if not in_zip else make_zip([(name, data)]))
         before = tree_state(work, cat.paths.dir)
-        summary = safe_import(cat, target, video=VideoOptions(fps=fps))
+        summary = safe_import(cat, target, fps=fps)
         assert summary is not None
         check_import(cat, work, before, summary)
         kept, errors = recorded(cat)
@@ -1236,6 +1235,7 @@ class Flag:
 def cli_flags() -> list[Flag]:
     """Every numeric or choice option of every subcommand, read from the parser itself."""
     import pipeline
+    from exporter.options import split_fractions
 
     sub = pipeline.build_parser()._subparsers._group_actions[0]  # as tests/test_pipeline.py
     flags = []
@@ -1244,20 +1244,16 @@ def cli_flags() -> list[Flag]:
             if not a.option_strings or a.dest == "help":
                 continue
             name = max(a.option_strings, key=len)
+            spec = getattr(a.type, "spec", None)  # a number flag (catalog.cli.number_parser)
             if a.choices:
                 flags.append(Flag(command, name, "choice", choices=tuple(a.choices)))
-            elif a.type is pipeline.positive_int:
-                flags.append(Flag(command, name, "int", 1, None))
-            elif a.type is pipeline.port_number:
-                flags.append(Flag(command, name, "int", 1, 65535))
-            elif a.type is int:
-                flags.append(Flag(command, name, "int", None, None))
-            elif getattr(a.type, "__qualname__", "") == "int_in.<locals>.parse":
-                bounds = inspect.getclosurevars(a.type).nonlocals
-                flags.append(Flag(command, name, "int", bounds["low"], bounds["high"]))
-            elif a.type is pipeline.non_negative_float:
+            elif spec is not None and a.type.kind is int:
+                low = spec.low if spec.above is None else spec.above + 1
+                flags.append(Flag(command, name, "int", low, spec.high))
+            elif spec is not None and a.type.kind is float:
+                assert (spec.low, spec.above) in ((0, None), (None, 0)), f"{command} {name}"
                 flags.append(Flag(command, name, "float"))
-            elif a.type is pipeline.split_fractions:
+            elif a.type is split_fractions:
                 flags.append(Flag(command, name, "fractions"))
             else:
                 assert a.type in (None, Path), f"{command} {name}: a type this sweep does not know"

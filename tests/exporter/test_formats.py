@@ -222,13 +222,14 @@ def test_card_reports_counts_collection_curation_and_caveats(builder, tmp_path):
 
 def test_the_fer2013_csv_imports_back_with_its_labels(labelled, make_catalog, tmp_path):
     """facesift's own FER2013 importer reads the export: same faces, same labels, same split."""
+    from importer.options import ImportOptions
     from importer.stage import import_path
 
     b, ids = labelled
     out = tmp_path / "fer"
     export(b.cat, ExportOptions(out=out, format="fer2013-csv"))
     fresh = make_catalog("again")
-    import_path(fresh, out / "fer2013.csv", progress=False)
+    import_path(fresh, ImportOptions(out / "fer2013.csv"))
     rows = fresh.conn.execute(
         "SELECT import_path, source_label FROM image_sources ORDER BY id"
     ).fetchall()

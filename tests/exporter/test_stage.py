@@ -212,8 +212,8 @@ def test_a_killed_export_leaves_no_dataset_and_the_next_one_sweeps_its_temp(buil
         from exporter.options import ExportOptions
         from exporter.stage import export
 
-        def die(done, total):
-            if done == 6:
+        def die(p):
+            if p.done == 6:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         with Catalog.open({str(b.cat.paths.root)!r}, "test") as cat:
@@ -367,6 +367,7 @@ def test_fer2013_csv_imported_by_the_importer_is_seen_by_the_leakage_check(
     from PIL import Image
 
     from catalog.faces import insert_face
+    from importer.options import ImportOptions
     from importer.stage import import_path
 
     b = builder()
@@ -377,7 +378,7 @@ def test_fer2013_csv_imported_by_the_importer_is_seen_by_the_leakage_check(
         rows.append(f"{3 + k % 2},{' '.join(map(str, gray.ravel()))},Training")
     csv_path = tmp_path / "my_fer.csv"
     csv_path.write_text("\n".join(rows) + "\n")
-    import_path(b.cat, csv_path, source="kaggle", progress=False)
+    import_path(b.cat, ImportOptions(csv_path, source="kaggle"))
     images = b.cat.conn.execute("SELECT id, path FROM images ORDER BY id").fetchall()
     assert len(images) == 3
     chips = []

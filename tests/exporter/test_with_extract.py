@@ -14,6 +14,7 @@ from exporter.stage import export
 
 def test_export_of_extracted_faces(catalog, single_face_photo, tmp_path):
     from faces.stage import ExtractOptions, extract
+    from importer.options import ImportOptions
     from importer.stage import import_path
 
     folder = tmp_path / "in" / "happy"
@@ -24,8 +25,8 @@ def test_export_of_extracted_faces(catalog, single_face_photo, tmp_path):
     buf = io.BytesIO()
     rgb.save(buf, format="JPEG", quality=80)  # the same photo again: a near-duplicate
     (folder / "b.jpg").write_bytes(buf.getvalue())
-    import_path(catalog, tmp_path / "in", labels_from="folders", progress=False)
-    extract(catalog, ExtractOptions(workers=1, embeddings=True), progress=False)
+    import_path(catalog, ImportOptions(tmp_path / "in", labels_from="folders"))
+    extract(catalog, ExtractOptions(workers=1, embeddings=True))
     rows = catalog.conn.execute("SELECT id, dup_group FROM faces ORDER BY id").fetchall()
     assert len(rows) >= 2  # the face, once per copy
     record(catalog.conn, rows[0]["id"], "alice", "accept")

@@ -22,7 +22,7 @@ import sys
 from catalog import Catalog
 from faces.stage import ExtractOptions, extract
 with Catalog.open(sys.argv[1], sys.argv[2]) as cat:
-    extract(cat, ExtractOptions(workers=1, chunk_size=1, batch_size=1), progress=False)
+    extract(cat, ExtractOptions(workers=1, chunk_size=1, batch_size=1))
 """
 
 
@@ -75,13 +75,13 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
     assert 3 <= done_before < N_IMAGES, "the run was killed part-way"
 
     with Catalog.open(data_root, "killed") as cat:
-        resumed = extract(cat, ExtractOptions(workers=2), progress=False)
+        resumed = extract(cat, ExtractOptions(workers=2))
         assert resumed.images == N_IMAGES - done_before
         killed = _dump(cat)
-        assert extract(cat, ExtractOptions(workers=2), progress=False).images == 0
+        assert extract(cat, ExtractOptions(workers=2)).images == 0
         assert _dump(cat) == killed
     with Catalog.open(data_root, "whole") as cat:
-        extract(cat, ExtractOptions(workers=2), progress=False)
+        extract(cat, ExtractOptions(workers=2))
         whole = _dump(cat)
     assert whole[0]["faces"], "the images have faces"
     assert killed == whole
@@ -122,7 +122,7 @@ def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_i
     kept = _processed(catalog_file)
     assert seen <= kept < n
     with Catalog.open(data_root, "int") as cat:
-        rest = extract(cat, ExtractOptions(workers=2), progress=False)
+        rest = extract(cat, ExtractOptions(workers=2))
         assert rest.images == n - kept
         assert (
             cat.conn.execute("SELECT COUNT(*) FROM images WHERE extract_status IS NULL").fetchone()[

@@ -94,9 +94,7 @@ def extracted(tmp_path_factory, extract_photos, photos, add_image_bytes):
         buf = io.BytesIO()
         im.convert("RGB").rotate(-12, Image.Resampling.BICUBIC, expand=True).save(buf, "PNG")
     ids["rotated.png"] = add_image_bytes(cat, buf.getvalue(), "rotated.png", "happy")
-    summary = extract(
-        cat, ExtractOptions(workers=2, chip_size=CHIP, padding=PADDING), progress=False
-    )
+    summary = extract(cat, ExtractOptions(workers=2, chip_size=CHIP, padding=PADDING))
     yield cat, ids, summary
     cat.close()
 
@@ -224,7 +222,7 @@ def test_face_region_matches_padding():
 def test_rerun_is_a_no_op(extracted):
     cat, _, _ = extracted
     before = cat.conn.execute("SELECT * FROM faces ORDER BY id").fetchall()
-    again = extract(cat, ExtractOptions(workers=2), progress=False)
+    again = extract(cat, ExtractOptions(workers=2))
     assert (again.images, again.faces, again.near_dup_faces_changed) == (0, 0, 0)
     assert [tuple(r) for r in cat.conn.execute("SELECT * FROM faces ORDER BY id")] == [
         tuple(r) for r in before
@@ -241,7 +239,7 @@ def test_new_images_join_existing_near_duplicate_groups(
         buf = io.BytesIO()
         im.convert("RGB").save(buf, "JPEG", quality=80)
     copy_id = add_image_bytes(cat, buf.getvalue(), "copy.jpg")
-    run = extract(cat, ExtractOptions(workers=1), progress=False)
+    run = extract(cat, ExtractOptions(workers=1))
     assert run.images == 1 and run.faces >= 1
     original = _faces_of(cat, ids[single.name])[0]
     copy = min(
@@ -346,7 +344,7 @@ def test_orientation_and_unusual_pixel_formats(data_root, single_face_photo, add
     variants["palette.png"] = buf.getvalue()
     with Catalog.open(data_root, "formats") as cat:
         ids = {name: add_image_bytes(cat, data, name) for name, data in variants.items()}
-        extract(cat, ExtractOptions(workers=2), progress=False)
+        extract(cat, ExtractOptions(workers=2))
         r = dlib.get_frontal_face_detector()(np.asarray(rgb))[0]
         want = (r.left(), r.top(), r.right(), r.bottom())
         for name, image_id in ids.items():

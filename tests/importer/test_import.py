@@ -12,8 +12,8 @@ import pytest
 from catalog.events import face_state
 from catalog.faces import insert_face
 from importer.errors import ImportRefused
+from importer.options import ImportOptions
 from importer.stage import import_path
-from importer.video import VideoOptions
 from tests.importer.conftest import fer_row, png_bytes
 
 
@@ -38,7 +38,7 @@ def test_folder_with_labels_from_folder_names_and_aliases(catalog, tmp_path, sin
     (root / ".hidden").mkdir()
     (root / ".hidden" / "x.png").write_bytes(png_bytes(9))
 
-    s = import_path(catalog, root, labels_from="folders", progress=False)
+    s = import_path(catalog, ImportOptions(root, labels_from="folders"))
 
     assert (s.images_new, s.labelled, s.source_name) == (4, 4, "mmi")
     got = {r["import_path"]: r["source_label"] for r in sources(catalog)}
@@ -62,14 +62,14 @@ def test_reimport_adds_nothing_and_a_second_source_is_a_provenance(catalog, tmp_
     root.mkdir()
     (root / "a.png").write_bytes(png_bytes(1))
     (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
-    first = import_path(catalog, root, label="happy", progress=False)
-    again = import_path(catalog, root, label="happy", progress=False)
+    first = import_path(catalog, ImportOptions(root, label="happy"))
+    again = import_path(catalog, ImportOptions(root, label="happy"))
     assert (first.images_new, first.sources_new, first.refused) == (1, 1, 1)
     assert (again.images_new, again.images_known, again.sources_new) == (0, 1, 0)
     assert catalog.conn.execute("SELECT COUNT(*) FROM import_errors").fetchone()[0] == 1
     (tmp_path / "copy").mkdir()
     (tmp_path / "copy" / "b.png").write_bytes(png_bytes(1))
-    other = import_path(catalog, tmp_path / "copy", label="sad", progress=False)
+    other = import_path(catalog, ImportOptions(tmp_path / "copy", label="sad"))
     assert (other.images_new, other.images_known, other.sources_new) == (0, 1, 1)
     assert [(r["import_path"], r["source_label"]) for r in sources(catalog)] == [
         ("a.png", "happy"),
@@ -81,7 +81,7 @@ def test_the_source_label_becomes_the_pending_label_of_the_face(catalog, tmp_pat
     root = tmp_path / "x"
     root.mkdir()
     (root / "a.png").write_bytes(png_bytes(5))
-    import_path(catalog, root, label="Joy", progress=False)  # an alias of happy
+    import_path(catalog, ImportOptions(root, label="Joy"))  # an alias of happy
     image_id = catalog.conn.execute("SELECT id FROM images").fetchone()[0]
     face = insert_face(catalog.conn, image_id, 0, (1, 1, 30, 30), "hog")
     st = face_state(catalog.conn, face)
@@ -103,7 +103,7 @@ def test_fer2013_csv_rows_and_their_refusals(make_catalog, tmp_path):
         fer_row(3, 1).encode(),  # the same pixels as row 0: one image, two provenances
     ]
     csv.write_bytes(b"".join(lines))
-    s = import_path(cat, csv, progress=False)
+    s = import_path(cat, ImportOptions(csv))
     assert (s.source_name, s.images_new, s.images_known, s.refused) == ("fer2013", 2, 1, 4)
     got = {r["import_path"]: r["source_label"] for r in sources(cat)}
     assert got == {
@@ -123,7 +123,7 @@ def test_fer2013_csv_rows_and_their_refusals(make_catalog, tmp_path):
 def test_fer2013_with_a_fixed_label_and_source_and_a_wrong_csv(catalog, tmp_path):
     csv = tmp_path / "rows.csv"
     csv.write_text("emotion,pixels\n" + fer_row(0, 1).rsplit(",", 1)[0] + "\n")
-    s = import_path(catalog, csv, label="neutral", source="ferplus", progress=False)
+    s = import_path(catalog, ImportOptions(csv, label="neutral", source="ferplus"))
     assert s.images_new == 1
     (row,) = sources(catalog)
     assert (row["source_name"], row["import_path"], row["source_label"]) == (
@@ -134,7 +134,7 @@ def test_fer2013_with_a_fixed_label_and_source_and_a_wrong_csv(catalog, tmp_path
     bad = tmp_path / "other.csv"
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ImportRefused, match="pixels"):
-        import_path(catalog, bad, progress=False)
+        import_path(catalog, ImportOptions(bad))
 
 
 def _zip(entries, symlink=None):
@@ -164,7 +164,7 @@ def test_zip_with_traversal_names_symlinks_and_a_bomb(catalog, tmp_path):
             symlink="happy/link.png",
         )
     )
-    s = import_path(catalog, archive, labels_from="folders", progress=False)
+    s = import_path(catalog, ImportOptions(archive, labels_from="folders"))
     assert s.images_new == 3
     labels = {r["import_path"]: r["source_label"] for r in sources(catalog)}
     assert labels["upload.zip/happy/a.png"] == "happy"
@@ -185,11 +185,11 @@ def test_zip_total_size_limit_and_a_broken_zip(catalog, tmp_path):
     archive = tmp_path / "big.zip"
     archive.write_bytes(_zip([(f"{i}.png", png_bytes(i, 256)) for i in range(3)]))
     small = ReadOptions(zip_max_total_bytes=1000)
-    s = import_path(catalog, archive, read_options=small, progress=False)
+    s = import_path(catalog, ImportOptions(archive, limits=small))
     assert (s.images_new, s.reasons["zip_bomb"]) == (0, 1)
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"PK\x03\x04 truncated")
-    s = import_path(catalog, broken, progress=False)
+    s = import_path(catalog, ImportOptions(broken))
     assert s.reasons["bad_zip"] == 1
 
 
@@ -201,14 +201,14 @@ def test_symlinks_out_of_the_folder_are_not_followed(catalog, tmp_path):
     (root / "happy" / "ok.png").write_bytes(png_bytes(8))
     os.symlink(outside, root / "happy" / "leak.png")
     os.symlink(tmp_path, root / "dirlink")
-    s = import_path(catalog, root, labels_from="folders", progress=False)
+    s = import_path(catalog, ImportOptions(root, labels_from="folders"))
     assert s.images_new == 1
     assert errors(catalog)["happy/leak.png"].startswith("symlink_outside")
 
 
 def test_video_frames_sampled_at_the_rate_asked(catalog, tmp_path, write_video):
     video = write_video(tmp_path / "clip.mp4", seconds=3.0, fps=10)
-    s = import_path(catalog, video, label="surprise", video=VideoOptions(fps=2), progress=False)
+    s = import_path(catalog, ImportOptions(video, label="surprise", fps=2))
     rows = sources(catalog)
     assert s.frames == len(rows) == 6
     assert {r["kind"] for r in rows} == {"video_frame"}
@@ -227,7 +227,7 @@ def test_a_file_that_claims_to_be_a_video_and_is_not(catalog, tmp_path, write_vi
     truncated = tmp_path / "cut.mp4"
     truncated.write_bytes(real.read_bytes()[: real.stat().st_size // 3])
     for p in (fake, text, truncated):
-        s = import_path(catalog, p, progress=False)
+        s = import_path(catalog, ImportOptions(p))
         assert s.refused == 1 and s.frames == 0, (p.name, s.reasons)
     reasons = errors(catalog)
     assert reasons["fake.mp4"].startswith("not_a_video")
@@ -240,13 +240,13 @@ def test_bad_options_are_one_line_errors(catalog, tmp_path):
     img = tmp_path / "a.png"
     img.write_bytes(png_bytes(1))
     with pytest.raises(ImportRefused, match="does not exist"):
-        import_path(catalog, tmp_path / "missing", progress=False)
+        import_path(catalog, ImportOptions(tmp_path / "missing"))
     with pytest.raises(ImportRefused, match="not both"):
-        import_path(catalog, tmp_path, label="happy", labels_from="folders", progress=False)
+        import_path(catalog, ImportOptions(tmp_path, label="happy", labels_from="folders"))
     with pytest.raises(ImportRefused, match="folder or a zip"):
-        import_path(catalog, img, labels_from="folders", progress=False)
+        import_path(catalog, ImportOptions(img, labels_from="folders"))
     with pytest.raises(LabelError):
-        import_path(catalog, img, label="bored", progress=False)
+        import_path(catalog, ImportOptions(img, label="bored"))
     assert catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
 
 
@@ -255,7 +255,7 @@ def test_a_video_and_a_csv_inside_a_zip(catalog, tmp_path, write_video):
     csv = "emotion,pixels,Usage\n" + fer_row(5, 1)
     archive = tmp_path / "mixed.zip"
     archive.write_bytes(_zip([("sad/clip.mp4", video.read_bytes()), ("rows.csv", csv)]))
-    s = import_path(catalog, archive, labels_from="folders", progress=False)
+    s = import_path(catalog, ImportOptions(archive, labels_from="folders"))
     assert (s.frames, s.images_new, s.refused) == (2, 3, 0)
     got = {(r["import_path"], r["frame_index"], r["source_label"]) for r in sources(catalog)}
     assert got == {

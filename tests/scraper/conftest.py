@@ -50,7 +50,6 @@ def scrape_options(server, prefix: str = "", **changes):
         "download": TEST_DOWNLOADS,
         "idle_timeout": 2.5,
         "preview_timeout": 2.0,
-        "progress": False,
     }
     settings.update(changes)
     return ScrapeOptions(**settings)

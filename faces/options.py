@@ -1,0 +1,55 @@
+"""What the extract stage can be asked (cheap to import: the CLI builds its flags from it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.contract import option
+from faces.defaults import CHIP_PADDING, CHIP_SIZE, NEAR_DUP_BITS
+
+DETECTORS = ("hog", "cnn")
+UPSAMPLES = ("auto", "0", "1", "2")
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How to extract; each field's default, bounds and help are the CLI's."""
+
+    detector: str = option(
+        "hog",
+        help="dlib's HOG detector, or its MMOD CNN (slow on a CPU)",
+        choices=DETECTORS,
+    )
+    upsample: str = option(
+        "auto",
+        help="detector upsampling; auto retries at 1 only where 0 found nothing "
+        "or the image is small",
+        choices=UPSAMPLES,
+    )
+    workers: int | None = option(
+        None, help="worker processes (default: one per core)", metavar="N", low=1
+    )
+    chip_size: int = option(
+        CHIP_SIZE, help="side of the aligned face chip in pixels", metavar="PX", low=32, high=1024
+    )
+    padding: float = option(
+        CHIP_PADDING, help="chip padding around the landmarks", metavar="P", low=0, high=2
+    )
+    near_dup_bits: int = option(
+        NEAR_DUP_BITS,
+        help="perceptual-hash Hamming distance (of 64) for near-duplicates",
+        metavar="B",
+        low=0,
+        high=32,
+    )
+    embeddings: bool = option(
+        False, help="also compute dlib's 128-d face descriptor (about 85 ms a face)"
+    )
+    retry_errors: bool = option(
+        False, help="also process again the images an earlier run could not read"
+    )
+    chunk_size: int = option(4, help="images per pool task", low=1, cli=False)
+    batch_size: int = option(64, help="images per write transaction", low=1, cli=False)
+    max_seconds_between_writes: float = option(
+        1.0, help="longest wait before finished images are written", low=0, cli=False
+    )
