@@ -1,18 +1,23 @@
-"""Crawl time for N result tiles against the fake Google Images, both layouts.
+"""Crawl time for N results against the fake Google Images: the page's data vs the preview path.
 
-    .venv/bin/python benchmarks/bench_crawl.py [--tiles 500]
+    .venv/bin/python benchmarks/bench_crawl.py [--tiles 500] [--layouts 2024,2020]
 
-The fake page adds its own delays: a batch of tiles appears ``scroll_delay`` ms
-after a scroll (or the "Show more results" click), and a preview switches to
-the original ``preview_delay`` ms after a click (on tiles without an /imgres
-link). Their sum is the floor no crawler can beat; the ratio crawl / floor
-shows what our own waits and round trips add. No downloads run here.
+Three ways to the originals, side by side on the same fake page:
+
+- ``page data``: the results' arrays in the page's scripts (read after each scroll),
+- ``hover/imgres + preview``: no page data; half the tiles fill an /imgres link on
+  hover, the others are clicked for the preview,
+- ``preview``: no page data and no /imgres links: every tile is clicked.
+
+The fake page adds its own delays: a batch appears ``scroll_delay`` ms after a
+scroll, a preview switches to the original ``preview_delay`` ms after a click.
+Each crawl ends with one idle wait (the 2024 page has no end marker); it is
+subtracted. No downloads run here.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -20,15 +25,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-
-def found_by(found: list[str]):
-    """An on_hit that keeps every URL and never stops the crawl."""
-
-    def on_hit(hit) -> bool:
-        found.append(hit.url)
-        return True
-
-    return on_hit
+MODES = {  # name -> FakeSearch settings
+    "page data": {"page_data": "all"},
+    "hover/imgres + preview": {"page_data": "none"},
+    "preview": {"page_data": "none", "imgres_links": False},
+}
 
 
 def main() -> None:
@@ -44,45 +45,48 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--scroll-delay-ms", type=int, default=120)
     ap.add_argument("--preview-delay-ms", type=int, default=60)
+    ap.add_argument("--layouts", default="2024,2020", help="2024, 2020 or both")
     args = ap.parse_args()
 
     factory = ImageFactory([p.path for p in load_photos()][:8])
-    fake = FakeSearch(
-        factory,
-        n_good=args.tiles,
-        faults=False,
-        batch=args.batch,
-        scroll_delay_ms=args.scroll_delay_ms,
-        preview_delay_ms=args.preview_delay_ms,
-    )
-    for i in range(args.tiles):  # the server's images are made before the clock starts
-        factory.good(i)
+    for i in range(args.tiles):  # the server's thumbnails are made before the clock starts
         factory.thumbnail(i)
-    entries = fake.entries("bench")
-    previews = sum(1 for e in entries if not e.imgres)
-    batches = math.ceil(len(entries) / args.batch)
-    floor = ((batches - 1) * args.scroll_delay_ms + previews * args.preview_delay_ms) / 1000
     idle = 2.0
     rules = load_selectors()
-    print(f"{len(entries)} tiles in {batches} batches; fixture delays: {args.scroll_delay_ms} ms "
-          f"a batch, {args.preview_delay_ms} ms a preview ({previews} previews) "
-          f"= floor {floor:.1f} s")  # fmt: skip
-    with Server(fake) as server, Browser() as browser:
-        browser.driver.get(server.base + "/legacy/search?q=warmup")  # consent, page cache
-        for prefix, name in (("/legacy", "google-2020"), ("", "google-2024")):
-            browser.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-            browser.new_page()
-            opts = ScrapeOptions(base_url=server.base + prefix, idle_timeout=idle,
-                                 preview_timeout=2.0, progress=False)  # fmt: skip
-            found: list[str] = []
-            t = time.perf_counter()
-            outcome = GoogleCrawler(browser.driver, rules, opts).crawl("bench", found_by(found))
-            elapsed = time.perf_counter() - t
-            # The 2024 page has no end marker: the crawl ends after one idle wait.
-            own = elapsed - (idle if name == "google-2024" else 0)
-            print(f"{name}: {len(found)} results in {elapsed:.1f} s ({outcome.message}); "
-                  f"without the final idle wait {own:.1f} s = {own / floor:.2f} x floor, "
-                  f"{(own - floor) / len(found) * 1000:.1f} ms of our own per tile")  # fmt: skip
+    layouts = {"2024": "", "2020": "/legacy"}
+    print(f"{args.tiles} results, batches of {args.batch}; fixture delays: "
+          f"{args.scroll_delay_ms} ms a batch, {args.preview_delay_ms} ms a preview")  # fmt: skip
+    with Browser() as browser:
+        for name in args.layouts.split(","):
+            times: dict[str, float] = {}
+            for mode, settings in MODES.items():
+                fake = FakeSearch(factory, n_good=args.tiles, faults=False, batch=args.batch,
+                                  scroll_delay_ms=args.scroll_delay_ms,
+                                  preview_delay_ms=args.preview_delay_ms, **settings)  # fmt: skip
+                with Server(fake) as server:
+                    browser.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+                    browser.new_page()
+                    opts = ScrapeOptions(base_url=server.base + layouts[name],
+                                         idle_timeout=idle, preview_timeout=2.0)  # fmt: skip
+                    crawler = GoogleCrawler(browser.driver, rules, opts)
+                    vias: dict[str, int] = {}
+
+                    def on_hit(hit, vias=vias) -> bool:
+                        vias[hit.via] = vias.get(hit.via, 0) + 1
+                        return True
+
+                    t = time.perf_counter()
+                    outcome = crawler.crawl("bench", on_hit)
+                    elapsed = time.perf_counter() - t
+                own = elapsed - (idle if name == "2024" else 0)
+                times[mode] = own
+                print(f"google-{name} {mode:>22}: {sum(vias.values())} results in {own:6.1f} s "
+                      f"({own / max(1, sum(vias.values())) * 1000:5.1f} ms each; via {vias}; "
+                      f"{outcome.message})")  # fmt: skip
+            pd = times["page data"]
+            print(f"google-{name}: page data takes {pd / times['preview']:.3f} x the preview "
+                  f"path's time ({times['preview'] / pd:.1f} x faster), "
+                  f"{pd / times['hover/imgres + preview']:.3f} x the hover/imgres one")  # fmt: skip
 
 
 if __name__ == "__main__":

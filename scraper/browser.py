@@ -32,7 +32,12 @@ CHROME_FLAGS = (
 
 
 class Browser:
-    """A Selenium Chrome driver with its own throw-away profile; ``quit()`` removes both."""
+    """A Selenium Chrome driver; ``quit()`` stops it.
+
+    With ``profile`` the browser keeps its cookies and consent answers in that
+    folder between runs (created private, 0700); without, it gets a throw-away
+    profile that ``quit()`` removes.
+    """
 
     def __init__(
         self,
@@ -41,12 +46,16 @@ class Browser:
         driver: Path | None = None,
         binary: Path | None = None,
         page_timeout: float = 30.0,
+        profile: Path | None = None,
     ):
         if binary is not None and not Path(binary).exists():
             raise ScrapeError(f"no browser at {binary}")
         found = binary or _which(BROWSER_NAMES)
         service = Service(str(_driver_path(driver)))
-        self.profile = Path(tempfile.mkdtemp(prefix="facesift-chrome-"))
+        self.keep_profile = profile is not None
+        self.profile = (
+            private_dir(profile) if profile else Path(tempfile.mkdtemp(prefix="facesift-chrome-"))
+        )
         options = webdriver.ChromeOptions()
         if not headful:
             options.add_argument("--headless=new")
@@ -58,8 +67,14 @@ class Browser:
         try:
             self.driver = webdriver.Chrome(service=service, options=options)
         except WebDriverException as e:
-            shutil.rmtree(self.profile, ignore_errors=True)
+            if not self.keep_profile:
+                shutil.rmtree(self.profile, ignore_errors=True)
             first = (e.msg or str(e)).strip().splitlines()[0] if (e.msg or str(e)) else "?"
+            if self.keep_profile and "user data directory is already in use" in first:
+                raise ScrapeError(
+                    f"the browser profile {self.profile} is in use by another browser; "
+                    "close it or pass another --profile"
+                ) from None
             raise ScrapeError(
                 f"could not start the browser ({first}); install chromium and chromedriver "
                 "or pass --browser and --driver"
@@ -78,19 +93,33 @@ class Browser:
         d.switch_to.window(new)
 
     def quit(self) -> None:
-        """Stop the browser and the driver and remove the profile."""
+        """Stop the browser and the driver; remove the profile unless it is kept."""
         try:
             self.driver.quit()
         except Exception as e:  # a dead browser must not hide the real error
             log.debug("quitting the browser: %s", e)
         finally:
-            shutil.rmtree(self.profile, ignore_errors=True)
+            if not self.keep_profile:
+                shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.quit()
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner can read (0700): it holds cookies."""
+    path = Path(path).expanduser().resolve()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)
+    except OSError as e:
+        raise ScrapeError(f"cannot use {path} as the browser profile: {e.strerror}") from None
+    if not path.is_dir():
+        raise ScrapeError(f"cannot use {path} as the browser profile: not a folder")
+    return path
 
 
 def _which(names: tuple[str, ...]) -> str | None:

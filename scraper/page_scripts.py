@@ -30,7 +30,9 @@ for (const [role, cands] of Object.entries(roles)) {
     if (hit) { matched[role] = c; break; }
   }
 }
-const html = document.documentElement ? document.documentElement.outerHTML : "";
+// Serialising a full results page on every check is costly: only small pages are kept.
+const small = shortMax > 0 && document.getElementsByTagName("*").length <= 200;
+const html = small && document.documentElement ? document.documentElement.outerHTML : "";
 const text = (document.body && document.body.innerText) || "";
 return {
   url: location.href,

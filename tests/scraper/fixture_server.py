@@ -99,6 +99,7 @@ class FakeSearch:
     image_delay_s: float = 0.0  # delay before each original's body (kill tests)
     distinct_per_query: bool = False  # each query's good photos are other files (end to end)
     page_data: str = "none"  # none | all | some (two tiles in three) described in scripts
+    imgres_links: bool = True  # half the tiles fill their link with /imgres on hover
     google_block_after: int | None = None  # Google searches served before every one blocks
     consent_choices: list[str] = field(default_factory=list)
     searches: list[tuple[str, str]] = field(default_factory=list)  # (engine, query) asked
@@ -123,7 +124,7 @@ class FakeSearch:
                 f"g{i}",
                 f"/img/good/{i}.jpg?q={tag}",
                 f"photo {i}",
-                imgres=i % 2 == 0,
+                imgres=self.imgres_links and i % 2 == 0,
                 inline_thumb=i < 6,
             )
             for i in range(self.n_good)
@@ -224,7 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path.endswith("/save"):
             self.fake.consent_choices.append(form.get("set", ["?"])[0])
             target = form.get("continue", ["/"])[0]
-            return self.redirect(target, 303, {"Set-Cookie": "CONSENT=YES+; Path=/"})
+            return self.redirect(
+                target, 303, {"Set-Cookie": "CONSENT=YES+; Path=/; Max-Age=31536000"}
+            )
         self.send(404, b"no", "text/plain")
 
     def do_GET(self) -> None:
@@ -772,7 +775,7 @@ if (C.consented || document.cookie.includes("CONSENT=YES")) start();
 else {
   DIALOG.style.display = "block";
   for (const b of DIALOG.querySelectorAll("button")) b.addEventListener("click", () => {
-    document.cookie = "CONSENT=YES+; path=/";
+    document.cookie = "CONSENT=YES+; path=/; max-age=31536000";
     fetch("/legacy/consent-choice?set=" + (b.id === "W0wltc" ? "reject" : "accept"));
     start();
   });

@@ -25,7 +25,9 @@ def crawl(crawler, query: str, **kw):
 
 
 def google(browser, server, prefix="", **changes):
-    opts = scrape_options(server, prefix, idle_timeout=1.5, preview_timeout=1.0, **changes)
+    opts = scrape_options(
+        server, prefix, **{"idle_timeout": 1.5, "preview_timeout": 1.0, **changes}
+    )
     return GoogleCrawler(browser.driver, RULES, opts)
 
 
@@ -112,3 +114,16 @@ def test_duckduckgo_reads_i_js_in_the_page_session_until_nothing_new(make_fake_s
 
     outcome, hits = crawl(DuckDuckGoCrawler(browser.driver, RULES, opts), "blocked")
     assert outcome.status == "blocked" and "anomaly-modal" in outcome.message
+
+
+def test_a_profile_keeps_the_consent_answer_between_runs(fake_search, tmp_path):
+    from scraper.browser import Browser
+
+    profile = tmp_path / "profile"
+    for _ in range(2):
+        with Browser(profile=profile) as b:
+            outcome, hits = crawl(google(b, fake_search, idle_timeout=0.5), "happy")
+            assert outcome.status == "done" and hits
+    # The consent page was answered once: the second browser found its cookie on disk.
+    assert fake_search.fake.consent_choices == ["reject"]
+    assert profile.is_dir() and (profile.stat().st_mode & 0o777) == 0o700
