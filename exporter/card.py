@@ -25,6 +25,8 @@ class Curation:
 
     queries: list[tuple[str, str, str, int]] = field(default_factory=list)  # engine,text,label,n
     search_dates: tuple[str | None, str | None] = (None, None)
+    # language, engine, queries, result links (facesift scrape --expand, --engine)
+    searches_by_language: list[tuple[str, str, int, int]] = field(default_factory=list)
     imports: list[tuple[str, int, str, str]] = field(default_factory=list)  # name, n, from, to
     detectors: list[tuple[str, int | None, float | None, int]] = field(default_factory=list)
     faces_total: int = 0
@@ -43,6 +45,13 @@ def gather(conn: sqlite3.Connection) -> Curation:
             "SELECT q.engine, q.text, q.label, COUNT(r.id) FROM queries q "
             "LEFT JOIN search_results r ON r.query_id = q.id "
             "GROUP BY q.id ORDER BY q.engine, q.label, q.text"
+        )
+    ]
+    c.searches_by_language = [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT q.language, q.engine, COUNT(DISTINCT q.id), COUNT(r.id) FROM queries q "
+            "LEFT JOIN search_results r ON r.query_id = q.id GROUP BY 1, 2 ORDER BY 1, 2"
         )
     ]
     row = conn.execute(
@@ -280,6 +289,22 @@ def collection(f: CardFacts) -> list[str]:
     return lines
 
 
+def search_languages(f: CardFacts) -> list[str]:
+    """Queries and result links per query language and engine (query expansion)."""
+    rows = f.curation.searches_by_language
+    if not rows:
+        return []
+    languages = sorted({r[0] for r in rows})
+    return [
+        "### Searches by language and engine",
+        "",
+        f"{sum(r[2] for r in rows)} queries in {len(languages)} "
+        f"language{'s' if len(languages) != 1 else ''} ({', '.join(languages)}):",
+        "",
+        *_table(["language", "engine", "queries", "results"], rows),
+    ]
+
+
 def curation_section(f: CardFacts) -> list[str]:
     """Catalog status counts, reject reasons, annotators, agreement, pending exports."""
     curation = f.curation
@@ -425,6 +450,7 @@ SECTIONS: list[Section] = [
     classes_and_splits,
     leakage_check,
     collection,
+    search_languages,
     curation_section,
     takedowns,
     filters,

@@ -191,3 +191,30 @@ def test_duckduckgo_token_and_results():
     ]
     with pytest.raises(ValueError):
         parse_results("<html>not json</html>")
+
+
+def test_the_card_counts_queries_and_results_per_language_and_engine(catalog):
+    from types import SimpleNamespace
+
+    from exporter.card import gather, search_languages
+    from scraper import store
+    from scraper.records import Hit
+
+    conn = catalog.conn
+    for engine, text, lang, n in [
+        ("google", "happy face", "en", 3),
+        ("bing", "happy face", "en", 1),
+        ("google", "rostro feliz", "es", 2),
+        ("google", "开心的脸", "zh", 0),
+    ]:
+        qid = store.ensure_query(conn, engine, text, "happy", lang)
+        run = store.start_run(conn, qid, "http://x")
+        for i in range(n):
+            store.add_hit(conn, qid, run, "happy", Hit(f"http://x/{engine}/{text}/{i}.jpg"))
+    lines = search_languages(SimpleNamespace(curation=gather(conn)))
+    assert lines[2] == "4 queries in 3 languages (en, es, zh):"
+    assert "| en | bing | 1 | 1 |" in lines and "| en | google | 1 | 3 |" in lines
+    assert "| es | google | 1 | 2 |" in lines and "| zh | google | 1 | 0 |" in lines
+    assert (
+        search_languages(SimpleNamespace(curation=SimpleNamespace(searches_by_language=[]))) == []
+    )
