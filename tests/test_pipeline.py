@@ -1,7 +1,11 @@
 """The command line: commands, help, stats and one-line errors."""
 
+import contextlib
+import dataclasses
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +116,227 @@ def test_bad_values_give_a_one_line_error(data_root, args, needle):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("facesift: error: ")
     assert needle in done.stderr
+
+
+# --- flags generated from the options dataclasses: the same values as the hand-written parser
+
+
+def parsed(cls: type, *argv: str):
+    """The ``cls`` options of a command line (parsed only, nothing run)."""
+    from catalog.cli import from_args
+
+    return from_args(cls, pipeline.build_parser().parse_args(["--root", "r", *argv]))
+
+
+SCRAPE_ALL = [
+    "--emotions", "happy,sad", "--query", "kids laughing", "--label", "joy", "--engine", "bing",
+    "--limit", "50", "--base-url", "http://127.0.0.1:9", "--allow-private-hosts", "--headful",
+    "--driver", "/d/chromedriver", "--browser", "/d/chrome", "--concurrency", "2",
+    "--per-host", "1", "--timeout", "5", "--retries", "0", "--max-bytes", "1000",
+    "--max-pixels", "2000", "--min-size", "10", "--idle-timeout", "2.5", "--selectors", "s.toml",
+]  # fmt: skip
+EXTRACT_ALL = [
+    "--detector", "cnn", "--upsample", "2", "--workers", "3", "--chip-size", "128",
+    "--padding", "0.3", "--near-dup-bits", "4", "--embeddings", "--retry-errors",
+]  # fmt: skip
+
+
+def scrape_values(o) -> dict:
+    d = o.download
+    return {
+        "emotions": o.emotions, "query": o.query, "label": o.label, "engine": o.engine,
+        "limit": o.limit, "base_url": o.base_url, "headful": o.headful, "driver": o.driver,
+        "browser": o.browser, "concurrency": d.concurrency, "per_host": d.per_host,
+        "read_timeout": d.read_timeout, "connect_timeout": d.connect_limit,
+        "retries": d.retries, "max_bytes": d.max_bytes, "max_pixels": d.max_pixels,
+        "min_side": d.min_side, "allow_private_hosts": d.allow_private_hosts,
+        "idle_timeout": o.idle_timeout, "selectors_file": o.selectors_file,
+    }  # fmt: skip
+
+
+# What pipeline.scrape_options built before the flags were generated (git show a19c359:pipeline.py).
+SCRAPE_DEFAULTS_BEFORE = {
+    "emotions": "all", "query": None, "label": None, "engine": "google", "limit": None,
+    "base_url": None, "headful": False, "driver": None, "browser": None, "concurrency": 8,
+    "per_host": 4, "read_timeout": 20.0, "connect_timeout": 10.0, "retries": 3,
+    "max_bytes": 20_000_000, "max_pixels": 40_000_000, "min_side": 32,
+    "allow_private_hosts": False, "idle_timeout": 8.0, "selectors_file": None,
+}  # fmt: skip
+SCRAPE_ALL_BEFORE = {
+    "emotions": "happy,sad", "query": "kids laughing", "label": "joy", "engine": "bing",
+    "limit": 50, "base_url": "http://127.0.0.1:9", "headful": True,
+    "driver": Path("/d/chromedriver"), "browser": Path("/d/chrome"), "concurrency": 2,
+    "per_host": 1, "read_timeout": 5.0, "connect_timeout": 5.0, "retries": 0,
+    "max_bytes": 1000, "max_pixels": 2000, "min_side": 10, "allow_private_hosts": True,
+    "idle_timeout": 2.5, "selectors_file": Path("s.toml"),
+}  # fmt: skip
+
+
+def test_scrape_flags_parse_to_the_values_they_had():
+    from scraper.config import ScrapeOptions
+
+    assert scrape_values(parsed(ScrapeOptions, "scrape")) == SCRAPE_DEFAULTS_BEFORE
+    assert scrape_values(parsed(ScrapeOptions, "scrape", *SCRAPE_ALL)) == SCRAPE_ALL_BEFORE
+    # --timeout still caps the connect timeout only when shorter
+    assert parsed(ScrapeOptions, "scrape", "--timeout", "30").download.connect_limit == 10.0
+
+
+def test_extract_import_export_review_flags_parse_to_the_values_they_had():
+    from curation_ui.launch import ReviewOptions
+    from exporter.options import ExportOptions
+    from faces.options import ExtractOptions
+    from importer.options import ImportOptions
+
+    assert dataclasses.astuple(parsed(ExtractOptions, "extract"))[:8] == (
+        "hog", "auto", None, 256, 0.45, 6, False, False
+    )  # fmt: skip
+    assert parsed(ExtractOptions, "extract", *EXTRACT_ALL) == ExtractOptions(
+        detector="cnn", upsample="2", workers=3, chip_size=128, padding=0.3,
+        near_dup_bits=4, embeddings=True, retry_errors=True,
+    )  # fmt: skip
+    imp = parsed(ImportOptions, "import", "in.zip")
+    assert (imp.path, imp.label, imp.labels_from, imp.source, imp.fps, imp.no_extract) == (
+        Path("in.zip"), None, None, None, 1.0, False
+    )  # fmt: skip
+    imp = parsed(
+        ImportOptions, "import", "d", "--label", "happy", "--labels-from", "folders",
+        "--source", "mmi", "--fps", "2.5", "--no-extract",
+    )  # fmt: skip
+    assert (imp.label, imp.labels_from, imp.source, imp.fps, imp.no_extract) == (
+        "happy", "folders", "mmi", 2.5, True
+    )  # fmt: skip
+    assert parsed(ExportOptions, "export", "--out", "o", "--format", "hf") == ExportOptions(
+        out=Path("o"), format="hf", size=48, color=False, splits=(0.8, 0.1, 0.1), labels=None,
+        map=None, min_size=0, min_sharpness=0, max_yaw=None, include_pending=False,
+        identity_disjoint=False, seed=0, overwrite=False, padding=None,
+    )  # fmt: skip
+    every = parsed(
+        ExportOptions, "export", "--out", "o", "--format", "fer2013-csv", "--size", "64",
+        "--color", "--splits", "0.7,0.2,0.1", "--labels", "happy,sad", "--map", "disgust=angry",
+        "--min-size", "20", "--min-sharpness", "5", "--max-yaw", "30", "--include-pending",
+        "--identity-disjoint", "--seed", "3", "--overwrite", "--padding", "0.25",
+    )  # fmt: skip
+    assert every == ExportOptions(
+        out=Path("o"), format="fer2013-csv", size=64, color=True, splits=(0.7, 0.2, 0.1),
+        labels="happy,sad", map="disgust=angry", min_size=20.0, min_sharpness=5.0,
+        max_yaw=30.0, include_pending=True, identity_disjoint=True, seed=3, overwrite=True,
+        padding=0.25,
+    )  # fmt: skip
+    gray = parsed(ExportOptions, "export", "--out", "o", "--format", "hf", "--grayscale")
+    assert gray.color is False
+    assert parsed(ReviewOptions, "review") == ReviewOptions(port=8501, host="127.0.0.1")
+    assert parsed(ReviewOptions, "review", "--port", "9000", "--host", "0.0.0.0") == (
+        ReviewOptions(port=9000, host="0.0.0.0")
+    )
+
+
+def test_global_init_and_stats_flags_parse_as_before():
+    args = pipeline.build_parser().parse_args(["stats"])
+    assert (args.root, args.dataset, args.json) == (Path("datasets"), "default", False)
+    args = pipeline.build_parser().parse_args(
+        ["--root", "/data", "--dataset", "two", "init", "--labels", "happy,sad"]
+    )
+    assert (args.root, args.dataset, args.labels) == (Path("/data"), "two", "happy,sad")
+    assert pipeline.build_parser().parse_args(["stats", "--json"]).json is True
+
+
+def test_run_takes_every_scrape_and_extract_flag():
+    from faces.options import ExtractOptions
+    from scraper.config import ScrapeOptions
+
+    sub = pipeline.build_parser()._subparsers._group_actions[0].choices
+    flags = {c: {f for a in sub[c]._actions for f in a.option_strings} for c in sub}
+    assert flags["scrape"] | flags["extract"] | flags["review"] <= flags["run"]
+    argv = ["run", *SCRAPE_ALL, *EXTRACT_ALL, "--no-review", "--port", "9001"]
+    assert scrape_values(parsed(ScrapeOptions, *argv)) == SCRAPE_ALL_BEFORE
+    assert parsed(ExtractOptions, *argv) == parsed(ExtractOptions, "extract", *EXTRACT_ALL)
+    args = pipeline.build_parser().parse_args(argv)
+    assert (args.no_review, args.port, args.host) == (True, 9001, "127.0.0.1")
+
+
+# --- review stops its Streamlit server on SIGTERM, SIGHUP and SIGINT
+
+
+def _children(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_review_stops_its_server_on_a_stop_signal(sig, data_root, tmp_path):
+    import signal
+    import time
+    import urllib.request
+
+    from tests.conftest import ctrl_c_as_in_a_terminal
+    from tests.curation_ui.test_browser import free_port, wait_for
+
+    port = free_port()
+    log = (tmp_path / "review.log").open("w")
+    proc = subprocess.Popen(
+        cli_argv("review", "--port", str(port), root=data_root),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group, so the test can clean up whatever is left
+        preexec_fn=ctrl_c_as_in_a_terminal,
+        cwd=REPO,
+    )
+    family: set[int] = set()
+    try:
+
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
+                    return r.status == 200
+            except OSError:
+                assert proc.poll() is None, (tmp_path / "review.log").read_text()
+                return False
+
+        wait_for(healthy, 120, "the review app")
+        family |= _children(proc.pid)
+        assert family, "the server runs in a child process"
+        os.kill(proc.pid, getattr(signal, sig))  # to facesift alone, as a service manager does
+        started = time.monotonic()
+        wait_for(lambda: proc.poll() is not None, 5, f"facesift to exit on {sig}")
+        wait_for(lambda: not any(_alive(p) for p in family), 5 - (time.monotonic() - started))
+        assert proc.returncode == 0, (tmp_path / "review.log").read_text()
+        assert _port_free(port)
+    finally:
+        for p in [proc.pid, *family, *_children(proc.pid)]:
+            with contextlib.suppress(OSError):
+                os.killpg(os.getpgid(p), signal.SIGKILL)
+        proc.wait(timeout=10)
+        log.close()
+    assert "Traceback" not in (tmp_path / "review.log").read_text()
