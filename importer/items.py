@@ -79,9 +79,3 @@ def is_ignored(name: str) -> bool:
         or any((p.startswith(".") and p not in (".", "..")) or p == "__MACOSX" for p in parts)
         or parts[-1].lower() in IGNORED_NAMES
     )
-
-
-def folder_label(relpath: str) -> str | None:
-    """The label word of a file from its folder: the name of its parent folder."""
-    parent = PurePosixPath(relpath).parent
-    return parent.name or None
