@@ -2,7 +2,8 @@
 
 Starts ``facesift review --port <free port>`` and drives it with Selenium, then
 checks the label events in the catalog. Screenshots of every page go to
-``$FACESIFT_SCREENSHOTS`` when set (the README's come from here), else to a temp dir.
+``$FACESIFT_SCREENSHOTS`` when set, else to a temp dir (the README's come from
+``scripts/screenshots.py``).
 """
 
 from __future__ import annotations
