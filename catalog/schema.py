@@ -300,11 +300,52 @@ ALTER TABLE search_results ADD COLUMN via TEXT;
 CREATE INDEX queries_language ON queries(language);
 """
 
+# Model-assisted curation: each trained model (its files live under
+# models/<id>/), and its probabilities per face. For a face labelled when the
+# model was trained they are out-of-fold (from a model that never saw the face);
+# self_confidence is the probability of that label (confident learning's ranking).
+_V_MODEL_PREDICTIONS = """
+CREATE TABLE models (
+    id            TEXT PRIMARY KEY,
+    path          TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    classes       TEXT NOT NULL,
+    options       TEXT NOT NULL,
+    figures       TEXT NOT NULL,
+    last_event_id INTEGER,
+    trained_at    TEXT NOT NULL
+);
+
+CREATE TABLE predictions (
+    face_id         INTEGER NOT NULL REFERENCES faces(id),
+    model_id        TEXT NOT NULL REFERENCES models(id),
+    probs           TEXT NOT NULL,
+    predicted       TEXT NOT NULL,
+    label           TEXT,
+    self_confidence REAL,
+    out_of_fold     INTEGER NOT NULL DEFAULT 0 CHECK (out_of_fold IN (0, 1)),
+    PRIMARY KEY (model_id, face_id)
+);
+CREATE INDEX predictions_face ON predictions(face_id);
+CREATE INDEX predictions_suspects ON predictions(model_id, self_confidence);
+"""
+
+# Tight crops (issue 12): an image known to be a face crop (FER2013 rows, an import
+# with --whole-image) is extracted with the whole image as its face box. The step
+# that found each face goes in the existing faces.detector ('hog', 'hog+frame',
+# 'cnn', 'whole'); the index serves stats' extract.by_detector.
+_V_FACE_CROPS = """
+ALTER TABLE images ADD COLUMN is_face_crop INTEGER NOT NULL DEFAULT 0 CHECK (is_face_crop IN (0, 1));
+CREATE INDEX faces_detector ON faces(detector);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
     _V2_REVIEW_INDEXES,
     _V_IMPORT_VOTES_TAKEDOWNS,
     _V_SCRAPE_LANGUAGE_VIA,
+    _V_MODEL_PREDICTIONS,
+    _V_FACE_CROPS,
 ]
 """Migration i (0-based) takes a database from user_version i to i + 1."""
 

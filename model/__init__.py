@@ -1,0 +1,1 @@
+"""Model-assisted curation: a baseline classifier per dataset, its suspects, its predictions."""

@@ -1,0 +1,220 @@
+"""``facesift model train``: fit the dataset's classifier, with out-of-fold probabilities.
+
+Every labelled face gets probabilities from a model fitted on the other folds
+only (k-fold cross-validation), so its self-confidence is an honest estimate;
+the cross-validated figures come from the same probabilities. The model then
+fitted on all labelled faces is stored and predicts the unlabelled faces.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from catalog.contract import Progress, ProgressFn, StageSummary, check_options, option, report
+from catalog.dataset import Catalog
+from catalog.db import utc_now
+from catalog.predictions import (
+    REJECTED,
+    FaceRow,
+    ModelRow,
+    Prediction,
+    last_event_id,
+    model_faces,
+    record_model,
+)
+from model import classifier, metrics
+from model.features import CHIP_SIDE, feature_count
+from model.inputs import features_of
+from model.store import ModelError, new_model_id, write_model_files
+
+STAGE = "train"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train the dataset's model."""
+
+    include_pending: bool = option(
+        False,
+        help="also learn from pending faces that carry a label (from their query, import or votes)",
+    )
+    folds: int = option(
+        5, help="cross-validation folds for the out-of-fold probabilities", low=2, high=20
+    )
+    seed: int = option(0, help="seed of the fold assignment", low=0)
+    c: float = option(
+        classifier.DEFAULT_C,
+        help="inverse regularisation strength of the classifier",
+        low=1e-6,
+        high=1e6,
+        cli=False,
+    )
+    kind: str = option("logreg", help="the classifier", choices=classifier.KINDS, cli=False)
+
+
+@dataclass
+class TrainSummary(StageSummary):
+    """What one training run did and how well the model does under cross-validation."""
+
+    model_id: str
+    path: str  # relative to the dataset folder
+    classes: list[str]
+    labelled: int
+    unlabelled: int
+    missing_chips: int
+    folds: int
+    accuracy: float | None
+    macro_f1: float | None
+    per_class: dict = field(default_factory=dict)
+    confusion: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """One line: the model id, the faces and the cross-validated figures."""
+        missing = f", {self.missing_chips} without a readable chip" if self.missing_chips else ""
+        return (
+            f"model {self.model_id}: {self.labelled} labelled faces, "
+            f"{len(self.classes)} classes, "
+            f"{self.folds}-fold CV accuracy {_fmt(self.accuracy)}, macro-F1 {_fmt(self.macro_f1)}; "
+            f"{self.unlabelled} unlabelled faces predicted{missing} ({self.seconds:.1f} s)"
+        )
+
+    def table(self) -> str:
+        """The per-class cross-validated figures as a text table."""
+        return metrics.per_class_table({"per_class": self.per_class})
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def class_order(cat: Catalog, labels: set[str]) -> list[str]:
+    """The classes a model learns: the dataset's labels that occur, then ``rejected``."""
+    order = [n for n in cat.labels.names if n in labels]
+    order += sorted(labels - set(order) - {REJECTED})  # labels since removed from the set
+    if REJECTED in labels:
+        order.append(REJECTED)
+    return order
+
+
+def train(
+    cat: Catalog, opts: TrainOptions, *, on_progress: ProgressFn | None = None
+) -> TrainSummary:
+    """Train, cross-validate, store and record the dataset's model (see module docstring)."""
+    check_options(opts)
+    if opts.kind not in classifier.KINDS:
+        raise ModelError(f"unknown classifier {opts.kind!r}")
+    started = time.monotonic()
+    events_seen = last_event_id(cat.conn)  # events after this make the model stale
+    rows = model_faces(cat.conn, opts.include_pending)
+    labelled = [r for r in rows if r.label]
+    unlabelled = [r for r in rows if not r.label]
+    total = len(rows) + opts.folds + 1
+    done = 0
+
+    def features(part: list[FaceRow], offset: int):
+        def tick(n: int, _total: int) -> None:
+            report(on_progress, Progress(STAGE, offset + n, total, "step", "reading chips"))
+
+        return features_of(cat, part, tick)
+
+    train_m = features(labelled, 0)
+    y = np.array([r.label for r in train_m.rows], dtype=object)
+    classes = class_order(cat, set(y.tolist()))
+    if len(classes) < 2:
+        have = f"only {classes[0]!r}" if classes else "none"
+        raise ModelError(
+            f"training needs labelled faces of at least two classes; this dataset has {have} "
+            "(accept or label faces in review, or use --include-pending)"
+        )
+    other_m = features(unlabelled, len(labelled))
+    done = len(rows)
+
+    def fit_fn(X: np.ndarray, yy: np.ndarray) -> object:
+        return classifier.fit(X, yy, opts.kind, opts.c, opts.seed)
+
+    def fold_done(n: int, k: int) -> None:
+        report(on_progress, Progress(STAGE, done + n, total, "step", f"fold {n} of {k}"))
+
+    folds = classifier.fold_assignment(y, opts.folds, opts.seed)
+    oof = classifier.out_of_fold_probabilities(train_m.X, y, classes, folds, fit_fn, fold_done)
+    final = fit_fn(train_m.X, y)
+    other = classifier.probabilities(final, other_m.X, classes)
+    report(on_progress, Progress(STAGE, total, total, "step", "storing"))
+
+    predicted = [classes[i] for i in oof.argmax(axis=1)]
+    fig = metrics.figures(y, predicted, classes)
+    n_folds = len(np.unique(folds))
+    predictions = [
+        _prediction(r.face_id, oof[i], classes, r.label, True) for i, r in enumerate(train_m.rows)
+    ] + [_prediction(r.face_id, other[i], classes, None, False) for i, r in enumerate(other_m.rows)]
+
+    model_id = new_model_id(cat)
+    trained_at = utc_now()
+    options = {
+        "include_pending": opts.include_pending,
+        "folds": opts.folds,
+        "seed": opts.seed,
+        "c": opts.c,
+        "kind": opts.kind,
+    }
+    figures = {
+        **fig,
+        "faces": len(train_m.rows),
+        "unlabelled": len(other_m.rows),
+        "folds": n_folds,
+        "cross_validated": True,
+    }
+    meta = {
+        "id": model_id,
+        "dataset": cat.paths.name,
+        "trained_at": trained_at,
+        "classes": classes,
+        "kind": opts.kind,
+        "features": {
+            "chip_side": CHIP_SIDE,
+            "count": feature_count(),
+            "description": "HOG (8 px and 16 px cells, 9 bins) of the gray chip face region "
+            "and the 68 landmarks normalised to the eye positions",
+        },
+        "options": options,
+        "figures": figures,
+        "last_event_id": events_seen,
+        "file": "model.joblib (a scikit-learn Pipeline saved with joblib)",
+    }
+    rel = write_model_files(cat, model_id, final, meta)
+    row = ModelRow(
+        model_id, rel, opts.kind, tuple(classes), options, figures, events_seen, trained_at
+    )
+    record_model(cat.conn, row, predictions)
+    return TrainSummary(
+        model_id=model_id,
+        path=rel,
+        classes=classes,
+        labelled=len(train_m.rows),
+        unlabelled=len(other_m.rows),
+        missing_chips=len(train_m.missing) + len(other_m.missing),
+        folds=n_folds,
+        accuracy=fig["accuracy"],
+        macro_f1=fig["macro_f1"],
+        per_class=fig["per_class"],
+        confusion=fig["confusion"],
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _prediction(
+    face_id: int, p: np.ndarray, classes: list[str], label: str | None, out_of_fold: bool
+) -> Prediction:
+    probs = {c: round(float(x), 6) for c, x in zip(classes, p, strict=True)}
+    return Prediction(
+        face_id,
+        probs,
+        classes[int(np.argmax(p))],
+        label,
+        None if label is None else probs.get(label, 0.0),
+        out_of_fold,
+    )
