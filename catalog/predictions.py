@@ -144,13 +144,24 @@ def record_model(
                 model.trained_at,
             ),
         )
-        conn.executemany(
-            "INSERT INTO predictions (face_id, model_id, probs, predicted, label, "
+        store_predictions(conn, model.id, predictions)
+
+
+def store_predictions(
+    conn: sqlite3.Connection, model_id: str, predictions: Iterable[Prediction]
+) -> int:
+    """Add a model's predictions for faces it has none for yet; return how many were added.
+
+    A face that already has one from this model (e.g. out-of-fold) keeps it.
+    """
+    with transaction(conn):
+        cur = conn.executemany(
+            "INSERT OR IGNORE INTO predictions (face_id, model_id, probs, predicted, label, "
             "self_confidence, out_of_fold) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 (
                     p.face_id,
-                    model.id,
+                    model_id,
                     json.dumps(p.probs),
                     p.predicted,
                     p.label,
@@ -160,6 +171,7 @@ def record_model(
                 for p in predictions
             ),
         )
+        return cur.rowcount
 
 
 def _model_from_row(r: sqlite3.Row) -> ModelRow:
