@@ -22,10 +22,14 @@ from catalog.contract import option
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
 from catalog.report import format_table
 from catalog.stats import EmotionCounts, by_emotion, summary
+from catalog.takedown import TakedownOptions
 from curation_ui.launch import ReviewOptions
 from exporter.options import ExportOptions
 from faces.options import ExtractOptions
 from importer.options import ImportOptions
+from model.predict import PredictOptions
+from model.suspects import SuspectsOptions
+from model.train import TrainOptions
 from scraper.config import ScrapeOptions
 
 # --- the options of the CLI itself (each stage's own live in its package) ---------------
@@ -100,6 +104,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_takedown(args: argparse.Namespace) -> int:
+    """Take a source out of the dataset: reject, delete its files, block it for good."""
+    from catalog.takedown import takedown
+
+    opts = from_args(TakedownOptions, args)
+    with open_catalog(args) as cat:
+        s = takedown(cat, opts, on_progress=terminal_progress())
+    if s.dry_run:
+        for sha in s.images:
+            print(f"  would take down image {sha}")
+    print(s.line())
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     """Serve the review app on this dataset until interrupted (SIGINT, SIGTERM or SIGHUP)."""
     from curation_ui.launch import serve, streamlit_command
@@ -151,6 +169,43 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_train(args: argparse.Namespace) -> int:
+    """Train the dataset's model; print its cross-validated figures and per-class table."""
+    from model.train import train
+
+    with open_catalog(args) as cat:
+        s = train(cat, from_args(TrainOptions, args), on_progress=terminal_progress())
+    print(s.line())
+    print(s.table())
+    return 0
+
+
+def cmd_model_suspects(args: argparse.Namespace) -> int:
+    """List labelled faces, the ones the model least believes first."""
+    from model.suspects import find_suspects
+
+    opts = from_args(SuspectsOptions, args)
+    with open_catalog(args) as cat:
+        s = find_suspects(cat, opts)
+    print(json.dumps(s.records()) if opts.json else s.table())
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Box every face of a photo, folder or video and print the model's top labels."""
+    from model.predict import predict_path
+
+    opts = from_args(PredictOptions, args)
+    with open_catalog(args) as cat:
+        s = predict_path(cat, opts, on_progress=terminal_progress())
+    if opts.json:
+        print(json.dumps(s.records()))
+    else:
+        print(s.table())
+        print(s.line())
+    return 0
+
+
 def _log_to_stderr() -> None:
     """Scraper warnings on stderr; FACESIFT_LOG=info (or debug) shows more."""
     import logging
@@ -167,10 +222,21 @@ def cmd_scrape(args: argparse.Namespace) -> int:
     from scraper.stage import scrape
 
     _log_to_stderr()
+    opts = from_args(ScrapeOptions, args)
     with open_catalog(args) as cat:
-        s = scrape(cat, from_args(ScrapeOptions, args), on_progress=terminal_progress())
+        if opts.plan:
+            return print_plan(cat, opts)
+        s = scrape(cat, opts, on_progress=terminal_progress())
     print(s.table())
     return 0 if s.ok else 1
+
+
+def print_plan(cat, opts: ScrapeOptions) -> int:
+    """``--plan``: one line per planned search (label, language, engine, query), no browser."""
+    from scraper.stage import plan
+
+    print("\n".join(p.line() for p in plan(opts, cat.labels)))
+    return 0
 
 
 def emotion_table(rows: Sequence[EmotionCounts]) -> str:
@@ -210,7 +276,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _log_to_stderr()
     progress = terminal_progress()
     with open_catalog(args) as cat:
-        scraped = scrape(cat, from_args(ScrapeOptions, args), on_progress=progress)
+        opts = from_args(ScrapeOptions, args)
+        if opts.plan:
+            return print_plan(cat, opts)
+        scraped = scrape(cat, opts, on_progress=progress)
         for q in scraped.queries:
             if q.status != "done":
                 print(f"scrape: {q.label} ({q.text!r}): {q.status}: {q.message}", file=sys.stderr)
@@ -258,6 +327,36 @@ COMMANDS: list[Command] = [
     Command("review", "open the curation app in a browser", cmd_review, (ReviewOptions,)),
     Command("export", "write a training-ready dataset", cmd_export, (ExportOptions,)),
     Command("stats", "print counts of the dataset", cmd_stats, (StatsOptions,)),
+    Command(
+        "takedown",
+        "take a source out for good: reject its faces, delete its files, block it",
+        cmd_takedown,
+        (TakedownOptions,),
+    ),
+    Command(
+        "model",
+        "train the dataset's model and list the faces it least believes",
+        commands=(
+            Command(
+                "train",
+                "train on the labelled faces (out-of-fold probabilities for every one)",
+                cmd_model_train,
+                (TrainOptions,),
+            ),
+            Command(
+                "suspects",
+                "labelled faces by the model's confidence in their label, lowest first",
+                cmd_model_suspects,
+                (SuspectsOptions,),
+            ),
+        ),
+    ),
+    Command(
+        "predict",
+        "box every face of a photo, folder or video with the model's top labels",
+        cmd_predict,
+        (PredictOptions,),
+    ),
     Command(
         "run",
         "scrape, extract, summarise, then open the review app",

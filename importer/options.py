@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog.contract import option
+from scraper.config import DownloadOptions
 
 if TYPE_CHECKING:  # importing the readers loads PyAV: not needed to build the CLI
     from importer.readers import ReadOptions
@@ -19,7 +20,9 @@ DEFAULT_FPS = 1.0  # video frames kept per second of video
 class ImportOptions:
     """What ``facesift import`` is asked: the path, where labels come from, frame rate."""
 
-    path: Path = option(help="folder, zip, CSV or video file", metavar="PATH", positional=True)
+    path: Path = option(
+        help="folder, zip, CSV, video file or URL list", metavar="PATH", positional=True
+    )
     label: str | None = option(None, help="label every imported image with E", metavar="E")
     labels_from: str | None = option(
         None,
@@ -33,4 +36,22 @@ class ImportOptions:
         DEFAULT_FPS, help="video frames kept per second of video", metavar="N", above=0
     )
     no_extract: bool = option(False, help="only import; run `facesift extract` later")
+    labels_csv: Path | None = option(
+        None,
+        help="labels from a CSV (image, label and optional annotator columns; a vote per row)",
+        metavar="FILE",
+    )
+    ferplus: Path | None = option(
+        None, help="FER+ vote counts for the FER2013 CSV imported (fer2013new.csv)", metavar="FILE"
+    )
+    whole_image: bool = option(
+        False, help="the images are face crops: the face box is the whole image (FER2013 CSVs are)"
+    )
+    url_column: str = option(
+        "url", help="the URL column of a CSV, TSV or parquet URL list", metavar="NAME"
+    )
+    label_column: str | None = option(
+        None, help="the label column of a URL list (default: 'label' if present)", metavar="NAME"
+    )
+    download: DownloadOptions = field(default_factory=DownloadOptions)  # URL lists
     limits: ReadOptions | None = None  # the readers' size limits (default: ReadOptions())

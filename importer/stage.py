@@ -16,16 +16,19 @@ from pathlib import Path, PurePosixPath
 
 from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
-from catalog.db import transaction, utc_now
 from catalog.decode import ImageRejected, decode_image
-from catalog.errors import one_line
 from catalog.images import ImageSource, StoredImage, add_image, add_source
 from catalog.labels import LabelError, LabelSet
-from catalog.storage import store_content
+from catalog.storage import sha256_hex, store_content
+from catalog.takedown import blocked
 from importer.errors import ImportRefused
+from importer.extras import apply_extras, check_extras, imported_image_ids
+from importer.import_errors import as_text, record_import_error
 from importer.items import Candidate, Item, Refusal, kind_of
 from importer.options import ImportOptions
 from importer.readers import ReadOptions, read_file, read_folder
+from importer.url_list import UrlListSummary, import_url_list, is_url_list, url_list_image_ids
+from importer.votes import VoteSummary
 
 BATCH = 200  # items per catalog transaction: fewer fsyncs, short write locks
 
@@ -43,6 +46,9 @@ class ImportSummary(StageSummary):
     labelled: int = 0  # kept images whose source claims a label
     refused: int = 0
     reasons: Counter = field(default_factory=Counter)
+    votes: list[VoteSummary] = field(default_factory=list)  # --labels-csv, --ferplus
+    urls: UrlListSummary | None = None  # a URL list's own account
+    face_crops: int = 0  # images marked as face crops (--whole-image, FER2013 CSVs)
 
     @property
     def kept(self) -> int:
@@ -50,14 +56,19 @@ class ImportSummary(StageSummary):
 
     def line(self) -> str:
         """A one-line account for the command line and the app."""
-        text = (
-            f"import {self.source_name}: {self.kept} images kept ({self.images_new} new, "
-            f"{self.images_known} already stored, {self.frames} video frames, "
-            f"{self.labelled} with a label), {self.refused} refused"
-        )
-        if self.reasons:
-            text += " (" + ", ".join(f"{k} {n}" for k, n in self.reasons.most_common()) + ")"
-        return text
+        if self.urls is not None:
+            text = self.urls.line()
+        else:
+            text = (
+                f"import {self.source_name}: {self.kept} images kept ({self.images_new} new, "
+                f"{self.images_known} already stored, {self.frames} video frames, "
+                f"{self.labelled} with a label), {self.refused} refused"
+            )
+            if self.reasons:
+                text += " (" + ", ".join(f"{k} {n}" for k, n in self.reasons.most_common()) + ")"
+        if self.face_crops:
+            text += f"; {self.face_crops} images are face crops (the face box is the whole image)"
+        return "; ".join([text, *(v.line() for v in self.votes)])
 
 
 def resolve_label_word(labels: LabelSet, word: str | None) -> str | None:
@@ -88,21 +99,19 @@ def _plan(opts: ImportOptions) -> tuple[str, str]:
     except ValueError as e:
         raise ImportRefused(str(e)) from None
     kind = "folder" if path.is_dir() else kind_of(path.name)
+    if path.is_file() and is_url_list(path):
+        kind = "url_list"
+        if labels_from is not None:
+            raise ImportRefused("a URL list takes labels from --label or --label-column")
     if labels_from == "folders" and kind not in ("folder", "zip"):
         raise ImportRefused("--labels-from folders needs a folder or a zip")
     if labels_from == "fer2013" and kind not in ("folder", "zip", "csv"):
         raise ImportRefused("--labels-from fer2013 needs a FER2013-style CSV")
+    check_extras(kind, opts.labels_csv, opts.ferplus)
     default_name = "fer2013" if kind == "csv" else (path.stem if kind != "folder" else path.name)
+    if kind == "url_list":
+        default_name = path.name  # its provenance names the file and row
     return kind, as_text((source or default_name or "import").strip())
-
-
-def as_text(name: str) -> str:
-    """A name from the file system or argv as storable text: undecodable bytes as \\xNN.
-
-    Linux file names are bytes; Python hands undecodable ones over as lone
-    surrogates, which SQLite (and a UTF-8 terminal) refuse with a traceback.
-    """
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def import_path(
@@ -119,6 +128,8 @@ def import_path(
     kind, source_name = _plan(opts)
     label = opts.label
     fixed = cat.labels.resolve(label) if label is not None else None  # LabelError: one line
+    if kind == "url_list":
+        return _import_url_list(cat, opts, source_name, on_progress)
     read = replace(
         opts.limits or ReadOptions(),
         folder_labels=opts.labels_from == "folders",
@@ -153,7 +164,51 @@ def import_path(
         if cat.conn.in_transaction:
             cat.conn.execute("ROLLBACK")
         raise
+    summary.votes = apply_extras(cat, path, kind, source_name, opts.labels_csv, opts.ferplus)
+    if opts.whole_image or kind == "csv":  # FER2013 rows are registered face crops
+        summary.face_crops = _mark_face_crops(cat, imported_image_ids(cat, source_name))
     tick(final=True)
+    return summary
+
+
+def _mark_face_crops(cat: Catalog, image_ids: list[int]) -> int:
+    """Mark images as face crops (extract then takes the whole image as the face box)."""
+    import catalog.images
+
+    # catalog.images.mark_face_crops comes with extract's whole-image mode (issue 12,
+    # part 1); until that lands the images are imported unmarked.
+    mark = getattr(catalog.images, "mark_face_crops", None)
+    if mark is None or not image_ids:
+        return 0
+    mark(cat.conn, image_ids)
+    return len(image_ids)
+
+
+def _import_url_list(
+    cat: Catalog, opts: ImportOptions, source_name: str, on_progress: ProgressFn | None
+) -> ImportSummary:
+    urls = import_url_list(
+        cat,
+        opts.path,
+        download=opts.download,
+        url_column=opts.url_column,
+        label_column=opts.label_column,
+        label=opts.label,
+        on_progress=on_progress,
+    )
+    summary = ImportSummary(
+        source_name,
+        items=urls.rows,
+        images_new=urls.images_new,
+        images_known=urls.images_known,
+        sources_new=urls.sources_new,
+        labelled=urls.labelled,
+        refused=urls.rows - urls.kept,
+        reasons=urls.failed + urls.skipped + urls.refused,
+        urls=urls,
+    )
+    if opts.whole_image:
+        summary.face_crops = _mark_face_crops(cat, url_list_image_ids(cat, opts.path.name))
     return summary
 
 
@@ -168,6 +223,9 @@ def _ingest(
         label = fixed or resolve_label_word(cat.labels, item.label_word)
     except LabelError as e:
         _refuse(cat.conn, source_name, Refusal(item.import_path, "unknown_label", str(e)), summary)
+        return
+    if blocked(cat.conn, sha256=sha256_hex(item.data)):  # facesift takedown
+        _refuse(cat.conn, source_name, Refusal(item.import_path, "taken_down"), summary)
         return
     try:
         decoded = decode_image(item.data)
@@ -224,16 +282,4 @@ def _refuse(
 ) -> None:
     summary.refused += 1
     summary.reasons[refusal.reason] += 1
-    # The detail can quote a file name: stored as one line of valid text.
-    path, reason = as_text(refusal.import_path), one_line(as_text(refusal.text))
-    with transaction(conn):
-        known = conn.execute(
-            "SELECT 1 FROM import_errors WHERE source_name = ? AND import_path = ? AND reason = ?",
-            (source_name, path, reason),
-        ).fetchone()
-        if not known:
-            conn.execute(
-                "INSERT INTO import_errors (source_name, import_path, reason, created_at) "
-                "VALUES (?,?,?,?)",
-                (source_name, path, reason, utc_now()),
-            )
+    record_import_error(conn, source_name, refusal.import_path, refusal.text)
