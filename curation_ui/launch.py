@@ -124,7 +124,7 @@ def serve(argv: list[str], env: dict[str, str]) -> int:
         try:
             return _wait(server, stopped)
         finally:
-            _stop_group(server)
+            stop_group(server)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -145,7 +145,7 @@ def _wait(server: subprocess.Popen, stopped: list[int]) -> int:
             _signal_group(server, signal.SIGKILL)
 
 
-def _stop_group(server: subprocess.Popen) -> None:
+def stop_group(server: subprocess.Popen) -> None:
     """No process of the server is left: its group is ended even after the leader exited."""
     if server.poll() is None:
         _signal_group(server, signal.SIGTERM)

@@ -7,8 +7,9 @@ Builds a small dataset in a temporary root from the real test photos
 (``../shared/testdata/faces``; scikit-image's astronaut, chelsea and coffee when
 that folder is absent), imports and extracts it through the stage functions,
 records a few review decisions, serves the app (``facesift review`` on a free
-port), and saves each page in ``SHOTS`` with headless Chromium. The server is
-stopped by its process group id at the end, whatever happens.
+port), and saves each page in ``SHOTS`` with headless Chromium (the scraper's
+:class:`scraper.browser.Browser`, with its CHROME_FLAGS). The server is stopped
+by its process group id at the end, whatever happens.
 
 A new page is one more line in ``SHOTS``.
 """
@@ -16,9 +17,7 @@ A new page is one more line in ``SHOTS``.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,12 +32,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from catalog import Catalog  # noqa: E402
-from scraper.browser import CHROME_FLAGS  # noqa: E402
+from curation_ui.launch import stop_group  # noqa: E402
+from scraper.browser import Browser  # noqa: E402
 
 SHARED_PHOTOS = REPO.parent / "shared" / "testdata" / "faces"
 DATASET = "demo"
 ANNOTATOR = "ann"
-WINDOW = "--window-size=1400,1000"
+WINDOW = (1400, 1000)
 
 
 @dataclass(frozen=True)
@@ -188,34 +188,6 @@ def serve(root: Path, port: int, log: Path) -> subprocess.Popen:
     return proc
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """Stop the server's whole process group (its pid is the group's id)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def open_browser(profile: Path):
-    """Headless Chromium with the scraper's flags, at the screenshots' width."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary:
-        opts.binary_location = binary
-    flags = [f for f in CHROME_FLAGS if not f.startswith("--window-size")]
-    for arg in ("--headless=new", *flags, WINDOW, f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    driver_path = shutil.which("chromedriver")
-    service = Service(driver_path) if driver_path else Service()
-    return webdriver.Chrome(service=service, options=opts)
-
-
 def take(driver, url: str, shot: Shot, out: Path) -> None:
     """Open one page, wait until it is drawn and still, and save it as a small PNG."""
     from PIL import Image
@@ -269,17 +241,19 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         proc = serve(root, port, tmp_path / "review.log")
         try:
-            driver = open_browser(tmp_path / "chrome-profile")
+            # The scraper's browser: headless, CHROME_FLAGS, a throw-away profile.
+            browser = Browser()
             try:
+                browser.driver.set_window_size(*WINDOW)
                 base = f"http://127.0.0.1:{port}"
                 for shot in SHOTS:
                     sep = "&" if "?" in shot.path else "?"
                     named = f"{sep}annotator={ANNOTATOR}" if shot.named else ""
-                    take(driver, base + shot.path + named, shot, args.out)
+                    take(browser.driver, base + shot.path + named, shot, args.out)
             finally:
-                driver.quit()
+                browser.quit()
         finally:
-            stop(proc)
+            stop_group(proc)
     return 0
 
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import shutil
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from catalog.storage import store_content
+from curation_ui.launch import stop_group
+from tests.conftest import REPO
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +99,66 @@ def seed_faces(make_face, single_face_photo):
 def seeded(catalog, seed_faces) -> Seeded:
     """The default-labelled test catalog, seeded."""
     return seed_faces(catalog)
+
+
+# --- the real app in a real browser (test_browser.py and the other *_browser tests) ---------
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
+    """Poll ``cond`` until it is true (and return it); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)  # polling interval of a test helper, not a fixed wait
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], log: Path, port: int, env: dict | None = None) -> Iterator[str]:
+    """Run a command that serves the app on ``port``; yield its URL once it is healthy.
+
+    The server runs in its own process group, stopped (every process of it) at the end.
+    """
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return proc.poll() is not None and pytest.fail(log.read_text())
+
+    try:
+        wait_for(healthy, 90, "the review app to start")
+        yield url
+    finally:
+        stop_group(proc)
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """Where a browser test saves its screenshots: $FACESIFT_SCREENSHOTS, else a temp dir."""
+    d = Path(os.environ.get("FACESIFT_SCREENSHOTS") or tmp_path / "shots")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def screenshot(driver, path: Path) -> None:
+    """A small PNG: the browser's screenshot reduced to a 128-colour palette."""
+    raw = path.with_suffix(".raw.png")
+    driver.save_screenshot(str(raw))
+    with Image.open(raw) as im:
+        im.convert("RGB").quantize(128).save(path, optimize=True)
+    raw.unlink()

@@ -8,117 +8,47 @@ checks the label events in the catalog. Screenshots of every page go to
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import REPO, cli_argv
+from tests.conftest import cli_argv
+from tests.curation_ui.conftest import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    free_port,
+    screenshot,
+    serving,
+    shots_dir,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)  # polling interval of a test helper, not a fixed wait
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+WINDOW = (1400, 1000)
 
 
 @pytest.fixture
 def server(seeded, tmp_path):
     port = free_port()
-    log = (tmp_path / "streamlit.log").open("w")
     cat = seeded.cat
-    proc = subprocess.Popen(
-        cli_argv("--dataset", cat.paths.name, "review", "--port", str(port), root=cat.paths.root),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=REPO,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return proc.poll() is not None and pytest.fail((tmp_path / "streamlit.log").read_text())
-
-    try:
-        wait_for(healthy, 90, "the review app to start")
+    argv = cli_argv("--dataset", cat.paths.name, "review", "--port", str(port), root=cat.paths.root)
+    with serving(argv, tmp_path / "streamlit.log", port) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
 def browser():
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are needed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from scraper.browser import Browser
 
-    from scraper.browser import CHROME_FLAGS
-
-    profile = tempfile.mkdtemp(prefix="facesift-chrome-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    # The scraper's flags (what root needs, and quiet networking), at the screenshots' width.
-    flags = [f for f in CHROME_FLAGS if not f.startswith("--window-size")]
-    for arg in ("--headless=new", *flags, "--window-size=1400,1000", f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.implicitly_wait(0)
+    # The scraper's browser (headless, the flags root needs, its own profile) at the
+    # screenshots' size.
+    chromium = Browser()
+    chromium.driver.set_window_size(*WINDOW)
+    chromium.driver.implicitly_wait(0)
     try:
-        yield driver
+        yield chromium.driver
     finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def shots_dir(tmp_path: Path) -> Path:
-    d = Path(os.environ.get("FACESIFT_SCREENSHOTS") or tmp_path / "shots")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def screenshot(driver, path: Path) -> None:
-    """A small PNG: the browser's screenshot reduced to a 128-colour palette."""
-    from PIL import Image
-
-    raw = path.with_suffix(".raw.png")
-    driver.save_screenshot(str(raw))
-    with Image.open(raw) as im:
-        im.convert("RGB").quantize(128).save(path, optimize=True)
-    raw.unlink()
+        chromium.quit()
 
 
 def events(cat):
