@@ -85,6 +85,16 @@ class ImageIndex:
 
     def __init__(self, paths: Mapping[str, int]):
         self.by_path = dict(paths)
+        # A zip inside the imported folder (an upload of one zip, say): its entries are
+        # also named by their path inside the zip, where that is unique.
+        inside: dict[str, set[int]] = defaultdict(set)
+        for rel, image_id in paths.items():
+            first, _, rest = rel.partition("/")
+            if rest and first.lower().endswith(".zip"):
+                inside[rest].add(image_id)
+        for rest, ids in inside.items():
+            if len(ids) == 1 and rest not in self.by_path:
+                self.by_path[rest] = next(iter(ids))
         names: dict[str, set[int]] = defaultdict(set)
         for rel, image_id in self.by_path.items():
             names[PurePosixPath(rel).name].add(image_id)

@@ -62,7 +62,18 @@ def _extract_with_progress(cat: Catalog) -> str:
     return s.line() if s.images else "No image waits for face extraction."  # type: ignore[attr-defined]
 
 
-def _run(cat: Catalog, target: Path, *, source: str | None, label_mode: str, label, fps, extract):
+def _run(
+    cat: Catalog,
+    target: Path,
+    *,
+    source: str | None,
+    label_mode: str,
+    label,
+    fps,
+    extract,
+    labels_csv: Path | None = None,
+    ferplus: Path | None = None,
+):
     status = st.empty()
 
     def report(p: Progress) -> None:
@@ -76,6 +87,8 @@ def _run(cat: Catalog, target: Path, *, source: str | None, label_mode: str, lab
             labels_from=label_mode if label_mode in ("folders", "fer2013") else None,
             source=source or None,
             fps=fps,
+            labels_csv=labels_csv,
+            ferplus=ferplus,
         )
         # The role is checked again here, whatever the page showed.
         return actions.import_as(session.user(), cat, opts, on_progress=report)
@@ -124,10 +137,31 @@ def render() -> None:
     label = c[1].selectbox("Label", cat.labels.names, key="im_label", disabled=label_mode != "one")
     source = c[2].text_input("Source name (optional)", key="im_source", max_chars=64)
     fps = c[3].number_input("Video frames per second", 0.1, 60.0, 1.0, 0.5, key="im_fps")
+    v = st.columns(2)
+    votes_csv = v[0].file_uploader(
+        "Labels CSV (optional): image, label and annotator columns, a row per vote",
+        type=["csv"],
+        key="im_labels_csv",
+    )
+    ferplus_csv = v[1].file_uploader(
+        "FER+ votes (optional, with one FER2013 CSV): fer2013new.csv",
+        type=["csv"],
+        key="im_ferplus",
+    )
     extract = st.toggle("Extract faces after the import", value=True, key="im_extract")
     if not st.button("Import", type="primary", key="im_go"):
         return
     opts = dict(source=source.strip(), label_mode=label_mode, label=label, fps=fps, extract=extract)
+    with tempfile.TemporaryDirectory(prefix="facesift-votes-") as votes_dir:
+        # Kept apart from the upload folder, where a CSV would be imported as FER2013 rows.
+        for key, upload in (("labels_csv", votes_csv), ("ferplus", ferplus_csv)):
+            if upload is not None:
+                opts[key] = Path(votes_dir) / _safe_name(upload.name)
+                opts[key].write_bytes(upload.getvalue())
+        _start(cat, mode, files, path, import_root, opts)
+
+
+def _start(cat: Catalog, mode: str, files, path, import_root, opts: dict) -> None:
     if mode == "Upload files":
         if not files:
             st.warning("Choose some files first.")
@@ -137,7 +171,9 @@ def render() -> None:
             folder.mkdir()
             for f in files:
                 (folder / _safe_name(f.name)).write_bytes(f.getvalue())
-            _run(cat, folder, **opts)
+            # FER+ votes re-label one FER2013 CSV: import that file, not the folder.
+            single = folder / _safe_name(files[0].name)
+            _run(cat, single if opts.get("ferplus") and len(files) == 1 else folder, **opts)
     else:
         if not path or not path.strip():
             st.warning("Give a path first.")
