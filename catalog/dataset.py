@@ -9,6 +9,7 @@ from pathlib import Path
 
 from catalog.db import connect, transaction, utc_now
 from catalog.errors import FacesiftError
+from catalog.events import dataset_labels
 from catalog.labels import LabelError, LabelSet
 from catalog.schema import migrate
 
@@ -112,7 +113,7 @@ class Catalog:
 def _ensure_labels(conn: sqlite3.Connection, wanted: LabelSet | None) -> LabelSet:
     """Store the label set on first open; check it on later ones."""
     with transaction(conn):
-        names = tuple(r[0] for r in conn.execute("SELECT name FROM labels ORDER BY idx"))
+        names = dataset_labels(conn)
         if not names:
             chosen = wanted or LabelSet.default()
             conn.executemany(

@@ -243,8 +243,17 @@ def face_state(conn: sqlite3.Connection, face_id: int) -> FaceState:
     return FaceState(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
 
 
-def _dataset_labels(conn: sqlite3.Connection) -> tuple[str, ...]:
+def dataset_labels(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The dataset's label names, in index order (empty before the set is stored)."""
     return tuple(r[0] for r in conn.execute("SELECT name FROM labels ORDER BY idx"))
+
+
+def is_undone(conn: sqlite3.Connection, event_id: int) -> bool:
+    """Whether an undo event names this event."""
+    return (
+        conn.execute("SELECT 1 FROM label_events WHERE undoes = ?", (event_id,)).fetchone()
+        is not None
+    )
 
 
 def record(
@@ -263,7 +272,7 @@ def record(
         raise EventError("an annotator name is required")
     if action not in ACTIONS:
         raise EventError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
-    if label is not None and label not in _dataset_labels(conn):
+    if label is not None and label not in dataset_labels(conn):
         raise EventError(f"unknown label {label!r}")
     if action == "reject" and reason is not None and reason not in reject_reasons():
         raise EventError(f"unknown reject reason {reason!r}")
@@ -290,7 +299,7 @@ def _check_undo(conn: sqlite3.Connection, face_id: int, annotator: str, target: 
         raise EventError(f"event {target} is not {annotator}'s event on face {face_id}")
     if row["action"] == "undo":
         raise EventError("an undo cannot be undone; record the decision again")
-    if conn.execute("SELECT 1 FROM label_events WHERE undoes = ?", (target,)).fetchone():
+    if is_undone(conn, target):
         raise EventError(f"event {target} is already undone")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field, replace
 
-from catalog.events import record, undo_last
+from catalog.events import is_undone, record, undo_last
 from catalog.settings import labels_per_face
 from curation_ui.queries import NO_LABEL, FaceCard, face_card
 
@@ -194,9 +194,6 @@ def undo(conn: sqlite3.Connection, state: QueueState, annotator: str) -> QueueSt
         return replace(
             state, current=step.face_id, skipped=state.skipped - {step.face_id}, history=history
         )
-    already = conn.execute(
-        "SELECT 1 FROM label_events WHERE undoes = ?", (step.event_id,)
-    ).fetchone()
-    if not already:
+    if not is_undone(conn, step.event_id):
         record(conn, step.face_id, annotator, "undo", undoes=step.event_id)
     return replace(state, current=step.face_id, history=history, done=max(state.done - 1, 0))
