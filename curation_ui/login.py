@@ -142,6 +142,12 @@ def log_out() -> None:
 
 def login_form(accounts: dict[str, Account], provider: str | None) -> None:
     """The login page: a name and password form, and the identity provider's button."""
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _login_box(accounts, provider)
+
+
+def _login_box(accounts: dict[str, Account], provider: str | None) -> None:
     st.title("facesift review")
     msg = st.session_state.pop("_facesift_login_msg", None)
     if msg:

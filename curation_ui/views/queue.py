@@ -135,7 +135,9 @@ def render() -> None:
     st.header("Label queue")
     c = st.columns(3)
     k = labels_per_face(cat.conn)
-    subsets = [s for s in q.SUBSETS if s != "second" or k > 1]
+    # With K > 1 the team's first job is second opinions: that subset comes first.
+    others = [s for s in q.SUBSETS if s != "second"]
+    subsets = ["second", *others] if k > 1 else others
     subset = c[0].selectbox(
         "Faces", subsets, format_func=q.SUBSETS.get, key="q_subset", bind="query-params"
     )

@@ -1,0 +1,238 @@
+"""Two annotators, two real browsers, K = 2: second opinions stay independent.
+
+Serves the review app with accounts and ``labels_per_face = 2``, logs ``ann`` and
+``bo`` in from two headless Chromium sessions, and has them label every face of
+the second-opinion queue with the keyboard, turn about. Neither page ever shows a
+label, a status or a dispute; at the end each face is accepted where the two
+agreed and disputed where they did not, and every key press is one event.
+Screenshots (login with a refused password, the second-opinion queue) go to
+``$FACESIFT_SCREENSHOTS`` when set, else to a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import urllib.request
+
+import pytest
+
+from catalog.events import face_state
+from catalog.settings import set_labels_per_face
+from curation_ui.accounts import add_user, auth_path
+from curation_ui.launch import streamlit_command
+from tests.conftest import REPO
+from tests.curation_ui.test_browser import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    free_port,
+    screenshot,
+    shots_dir,
+    wait_for,
+)
+
+pytestmark = pytest.mark.browser
+
+PASSWORDS = {"ann": "ann's long password", "bo": "bo's long password"}
+KEYS = {"angry": "1", "fear": "3", "happy": "4", "sad": "5"}
+FACE_TEXT = re.compile(r"face #(\d+) · your own decision")
+
+
+def ann_says(face_id: int) -> str:
+    return ("angry", "fear", "happy")[face_id % 3]
+
+
+def bo_says(face_id: int) -> str:
+    """bo agrees with ann on even face ids and says sad on odd ones (ann never says sad)."""
+    return ann_says(face_id) if face_id % 2 == 0 else "sad"
+
+
+@pytest.fixture
+def team_server(seeded, tmp_path):
+    cat = seeded.cat
+    set_labels_per_face(cat.conn, 2)
+    users = auth_path(cat.paths.dir)  # the dataset's own users.toml
+    for name, pw in PASSWORDS.items():
+        add_user(users, name, pw)
+    port = free_port()
+    argv, env = streamlit_command(cat.paths.root, cat.paths.name, port=port)
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return proc.poll() is not None and pytest.fail((tmp_path / "streamlit.log").read_text())
+
+    try:
+        wait_for(healthy, 90, "the review app to start")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def browsers():
+    """``make()`` -> a fresh headless Chromium (own profile); all quit at the end."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are needed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from scraper.browser import CHROME_FLAGS
+
+    made = []
+
+    def make():
+        profile = tempfile.mkdtemp(prefix="facesift-chrome-")
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        flags = [f for f in CHROME_FLAGS if not f.startswith("--window-size")]
+        for arg in (
+            "--headless=new",
+            *flags,
+            "--window-size=1400,900",
+            f"--user-data-dir={profile}",
+        ):
+            opts.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        driver.implicitly_wait(0)
+        made.append((driver, profile))
+        return driver
+
+    try:
+        yield make
+    finally:
+        for driver, profile in made:
+            driver.quit()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+class Annotator:
+    """One person at one browser."""
+
+    def __init__(self, driver, name: str):
+        self.driver, self.name = driver, name
+
+    def body(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def find(self, css: str):
+        from selenium.webdriver.common.by import By
+
+        def present():
+            found = self.driver.find_elements(By.CSS_SELECTOR, css)
+            return found[0] if found and found[0].is_displayed() else None
+
+        return wait_for(present, 60, css)
+
+    def log_in(self, url: str, password: str) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(url)
+        self.find(".st-key-login_name input").send_keys(self.name)
+        self.find(".st-key-login_pw input").send_keys(password)
+        self.driver.find_element(By.XPATH, "//button[.//p[text()='Log in']]").click()
+
+    def face(self) -> int | str | None:
+        """The face on show, "done" when the queue is empty, None while loading."""
+        text = self.body()
+        if "Nothing left in this subset" in text:
+            return "done"
+        m = FACE_TEXT.search(text)
+        return int(m.group(1)) if m else None
+
+    def press(self, key: str) -> None:
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+
+        self.driver.find_element(By.TAG_NAME, "h2").click()  # focus the page, not a widget
+        ActionChains(self.driver).send_keys(key).perform()
+
+
+def events_of(cat, who: str) -> list[tuple]:
+    return [
+        tuple(r)
+        for r in cat.conn.execute(
+            "SELECT face_id, action, label FROM label_events WHERE annotator = ? ORDER BY id",
+            (who,),
+        )
+    ]
+
+
+def test_two_annotators_in_two_browsers_give_independent_second_opinions(
+    team_server, browsers, seeded, tmp_path
+):
+    cat, ids = seeded.cat, seeded.ids
+    shots = shots_dir(tmp_path)
+    queue_url = team_server + "/queue"  # with K = 2, the queue opens on second opinions
+    ann = Annotator(browsers(), "ann")
+    bo = Annotator(browsers(), "bo")
+
+    # A wrong password is refused with one line; nothing of the app shows.
+    ann.log_in(queue_url, "not the password")
+    wait_for(lambda: "Wrong user name or password." in ann.body(), 60, "the refusal")
+    assert "Label queue" not in ann.body()
+    screenshot(ann.driver, shots / "team-login.png")
+    ann.log_in(queue_url, PASSWORDS["ann"])
+    bo.log_in(queue_url, PASSWORDS["bo"])
+    for who in (ann, bo):
+        try:
+            wait_for(lambda who=who: who.face() is not None, 60, f"{who.name}'s first face")
+        except AssertionError:
+            screenshot(who.driver, shots / f"team-failed-{who.name}.png")
+            raise
+        assert "annotator: " + who.name + " (annotator)" in who.body()
+    screenshot(bo.driver, shots / "team-second-opinion.png")
+
+    says = {"ann": ann_says, "bo": bo_says}
+    pressed = {"ann": [], "bo": []}
+    active = [ann, bo]
+    while active:
+        for who in list(active):
+            fid = wait_for(who.face, 60, f"{who.name}'s face")
+            if fid == "done":
+                active.remove(who)
+                continue
+            text = who.body()
+            # Blind: no label, status or dispute of anyone else on the page.
+            assert " shows " not in text and "disagree" not in text and "pending" not in text
+            assert fid not in pressed[who.name], f"{who.name} was shown face {fid} twice"
+            label = says[who.name](fid)
+            n = len(events_of(cat, who.name))
+            who.press(KEYS[label])
+            wait_for(lambda who=who, n=n: len(events_of(cat, who.name)) == n + 1, 60, "the event")
+            pressed[who.name].append(fid)
+            wait_for(lambda who=who, fid=fid: who.face() != fid, 60, "the next face")
+
+    assert sorted(pressed["ann"]) == sorted(ids.values())
+    assert sorted(pressed["bo"]) == sorted(ids.values())
+    for who in ("ann", "bo"):  # no lost and no extra event: one label per key press
+        assert events_of(cat, who) == [(f, "label", says[who](f)) for f in pressed[who]]
+    for fid in ids.values():
+        st = face_state(cat.conn, fid)
+        if ann_says(fid) == bo_says(fid):
+            assert (st.status, st.label, st.disputed) == ("accepted", ann_says(fid), False)
+        else:
+            assert (st.status, st.disputed, st.annotators) == ("pending", True, 2)
+    assert {r[0] for r in cat.conn.execute("SELECT DISTINCT annotator FROM label_events")} == {
+        "ann",
+        "bo",
+    }
