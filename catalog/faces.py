@@ -2,51 +2,86 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+from dataclasses import dataclass
 
 from catalog.db import transaction, utc_now
 from catalog.events import refresh_face_states
 from catalog.votes import apply_to_new_face
 
-_OPTIONAL = frozenset(
-    {
-        "score",
-        "subdetector",
-        "upsample",
-        "landmarks",
-        "chip_path",
-        "chip_size",
-        "chip_padding",
-        "size_px",
-        "sharpness",
-        "brightness",
-        "contrast",
-        "roll",
-        "yaw",
-        "pitch",
-        "border_cut",
-        "phash",
-        "dup_group",
-        "embedding",
-    }
-)
+# How a face was found; each is a value of faces.detector.
+DETECTOR_STEPS = ("hog", "hog+frame", "cnn", "whole")
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    """One face as extract hands it to the catalog: a ``faces`` row without its ids.
+
+    The box is (left, top, right, bottom) in the source image's pixels, clipped
+    to the image; ``detector`` is the step that found the face (see
+    :data:`DETECTOR_STEPS`). Every other field is an optional ``faces`` column.
+    """
+
+    face_index: int
+    box: tuple[int, int, int, int]
+    detector: str
+    score: float | None = None
+    subdetector: int | None = None
+    upsample: int | None = None
+    landmarks: str | None = None  # JSON [[x, y], ...], 68 points in source pixels
+    chip_path: str | None = None
+    chip_size: int | None = None
+    chip_padding: float | None = None
+    size_px: float | None = None
+    sharpness: float | None = None
+    brightness: float | None = None
+    contrast: float | None = None
+    roll: float | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    border_cut: int | None = None
+    phash: str | None = None
+    dup_group: int | None = None
+    embedding: bytes | None = None
+
+
+_REQUIRED = ("face_index", "box", "detector")
+_OPTIONAL = tuple(f.name for f in dataclasses.fields(FaceRow) if f.name not in _REQUIRED)
+
+
+def face_row(
+    face_index: int, box: tuple[int, int, int, int], detector: str, **fields: object
+) -> FaceRow:
+    """A :class:`FaceRow` from loose keyword fields; an unknown field is a ValueError."""
+    unknown = set(fields) - set(_OPTIONAL)
+    if unknown:
+        raise ValueError(f"unknown face fields: {', '.join(sorted(unknown))}")
+    return FaceRow(face_index, tuple(box), detector, **fields)  # type: ignore[arg-type]
 
 
 def insert_face(
     conn: sqlite3.Connection,
     image_id: int,
-    face_index: int,
-    box: tuple[int, int, int, int],
-    detector: str,
+    face: FaceRow | int,
+    box: tuple[int, int, int, int] | None = None,
+    detector: str | None = None,
     **fields: object,
 ) -> int:
-    """Insert one face (box as left, top, right, bottom in source pixels); return its id.
+    """Insert one face of an image; return its id.
 
-    ``fields`` are the optional ``faces`` columns (score, landmarks, chip_path, ...).
+    ``face`` is a :class:`FaceRow` (what extract builds). The loose spelling
+    ``insert_face(conn, image_id, face_index, box, detector, score=..., ...)``
+    builds the same row through :func:`face_row` (tests and fixtures use it).
     """
-    unknown = set(fields) - _OPTIONAL
-    if unknown:
-        raise ValueError(f"unknown face fields: {', '.join(sorted(unknown))}")
+    if not isinstance(face, FaceRow):
+        if box is None or detector is None:
+            raise ValueError("a face needs its box and detector")
+        face = face_row(face, box, detector, **fields)
+    elif box is not None or detector is not None or fields:
+        raise ValueError("give a FaceRow or loose fields, not both")
+    optional = {name: getattr(face, name) for name in _OPTIONAL}
+    optional = {k: v for k, v in optional.items() if v is not None}
     cols = [
         "image_id",
         "face_index",
@@ -56,9 +91,9 @@ def insert_face(
         "box_bottom",
         "detector",
         "created_at",
-        *fields,
+        *optional,
     ]
-    values = [image_id, face_index, *box, detector, utc_now(), *fields.values()]
+    values = [image_id, face.face_index, *face.box, face.detector, utc_now(), *optional.values()]
     with transaction(conn):
         cur = conn.execute(
             f"INSERT INTO faces ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
@@ -67,3 +102,17 @@ def insert_face(
         refresh_face_states(conn, [cur.lastrowid])
         apply_to_new_face(conn, image_id, cur.lastrowid)  # labels its image got at import
     return cur.lastrowid
+
+
+def face_row_of(conn: sqlite3.Connection, face_id: int) -> FaceRow:
+    """The stored face as a :class:`FaceRow` (the inverse of :func:`insert_face`)."""
+    cols = ", ".join(_OPTIONAL)
+    row = conn.execute(
+        f"SELECT face_index, box_left, box_top, box_right, box_bottom, detector, {cols} "
+        "FROM faces WHERE id = ?",
+        (face_id,),
+    ).fetchone()
+    if row is None:
+        raise KeyError(face_id)
+    values = tuple(row)
+    return FaceRow(values[0], tuple(values[1:5]), values[5], *values[6:])  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from catalog.db import transaction, utc_now
@@ -91,3 +92,20 @@ def image_sources(conn: sqlite3.Connection, image_id: int) -> list[ImageSource]:
         (image_id,),
     )
     return [ImageSource(*r) for r in rows]
+
+
+def mark_face_crops(conn: sqlite3.Connection, image_ids: Iterable[int]) -> int:
+    """Mark images as face crops (the whole image is the face); return how many changed.
+
+    Extract then takes each marked image's own rectangle as its face box and fits
+    the landmarks in it (detector ``whole``) instead of running a detector. Images
+    already extracted keep their faces: run extract again on new ones only.
+    """
+    changed = 0
+    with transaction(conn):
+        for image_id in image_ids:
+            changed += conn.execute(
+                "UPDATE images SET is_face_crop = 1 WHERE id = ? AND is_face_crop = 0",
+                (int(image_id),),
+            ).rowcount
+    return changed

@@ -335,7 +335,8 @@ CREATE INDEX predictions_suspects ON predictions(model_id, self_confidence);
 # that found each face goes in the existing faces.detector ('hog', 'hog+frame',
 # 'cnn', 'whole'); the index serves stats' extract.by_detector.
 _V_FACE_CROPS = """
-ALTER TABLE images ADD COLUMN is_face_crop INTEGER NOT NULL DEFAULT 0 CHECK (is_face_crop IN (0, 1));
+ALTER TABLE images ADD COLUMN is_face_crop INTEGER NOT NULL DEFAULT 0
+    CHECK (is_face_crop IN (0, 1));
 CREATE INDEX faces_detector ON faces(detector);
 """
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.dataset import Catalog
+from catalog.faces import DETECTOR_STEPS
 from catalog.takedown import takedown_counts
 
 STATUSES = ("pending", "accepted", "rejected")
@@ -36,6 +37,7 @@ def summary(cat: Catalog) -> dict:
         "SELECT IFNULL(extract_status, 'pending'), COUNT(*) FROM images GROUP BY 1"
     ):
         extract[st] = n
+    extract["by_detector"] = faces_by_detector(cat)
     return {
         "dataset": cat.paths.name,
         "labels": list(cat.labels.names),
@@ -63,6 +65,14 @@ def summary(cat: Catalog) -> dict:
         "exports": _count(cat, "SELECT COUNT(*) FROM exports"),
         "takedowns": takedown_counts(cat.conn),
     }
+
+
+def faces_by_detector(cat: Catalog) -> dict[str, int]:
+    """Faces by the step that found them (``hog``, ``hog+frame``, ``cnn``, ``whole``; 0 if none)."""
+    counts = dict.fromkeys(DETECTOR_STEPS, 0)
+    for detector, n in cat.conn.execute("SELECT detector, COUNT(*) FROM faces GROUP BY detector"):
+        counts[detector] = n
+    return counts
 
 
 @dataclass(frozen=True)

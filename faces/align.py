@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import dlib
 import numpy as np
+from PIL import Image
 
 from faces.models import Models
 from faces.quality import eye_centres
@@ -15,6 +18,15 @@ _TEMPLATE_LEFT_EYE = (0.225492, 0.215990)
 _TEMPLATE_RIGHT_EYE = (0.754761, 0.215990)
 # How far the eye-anchored scale may stray from dlib's whole-face fit.
 MAX_ZOOM = 1.25
+# A face found in a tight crop or a small image has its landmarks fitted on a copy
+# of its surroundings enlarged until the box is this wide (dlib's shape predictor
+# reads single pixels: on a 40 px box its points snap to a coarse grid) ...
+FIT_FACE_SIDE = 160
+MAX_FIT_FACTOR = 8
+# ... with this margin around the box, grey where it leaves the image (the face
+# detectors were trained on faces with surroundings).
+FIT_MARGIN = 0.5
+FIT_GREY = (128, 128, 128)
 
 
 def landmarks_68(
@@ -22,6 +34,42 @@ def landmarks_68(
 ) -> dlib.full_object_detection:
     """dlib's 68 landmarks of the face in ``box`` (left, top, right, bottom; image pixels)."""
     return models.landmarks(rgb, dlib.rectangle(*box))
+
+
+def landmarks_in_view(
+    models: Models, img: Image.Image, box: tuple[int, int, int, int]
+) -> tuple[dlib.full_object_detection, np.ndarray]:
+    """dlib's 68 landmarks of the face in ``box``, fitted on an enlarged, framed copy of it.
+
+    For faces whose box reaches past the image (a tight crop) or is small. The
+    copy holds the box and a margin (grey outside the image), enlarged by a whole
+    factor until the box is FIT_FACE_SIDE px wide. Returns the shape (points
+    rounded, box as given) and the points as floats, both in ``img``'s pixels.
+    """
+    left, top, right, bottom = box
+    width, height = max(right - left, 1), max(bottom - top, 1)
+    margin = round(FIT_MARGIN * max(width, height))
+    x0, y0 = left - margin, top - margin
+    region = (x0, y0, right + margin + 1, bottom + margin + 1)
+    canvas = Image.new("RGB", (region[2] - x0, region[3] - y0), FIT_GREY)
+    inside = (max(0, x0), max(0, y0), min(img.width, region[2]), min(img.height, region[3]))
+    if inside[0] < inside[2] and inside[1] < inside[3]:
+        canvas.paste(img.crop(inside), (inside[0] - x0, inside[1] - y0))
+    factor = min(MAX_FIT_FACTOR, max(1, math.ceil(FIT_FACE_SIDE / width)))
+    if factor > 1:
+        canvas = canvas.resize(
+            (canvas.width * factor, canvas.height * factor), Image.Resampling.BILINEAR
+        )
+
+    # Pixel centres: view pixel v covers image pixel (v + 0.5) / factor - 0.5.
+    def to_view(x: float, y: float) -> tuple[int, int]:
+        return round((x - x0 + 0.5) * factor - 0.5), round((y - y0 + 0.5) * factor - 0.5)
+
+    rect = dlib.rectangle(*to_view(left, top), *to_view(right, bottom))
+    fitted = shape_points(models.landmarks(np.asarray(canvas), rect))
+    points = (fitted + 0.5) / factor - 0.5 + np.array([x0, y0], dtype=np.float64)
+    parts = dlib.points([dlib.point(round(x), round(y)) for x, y in points])
+    return dlib.full_object_detection(dlib.rectangle(*box), parts), points
 
 
 def shape_points(shape: dlib.full_object_detection) -> np.ndarray:

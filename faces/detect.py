@@ -1,4 +1,16 @@
-"""Face detection with dlib's HOG or MMOD CNN detector, in the original image's coordinates."""
+"""Face detection with dlib's HOG or MMOD CNN detector, in the original image's coordinates.
+
+Under ``cascade="auto"`` an image where HOG finds nothing at upsample 0 and 1
+is tried again, in steps that each cost more than the last (each runs only
+where the ones before found nothing):
+
+- ``hog+frame``: HOG on the image framed by a grey border. In a tight crop the
+  face fills the image and HOG's window needs a margin around it;
+- ``cnn``: dlib's MMOD CNN on the framed image, at most :data:`CNN_SIDE` px
+  (a larger image is shrunk to that; a small one is upsampled by dlib).
+
+Photos where HOG finds a face at upsample 0 pay nothing for the cascade.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +30,37 @@ CNN_MAX_PIXELS = 1_000_000
 # Images whose longer side is under this are also tried at upsample 1 under
 # "auto": their faces are likely under HOG's 80 px window, and the retry is cheap.
 SMALL_SIDE = 400
+# The frame around a tight crop: 30% of the image's longer side on each side,
+# mid grey. On FER2013's 48 px crops grey found more faces than a replicated edge
+# (82% against 80% with HOG, 97% against 94% with the CNN, 280 images).
+FRAME_MARGIN = 0.3
+FRAME_GREY = 128
+# The frame step's framed image is at most this side, the image shrunk to fit (a
+# face that fills it is still far above HOG's window) ...
+FRAME_SIDE = 400
+# ... and upsamples the framed image while it stays under this side (cost).
+FRAME_MAX_VIEW = 1000
+HOG_WINDOW = 80  # dlib's HOG detector finds faces of about 80 px and larger
+# The CNN step's framed image is shrunk to at most this side, and upsampled by
+# dlib (x2 per level) until it reaches 3/4 of it: on a 48 px crop that is
+# 77 px framed, upsample 2, 308 px.
+CNN_SIDE = 320
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A view of an image: scaled by ``scale``, then bordered by ``border`` px on each side."""
+
+    scale: float
+    border: int
+
+    def to_image(self, x: float, y: float) -> tuple[float, float]:
+        """A point of the view in the image's own pixels."""
+        return (x - self.border) / self.scale, (y - self.border) / self.scale
+
+    def to_view(self, x: float, y: float) -> tuple[float, float]:
+        """A point of the image in the view's pixels."""
+        return x * self.scale + self.border, y * self.scale + self.border
 
 
 @dataclass(frozen=True)
@@ -26,20 +69,22 @@ class Detection:
 
     box: tuple[int, int, int, int]  # clipped to the image
     raw_box: tuple[int, int, int, int]  # as the detector gave it (may reach outside)
-    score: float
+    score: float | None  # None for the whole-image box
     subdetector: int | None  # HOG: 0 front, 1 left, 2 right, 3/4 rotated; CNN: None
-    upsample: int
+    upsample: int | None
     border_cut: bool  # the detector's box reached past the image border (and was clipped)
+    step: str = "hog"  # what found it: "hog", "hog+frame", "cnn" or "whole"
 
 
 @dataclass(frozen=True)
 class DetectParams:
-    """How to detect: which detector and which upsampling ("auto", "0", "1" or "2")."""
+    """How to detect: detector, upsampling ("auto", "0", "1" or "2") and the cascade."""
 
     detector: str = "hog"
     upsample: str = "auto"
     max_pixels: int | None = None  # default: HOG_MAX_PIXELS or CNN_MAX_PIXELS
     small_side: int = SMALL_SIDE
+    cascade: str = "auto"  # "auto": frame and CNN steps where HOG finds nothing; "off"
 
 
 def detection_scale(width: int, height: int, max_pixels: int) -> float:
@@ -87,29 +132,96 @@ def detect_faces(
     """Every face dlib finds in an RGB image, boxes in the image's own pixels.
 
     ``prepared`` is :func:`detection_input`'s result when the caller has it already.
+    With ``params.cascade == "auto"`` the frame and CNN steps follow where the
+    detector finds nothing (see the module's docstring).
     """
     arr, scale = prepared if prepared is not None else detection_input(img, params)
     passes = upsample_passes(params.upsample)
     found: list[Detection] = []
+    step = "cnn" if params.detector == "cnn" else "hog"
     for i, level in enumerate(passes):
         if i > 0 and not _wants_retry(len(found), img.width, img.height, params.small_side):
             break
         dets = _run(models, arr, level, params.detector)
         if dets or not found:
             # A retry at a higher level sees every face the lower one saw, and smaller ones.
-            found = [_to_original(d, level, scale, img.width, img.height) for d in dets]
-    return found
+            frame = Frame(scale, 0)
+            found = [_to_original(d, level, frame, img.size, step) for d in dets]
+    if found or params.cascade == "off":
+        return found
+    return frame_step(models, img) or cnn_step(models, img)
+
+
+def frame_step(models: Models, img: Image.Image) -> list[Detection]:
+    """HOG on the image framed by a grey border, at the upsample levels that fit.
+
+    A level is tried where the image part is at least HOG's window wide (a face
+    filling it can be seen) and the framed view stays under FRAME_MAX_VIEW.
+    """
+    frame = frame_of(img.size, FRAME_SIDE / (1 + 2 * FRAME_MARGIN) / max(img.size))
+    view = framed(img, frame)
+    side, view_side = max(img.size) * frame.scale, max(view.shape[:2])
+    levels = [
+        lv for lv in (0, 1, 2) if side * 2**lv >= HOG_WINDOW and view_side * 2**lv <= FRAME_MAX_VIEW
+    ]
+    for level in levels or [0]:
+        dets = _run(models, view, level, "hog")
+        if dets:
+            return [_to_original(d, level, frame, img.size, "hog+frame") for d in dets]
+    return []
+
+
+def cnn_step(models: Models, img: Image.Image) -> list[Detection]:
+    """dlib's MMOD CNN on the framed image, at most CNN_SIDE px (upsampled by dlib if small)."""
+    frame = frame_of(img.size, CNN_SIDE / (1 + 2 * FRAME_MARGIN) / max(img.size))
+    view = framed(img, frame)
+    level = cnn_level(max(view.shape[:2]))
+    dets = _run(models, view, level, "cnn")
+    return [_to_original(d, level, frame, img.size, "cnn") for d in dets]
+
+
+def cnn_level(view_side: int) -> int:
+    """dlib's upsample level for the CNN step: x2 per level until 3/4 of CNN_SIDE."""
+    level = 0
+    while view_side * 2**level < CNN_SIDE * 0.75 and level < 3:
+        level += 1
+    return level
+
+
+def frame_of(size: tuple[int, int], scale: float) -> Frame:
+    """The frame for an image of ``size``: scaled by ``scale`` (at most 1 here), then bordered."""
+    scale = min(1.0, scale)
+    width, height = (max(1, round(v * scale)) for v in size)
+    scale = max(width, height) / max(size)  # the scale the rounded size really has
+    return Frame(scale, max(1, round(FRAME_MARGIN * max(width, height))))
+
+
+def framed(img: Image.Image, frame: Frame) -> np.ndarray:
+    """The image scaled by ``frame.scale`` and bordered in grey: the view ``frame`` describes."""
+    size = (max(1, round(img.width * frame.scale)), max(1, round(img.height * frame.scale)))
+    if size == img.size:
+        scaled = img
+    elif frame.scale < 1:
+        scaled = img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    else:
+        scaled = img.resize(size, Image.Resampling.BILINEAR)
+    b = frame.border
+    return np.pad(np.asarray(scaled), ((b, b), (b, b), (0, 0)), constant_values=FRAME_GREY)
+
+
+def whole_image(size: tuple[int, int]) -> Detection:
+    """The face box of a known face crop: the image itself."""
+    box = (0, 0, size[0] - 1, size[1] - 1)
+    return Detection(box, box, None, None, None, False, "whole")
 
 
 def _run(
     models: Models, arr: np.ndarray, level: int, detector: str
 ) -> list[tuple[tuple[float, float, float, float], float, int | None]]:
     if detector == "cnn":
-        if models.cnn is None:
-            raise ValueError("the CNN detector was not loaded")
         return [
             ((d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()), d.confidence, None)
-            for d in models.cnn(arr, level)
+            for d in models.need_cnn()(arr, level)
         ]
     rects, scores, kinds = models.hog.run(arr, level, 0.0)
     return [
@@ -121,12 +233,15 @@ def _run(
 def _to_original(
     det: tuple[tuple[float, float, float, float], float, int | None],
     level: int,
-    scale: float,
-    width: int,
-    height: int,
+    frame: Frame,
+    size: tuple[int, int],
+    step: str,
 ) -> Detection:
     (left, top, right, bottom), score, kind = det
-    raw = [round(v / scale) for v in (left, top, right, bottom)]
+    width, height = size
+    x0, y0 = frame.to_image(left, top)
+    x1, y1 = frame.to_image(right, bottom)
+    raw = [round(v) for v in (x0, y0, x1, y1)]
     box = (
         max(0, raw[0]),
         max(0, raw[1]),
@@ -134,4 +249,4 @@ def _to_original(
         min(height - 1, raw[3]),
     )
     cut = raw[0] < 0 or raw[1] < 0 or raw[2] > width - 1 or raw[3] > height - 1
-    return Detection(box, (raw[0], raw[1], raw[2], raw[3]), float(score), kind, level, cut)
+    return Detection(box, (raw[0], raw[1], raw[2], raw[3]), float(score), kind, level, cut, step)

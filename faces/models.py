@@ -47,17 +47,32 @@ class Models:
     cnn: dlib.cnn_face_detection_model_v1 | None = None
     descriptor: dlib.face_recognition_model_v1 | None = None
 
+    def need_cnn(self) -> dlib.cnn_face_detection_model_v1:
+        """The MMOD CNN, loaded on first use (the cascade needs it only where HOG finds nothing).
+
+        Loading takes about 0.3 s: a worker whose images all have faces HOG finds
+        never pays it.
+        """
+        if self.cnn is None:
+            self.cnn = load_cnn()
+        return self.cnn
+
+
+def load_cnn() -> dlib.cnn_face_detection_model_v1:
+    """dlib's MMOD CNN face detector."""
+    return dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
+
 
 def load_models(detector: str = "hog", embeddings: bool = False) -> Models:
-    """Load the detector(s), the 68-point landmark model and, if asked, the descriptor model."""
+    """Load the detector(s), the 68-point landmark model and, if asked, the descriptor model.
+
+    The CNN is loaded here for ``detector="cnn"``; otherwise on first need
+    (:meth:`Models.need_cnn`).
+    """
     return Models(
         hog=dlib.get_frontal_face_detector(),
         landmarks=dlib.shape_predictor(str(model_path(LANDMARKS_68))),
-        cnn=(
-            dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
-            if detector == "cnn"
-            else None
-        ),
+        cnn=load_cnn() if detector == "cnn" else None,
         descriptor=(
             dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR))) if embeddings else None
         ),

@@ -9,6 +9,7 @@ from faces.defaults import CHIP_PADDING, CHIP_SIZE, NEAR_DUP_BITS
 
 DETECTORS = ("hog", "cnn")
 UPSAMPLES = ("auto", "0", "1", "2")
+CASCADES = ("auto", "off")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,17 @@ class ExtractOptions:
         help="detector upsampling; auto retries at 1 only where 0 found nothing "
         "or the image is small",
         choices=UPSAMPLES,
+    )
+    cascade: str = option(
+        "auto",
+        help="where HOG finds nothing: auto tries the image framed by a grey border, "
+        "then dlib's CNN on it (tight crops); off stops at HOG",
+        choices=CASCADES,
+    )
+    whole_image: bool = option(
+        False,
+        help="every image is a face crop: the face box is the image, the landmarks "
+        "are fitted in it (images imported as face crops are treated so anyway)",
     )
     workers: int | None = option(
         None, help="worker processes (default: one per core)", metavar="N", low=1

@@ -15,17 +15,17 @@ import multiprocessing
 import os
 import sqlite3
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.errors import FacesiftError
-from catalog.faces import insert_face
+from catalog.faces import DETECTOR_STEPS, insert_face
 from faces.detect import DetectParams
 from faces.dupgroups import update_dup_groups
 from faces.models import CNN_DETECTOR, FACE_DESCRIPTOR, LANDMARKS_68, model_path
@@ -53,6 +53,8 @@ class ExtractSummary(StageSummary):
     seconds: float
     near_dup_faces_changed: int
     near_dup_groups: int  # groups of two or more faces in the whole dataset
+    # faces added by the step that found them: hog, hog+frame, cnn, whole
+    by_detector: dict[str, int] = field(default_factory=dict)
 
     @property
     def images_per_second(self) -> float:
@@ -62,9 +64,15 @@ class ExtractSummary(StageSummary):
         """The one-line account the CLI prints and the app shows."""
         return (
             f"extract: {self.images} images ({self.done} with faces, {self.no_face} without, "
-            f"{self.errors} unreadable), {self.faces} faces added, "
+            f"{self.errors} unreadable), {self.faces} faces added{self._steps()}, "
             f"{self.near_dup_groups} near-duplicate groups, {self.images_per_second:.1f} images/s"
         )
+
+    def _steps(self) -> str:
+        """`` (hog 40, hog+frame 3, cnn 1)``: which step found the faces, where not HOG alone."""
+        if set(self.by_detector) <= {"hog"}:
+            return ""
+        return " (" + ", ".join(f"{k} {n}" for k, n in self.by_detector.items()) + ")"
 
 
 def default_workers() -> int:
@@ -79,7 +87,7 @@ def check_models(opts: ExtractOptions) -> None:
     """Refuse options out of bounds (one line), and check the model files they need."""
     check_options(opts)
     model_path(LANDMARKS_68)
-    if opts.detector == "cnn":
+    if opts.detector == "cnn" or opts.cascade == "auto":
         model_path(CNN_DETECTOR)
     if opts.embeddings:
         model_path(FACE_DESCRIPTOR)
@@ -106,14 +114,16 @@ def extract(
     pending = conn.execute("SELECT COUNT(*) FROM images WHERE extract_status IS NULL").fetchone()[0]
     config = WorkerConfig(
         dataset_dir=str(cat.paths.dir.resolve()),
-        detect=DetectParams(opts.detector, opts.upsample),
+        detect=DetectParams(opts.detector, opts.upsample, cascade=opts.cascade),
         chip_size=opts.chip_size,
         padding=opts.padding,
         embeddings=opts.embeddings,
+        whole_image=opts.whole_image,
     )
     workers = min(opts.workers or default_workers(), max(1, -(-pending // opts.chunk_size)))
     counts = {"done": 0, "no_face": 0, "error": 0}
     faces = found = 0
+    steps: Counter[str] = Counter()
     if pending:
 
         def tick() -> None:
@@ -130,6 +140,7 @@ def extract(
                 batch.append(r)
                 counts[r.status] += 1
                 found += len(r.faces)
+                steps.update(f.detector for f in r.faces)
                 tick()
                 due = time.monotonic() - last_write >= opts.max_seconds_between_writes
                 if len(batch) >= opts.batch_size or due:
@@ -152,7 +163,11 @@ def extract(
         seconds=time.monotonic() - started,
         near_dup_faces_changed=dups.changed,
         near_dup_groups=dups.groups,
+        by_detector=dict(sorted(steps.items(), key=lambda kv: _STEP_ORDER.get(kv[0], 9))),
     )
+
+
+_STEP_ORDER = {step: i for i, step in enumerate(DETECTOR_STEPS)}
 
 
 def _pending_tasks(cat: Catalog, page: int = 1000) -> Iterator[ImageTask]:
@@ -160,18 +175,18 @@ def _pending_tasks(cat: Catalog, page: int = 1000) -> Iterator[ImageTask]:
     last = 0
     while True:
         rows = cat.conn.execute(
-            "SELECT id, path FROM images WHERE extract_status IS NULL AND id > ? "
+            "SELECT id, path, is_face_crop FROM images WHERE extract_status IS NULL AND id > ? "
             "ORDER BY id LIMIT ?",
             (last, page),
         ).fetchall()
         if not rows:
             return
-        for image_id, relpath in rows:
+        for image_id, relpath, face_crop in rows:
             try:
                 path = str(cat.paths.resolve(relpath))
             except FacesiftError:
                 path = ""  # a stored path that leaves the dataset: recorded as bad_path
-            yield ImageTask(image_id, path)
+            yield ImageTask(image_id, path, bool(face_crop))
         last = rows[-1][0]
 
 
@@ -275,7 +290,7 @@ def write_results(conn: sqlite3.Connection, batch: list[ImageResult]) -> int:
             ).fetchone()
             if r.status == "done" and not has_faces:
                 for f in r.faces:
-                    insert_face(conn, r.image_id, f.face_index, f.box, f.detector, **f.fields)
+                    insert_face(conn, r.image_id, f)
                 added += len(r.faces)
             conn.execute(
                 "UPDATE images SET extract_status = ?, extract_reason = ?, extracted_at = ? "

@@ -20,10 +20,11 @@ from PIL import Image
 
 from catalog.decode import DecodeLimits, ImageRejected, decode_image
 from catalog.errors import FacesiftError
-from faces.align import face_chip, landmarks_68, shape_points
+from catalog.faces import FaceRow
+from faces.align import face_chip, landmarks_68, landmarks_in_view, shape_points
 from faces.chips import chip_png, store_chip
 from faces.defaults import CHIP_PADDING, CHIP_SIZE
-from faces.detect import DetectParams, detect_faces, detection_input
+from faces.detect import Detection, DetectParams, detect_faces, detection_input, whole_image
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
 
@@ -42,16 +43,7 @@ class WorkerConfig:
     padding: float = CHIP_PADDING
     embeddings: bool = False
     limits: DecodeLimits = field(default_factory=DecodeLimits)
-
-
-@dataclass(frozen=True)
-class FaceResult:
-    """One face, ready to become a ``faces`` row (see catalog.faces.insert_face)."""
-
-    face_index: int
-    box: tuple[int, int, int, int]
-    detector: str
-    fields: dict[str, object]
+    whole_image: bool = False  # every image is a face crop (else only those marked so)
 
 
 @dataclass(frozen=True)
@@ -61,15 +53,16 @@ class ImageResult:
     image_id: int
     status: str
     reason: str | None = None
-    faces: list[FaceResult] = field(default_factory=list)
+    faces: list[FaceRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ImageTask:
-    """One image to process: its catalog id and the absolute path of its file."""
+    """One image to process: its catalog id, the absolute path of its file, whether a crop."""
 
     image_id: int
     path: str
+    face_crop: bool = False  # images.is_face_crop: the whole image is the face
 
 
 def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> ImageResult:
@@ -84,7 +77,8 @@ def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> Imag
         return ImageResult(task.image_id, "error", f"unreadable: {e.strerror or e}")
     try:
         decoded = decode_image(data, config.limits)
-        faces = find_faces(models, config, decoded.rgb)
+        whole = task.face_crop or config.whole_image
+        faces = find_faces(models, config, decoded.rgb, whole=whole)
     except ImageRejected as e:
         return ImageResult(task.image_id, "error", _stable(str(e)))
     except ChipStoreError:
@@ -98,52 +92,77 @@ def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> Imag
     return ImageResult(task.image_id, "done", None, faces)
 
 
-def find_faces(models: Models, config: WorkerConfig, img: Image.Image) -> list[FaceResult]:
-    """Every face of an upright RGB image, with its chip stored and its figures measured."""
-    prepared = detection_input(img, config.detect)
-    detections = detect_faces(models, img, config.detect, prepared)
-    if not detections:
-        return []
-    # Landmarks and chips use the full image: the detector's copy when it is one.
-    rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
-    out = []
-    for index, det in enumerate(detections):
+def find_faces(
+    models: Models, config: WorkerConfig, img: Image.Image, *, whole: bool = False
+) -> list[FaceRow]:
+    """Every face of an upright RGB image, with its chip stored and its figures measured.
+
+    With ``whole`` the image is one face crop: its box is the image (no detector runs).
+    """
+    if whole:
+        detections = [whole_image(img.size)]
+        rgb = np.asarray(img)
+    else:
+        prepared = detection_input(img, config.detect)
+        detections = detect_faces(models, img, config.detect, prepared)
+        if not detections:
+            return []
+        # Landmarks and chips use the full image: the detector's copy when it is one.
+        rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
+    return [face_row(models, config, img, rgb, i, det) for i, det in enumerate(detections)]
+
+
+def face_row(
+    models: Models,
+    config: WorkerConfig,
+    img: Image.Image,
+    rgb: np.ndarray,
+    index: int,
+    det: Detection,
+) -> FaceRow:
+    """One detected face measured: landmarks, its chip stored, figures, hashes."""
+    if det.step == "hog":
         shape = landmarks_68(models, rgb, det.raw_box)
         points = shape_points(shape)
-        chip = face_chip(rgb, shape, config.chip_size, config.padding, points)
-        try:
-            chip_path = store_chip(Path(config.dataset_dir), chip_png(chip))
-        except OSError as e:
-            raise ChipStoreError(
-                f"cannot write chips under {config.dataset_dir}: {e.strerror or e}"
-            ) from None
-        figures = chip_figures(chip, config.padding)
-        yaw, pitch = yaw_pitch_degrees(points)
-        left, top, right, bottom = det.raw_box
-        fields: dict[str, object] = {
-            "score": det.score,
-            "subdetector": det.subdetector,
-            "upsample": det.upsample,
-            "landmarks": _landmarks_json(points),
-            "chip_path": chip_path,
-            "chip_size": config.chip_size,
-            "chip_padding": config.padding,
-            "size_px": math.sqrt(max(right - left, 0) * max(bottom - top, 0)),
-            "sharpness": figures.sharpness,
-            "brightness": figures.brightness,
-            "contrast": figures.contrast,
-            "roll": roll_degrees(points),
-            "yaw": yaw,
-            "pitch": pitch,
-            "border_cut": int(det.border_cut),
-            "phash": str(imagehash.phash(Image.fromarray(chip))),
-            "embedding": None,
-        }
-        if models.descriptor is not None:
-            vec = models.descriptor.compute_face_descriptor(rgb, shape)
-            fields["embedding"] = np.asarray(vec, dtype="<f4").tobytes()
-        out.append(FaceResult(index, det.box, config.detect.detector, fields))
-    return out
+    else:
+        # Found in a framed or enlarged copy: a tight crop or a small image.
+        shape, points = landmarks_in_view(models, img, det.raw_box)
+    chip = face_chip(rgb, shape, config.chip_size, config.padding, points)
+    try:
+        chip_path = store_chip(Path(config.dataset_dir), chip_png(chip))
+    except OSError as e:
+        raise ChipStoreError(
+            f"cannot write chips under {config.dataset_dir}: {e.strerror or e}"
+        ) from None
+    figures = chip_figures(chip, config.padding)
+    yaw, pitch = yaw_pitch_degrees(points)
+    left, top, right, bottom = det.raw_box
+    embedding = None
+    if models.descriptor is not None:
+        vec = models.descriptor.compute_face_descriptor(rgb, shape)
+        embedding = np.asarray(vec, dtype="<f4").tobytes()
+    return FaceRow(
+        face_index=index,
+        box=det.box,
+        detector=det.step,
+        score=det.score,
+        subdetector=det.subdetector,
+        upsample=det.upsample,
+        landmarks=_landmarks_json(points),
+        chip_path=chip_path,
+        chip_size=config.chip_size,
+        chip_padding=config.padding,
+        size_px=math.sqrt(max(right - left, 0) * max(bottom - top, 0)),
+        sharpness=figures.sharpness,
+        brightness=figures.brightness,
+        contrast=figures.contrast,
+        roll=roll_degrees(points),
+        yaw=yaw,
+        pitch=pitch,
+        border_cut=int(det.border_cut),
+        phash=str(imagehash.phash(Image.fromarray(chip))),
+        embedding=embedding,
+    )
 
 
 def _stable(reason: str) -> str:
@@ -155,7 +174,7 @@ _ADDRESS = re.compile(r" ?<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 def _landmarks_json(points: np.ndarray) -> str:
-    return "[" + ",".join(f"[{int(x)},{int(y)}]" for x, y in points) + "]"
+    return "[" + ",".join(f"[{round(x)},{round(y)}]" for x, y in points) + "]"
 
 
 # --- the per-process side of the pool ------------------------------------------

@@ -109,8 +109,11 @@ def test_face_counts_match_what_dlib_finds(extracted, extract_photos, expected_a
     cat, ids, _ = extracted
     for p in extract_photos:
         want = expected_auto(p)
-        got = len(_faces_of(cat, ids[p.name]))
-        assert got == want, f"{p.name}: {got} faces, manifest says dlib finds {want}"
+        faces = _faces_of(cat, ids[p.name])
+        assert len(faces) == want, f"{p.name}: {len(faces)} faces, manifest says {want}"
+        # HOG's own finds are recorded as such; the cascade only adds where HOG found none.
+        steps = {"hog"} if expected_auto(p, cascade="off") else {"hog+frame", "cnn"}
+        assert {f["detector"] for f in faces} <= steps, p.name
         status = cat.conn.execute(
             "SELECT extract_status FROM images WHERE id = ?", (ids[p.name],)
         ).fetchone()[0]
@@ -156,7 +159,9 @@ def test_every_face_row_is_complete(extracted):
         assert 0 <= r["box_top"] < r["box_bottom"] < r["height"]
         points = json.loads(r["landmarks"])
         assert len(points) == 68 and all(len(p) == 2 for p in points)
-        assert r["detector"] == "hog" and r["subdetector"] in range(5) and r["score"] is not None
+        assert r["detector"] in ("hog", "hog+frame", "cnn") and r["score"] is not None
+        # HOG's sub-detector (front, left, right, rotated); the CNN has none.
+        assert r["subdetector"] in (range(5) if r["detector"] != "cnn" else (None,))
         assert r["chip_size"] == CHIP and r["chip_padding"] == PADDING
         assert r["chip_path"].startswith("chips/") and r["chip_path"].endswith(".png")
         with Image.open(cat.paths.resolve(r["chip_path"])) as chip:
@@ -280,7 +285,9 @@ def test_cli_extract_then_stats(
     assert pipeline.main([*argv, "stats", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["faces"] == 1
-    assert stats["extract"] == {"pending": 0, "done": 1, "no_face": 1, "error": 0}
+    by_detector = {"hog": 1, "hog+frame": 0, "cnn": 0, "whole": 0}
+    want = {"pending": 0, "done": 1, "no_face": 1, "error": 0, "by_detector": by_detector}
+    assert stats["extract"] == want
     assert stats["by_label"]["sad"] == 1
     with Catalog.open(data_root, "cli") as cat:
         assert cat.conn.execute("SELECT chip_size FROM faces").fetchone()[0] == 128
