@@ -1,8 +1,9 @@
 """How annotators agree on the faces two or more of them decided.
 
-The one computation behind the Stats page's agreement figures and the dataset
-card's agreement line: each annotator's standing vote (after undos) as one
-decision, ``reject`` or a label (``accept`` for an accept without one).
+The one computation behind the Stats page's agreement figures, the dataset
+card's agreement line and the second-opinion stats (:mod:`catalog.annotators`):
+each annotator's standing vote (after undos) as one decision
+(:func:`catalog.events.decision`: ``reject``, a label, or ``accept``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from itertools import groupby
 
-from catalog.events import face_events, source_label, votes
+from catalog.events import LabelEvent, decision, source_label, votes
 
 
 @dataclass(frozen=True)
@@ -25,24 +27,40 @@ class Agreement:
     kappa: float | None  # Fleiss' kappa over the decisions (reject or a label)
 
 
+Decisions = dict[int, dict[str, str]]  # face id -> annotator -> decision
+
+
+def face_decisions(
+    conn: sqlite3.Connection, min_annotators: int = 2, limit: int | None = None
+) -> Decisions:
+    """Each face's standing decisions by annotator, for (at most ``limit``) faces with
+    ``min_annotators`` or more."""
+    rows = conn.execute(
+        "SELECT e.id, e.face_id, e.annotator, e.action, e.label, e.reason, e.undoes, "
+        "e.created_at FROM label_events e WHERE e.face_id IN (SELECT face_id FROM face_state "
+        "WHERE annotators >= ? ORDER BY face_id LIMIT ?) ORDER BY e.face_id, e.id",
+        (min_annotators, -1 if limit is None else limit),
+    )
+    out: Decisions = {}
+    for fid, group in groupby((LabelEvent(*r) for r in rows), key=lambda e: e.face_id):
+        events = list(group)
+        # Only an accept without a label takes the source's label: look it up only then.
+        needs_source = any(e.action == "accept" and not e.label for e in events)
+        vs = votes(events, source_label(conn, fid) if needs_source else None)
+        if len(vs) >= min_annotators:
+            out[fid] = {a: decision(v) for a, v in vs.items()}
+    return out
+
+
 def agreement(conn: sqlite3.Connection, limit: int | None = None) -> Agreement:
     """Agreement over the faces with two or more annotators (at most ``limit`` of them)."""
-    ids = [
-        r[0]
-        for r in conn.execute(
-            "SELECT face_id FROM face_state WHERE annotators >= 2 ORDER BY face_id LIMIT ?",
-            (-1 if limit is None else limit,),
-        )
-    ]
     disputed = conn.execute("SELECT COUNT(*) FROM face_state WHERE disputed = 1").fetchone()[0]
-    tables: list[Counter] = []
-    for fid in ids:
-        vs = votes(face_events(conn, fid), source_label(conn, fid))
-        decisions = Counter(
-            "reject" if v.status == "rejected" else (v.label or "accept") for v in vs.values()
-        )
-        if sum(decisions.values()) >= 2:
-            tables.append(decisions)
+    return agreement_of(face_decisions(conn, 2, limit), disputed)
+
+
+def agreement_of(decisions: Decisions, disputed: int) -> Agreement:
+    """Agreement over the faces of ``decisions`` (``disputed``: faces left pending by a tie)."""
+    tables = [Counter(d.values()) for d in decisions.values()]
     if not tables:
         return Agreement(0, 0, disputed, None, None)
     unanimous = sum(1 for t in tables if len(t) == 1)
@@ -51,11 +69,11 @@ def agreement(conn: sqlite3.Connection, limit: int | None = None) -> Agreement:
         n = sum(t.values())
         pairs += n * (n - 1)
         agree += sum(c * (c - 1) for c in t.values())
-    return Agreement(len(tables), unanimous, disputed, agree / pairs, _fleiss(tables))
+    return Agreement(len(tables), unanimous, disputed, agree / pairs, fleiss_kappa(tables))
 
 
-def _fleiss(tables: list[Counter]) -> float | None:
-    """Fleiss' kappa, allowing a varying number of raters per face."""
+def fleiss_kappa(tables: list[Counter]) -> float | None:
+    """Fleiss' kappa over per-face decision counts, allowing a varying number of raters."""
     cats: Counter = Counter()
     p_items = []
     for t in tables:

@@ -4,7 +4,7 @@ others' majority, Fleiss' kappa at K decisions, and which labels people swap.
 Everything works on one value, ``decisions``: face id -> annotator -> decision
 (``reject``, a label, or ``accept`` for an accept without a label), each
 annotator's standing vote after undos, as :func:`catalog.events.decision` names it.
-Only :func:`face_decisions` reads the catalog; the rest is pure.
+Only :func:`catalog.agreement.face_decisions` reads the catalog; the rest is pure.
 """
 
 from __future__ import annotations
@@ -12,34 +12,8 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import groupby
 
-from catalog.agreement import _fleiss
-from catalog.events import LabelEvent, decision, source_label, votes
-
-Decisions = dict[int, dict[str, str]]
-
-
-def face_decisions(
-    conn: sqlite3.Connection, min_annotators: int = 2, limit: int | None = None
-) -> Decisions:
-    """Each face's standing decisions by annotator, for (at most ``limit``) faces with
-    ``min_annotators`` or more."""
-    rows = conn.execute(
-        "SELECT e.id, e.face_id, e.annotator, e.action, e.label, e.reason, e.undoes, "
-        "e.created_at FROM label_events e WHERE e.face_id IN (SELECT face_id FROM face_state "
-        "WHERE annotators >= ? ORDER BY face_id LIMIT ?) ORDER BY e.face_id, e.id",
-        (min_annotators, -1 if limit is None else limit),
-    )
-    out: Decisions = {}
-    for fid, group in groupby((LabelEvent(*r) for r in rows), key=lambda e: e.face_id):
-        events = list(group)
-        # Only an accept without a label takes the source's label: look it up only then.
-        needs_source = any(e.action == "accept" and not e.label for e in events)
-        vs = votes(events, source_label(conn, fid) if needs_source else None)
-        if len(vs) >= min_annotators:
-            out[fid] = {a: decision(v) for a, v in vs.items()}
-    return out
+from catalog.agreement import Decisions, fleiss_kappa
 
 
 def decided_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -102,7 +76,7 @@ def per_annotator(
 def fleiss_kappa_at(decisions: Decisions, k: int) -> tuple[int, float | None]:
     """(faces, Fleiss' kappa) over the faces with at least ``k`` (>= 2) decisions."""
     tables = [Counter(d.values()) for d in decisions.values() if len(d) >= max(k, 2)]
-    return len(tables), (_fleiss(tables) if tables else None)
+    return len(tables), (fleiss_kappa(tables) if tables else None)
 
 
 def confusion(decisions: Decisions, order: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:

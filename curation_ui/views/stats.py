@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from catalog import annotators as ann
-from catalog.agreement import agreement
+from catalog.agreement import agreement, face_decisions
 from catalog.settings import labels_per_face
 from catalog.stats import summary
 from curation_ui import session
@@ -64,7 +64,7 @@ def render() -> None:
 def _second_opinions(cat) -> None:
     """Who sides with the others, Fleiss' kappa at K decisions, and the labels people swap."""
     k = labels_per_face(cat.conn)
-    decisions = ann.face_decisions(cat.conn, 2, limit=20_000)  # quick on huge vote imports
+    decisions = face_decisions(cat.conn, 2, limit=20_000)  # quick on huge vote imports
     st.subheader("Second opinions")
     n, kappa = ann.fleiss_kappa_at(decisions, k)
     m = st.columns(3)

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from catalog import annotators as ann
+from catalog.agreement import face_decisions
 from catalog.events import LabelEvent, face_state, fold, record
 from catalog.settings import SettingError, labels_per_face, set_labels_per_face
 from curation_ui import queue as q
@@ -164,7 +165,7 @@ def test_decisions_from_the_catalog_follow_undos(seeded):
     record(cat.conn, f2, "ann", "reject", reason="drawing")
     record(cat.conn, f2, "bo", "label", label="angry")
     record(cat.conn, ids["sad_3"], "ann", "label", label="sad")  # one decision: not compared
-    d = ann.face_decisions(cat.conn)
+    d = face_decisions(cat.conn)
     assert d == {f1: {"ann": "sad", "bo": "sad"}, f2: {"ann": "reject", "bo": "angry"}}
     assert ann.decided_counts(cat.conn) == {"ann": 3, "bo": 2}
     assert Counter(r.agreed for r in ann.per_annotator(d)) == Counter({1: 2})
@@ -228,7 +229,7 @@ def test_the_stats_page_shows_kappa_at_k_and_the_confusion(app_env):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Labels per face (K)"] == "2"
     assert metrics["Faces with 2+ decisions"] == "3"
-    d = ann.face_decisions(cat.conn)
+    d = face_decisions(cat.conn)
     assert metrics["Fleiss' kappa at 2"] == f"{ann.fleiss_kappa_at(d, 2)[1]:.2f}"
     frames = [f.value for f in at.dataframe]
     confusion = next(f for f in frames if "angry" in f.columns and "reject" in f.index)
