@@ -23,7 +23,8 @@ from catalog.labels import reject_reasons
 from catalog.settings import labels_per_face
 
 ACTIONS = ("label", "reject", "accept", "undo")
-FINAL_REJECT = "takedown"  # a reject no majority overturns (facesift takedown)
+# A reject no majority overturns: `facesift takedown` records it as annotator takedown:<id>.
+FINAL_REJECT = "takedown"
 
 
 class EventError(FacesiftError, ValueError):
@@ -116,7 +117,7 @@ def fold(
     if not vs:
         origin = "source" if source_label else "none"
         return FaceState("pending", source_label, origin, None, 0, False, last)
-    if any(v.reason == FINAL_REJECT for v in vs.values()):
+    if any(v.reason == FINAL_REJECT and v.annotator.startswith("takedown:") for v in vs.values()):
         # A takedown is not one opinion among others: its files are gone.
         return FaceState("rejected", None, "none", FINAL_REJECT, len(vs), False, last)
     if labels_per_face > 1:

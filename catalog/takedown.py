@@ -24,9 +24,10 @@ from catalog.contract import Progress, ProgressFn, StageSummary, check_options, 
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.errors import FacesiftError
+from catalog.events import FINAL_REJECT
 from catalog.votes import record_decisions
 
-REASON = "takedown"  # the reject reason (catalog.events.FINAL_REJECT: no majority overturns it)
+REASON = FINAL_REJECT  # the reject reason: no majority overturns it
 TAKEN_DOWN = "taken down"  # why an export leaves a face out (its card counts them)
 MATCH_KINDS = ("url", "page", "domain", "image", "face")
 _SHA = re.compile(r"^[0-9a-f]{64}$")

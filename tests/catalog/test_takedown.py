@@ -189,3 +189,11 @@ def test_exports_leave_taken_down_faces_out_and_the_card_counts_them(catalog, tm
 
     lines = takedowns(Facts)  # type: ignore[arg-type]
     assert lines[0] == "## Takedowns" and "2 faces are not in this export" in lines[2]
+
+
+def test_only_a_takedown_request_makes_a_final_reject(catalog):
+    _, (face,) = scraped(catalog, "http://h.test/a.jpg", "http://h.test/p", b"a")
+    record(catalog.conn, face, "ann", "reject", reason="takedown")  # a reviewer's own pick
+    record(catalog.conn, face, "bob", "label", label="sad")
+    record(catalog.conn, face, "cy", "label", label="sad")
+    assert face_state(catalog.conn, face).status == "accepted"
