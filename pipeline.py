@@ -23,6 +23,7 @@ from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
 from catalog.report import format_table
 from catalog.stats import EmotionCounts, by_emotion, summary
 from catalog.takedown import TakedownOptions
+from curation_ui.accounts import AuthFileOptions, UserAddOptions, UserRemoveOptions
 from curation_ui.launch import ReviewOptions
 from exporter.options import ExportOptions
 from faces.options import ExtractOptions
@@ -120,14 +121,71 @@ def cmd_takedown(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Serve the review app on this dataset until interrupted (SIGINT, SIGTERM or SIGHUP)."""
-    from curation_ui.launch import serve, streamlit_command
+    from catalog.settings import labels_per_face, set_labels_per_face
+    from curation_ui.accounts import auth_path
+    from curation_ui.launch import refuse_open_network, serve, streamlit_command
 
     opts = from_args(ReviewOptions, args)
     with open_catalog(args) as cat:  # creates or checks the dataset: errors are one line
         name = cat.paths.name
-    argv, env = streamlit_command(args.root, name, port=opts.port, host=opts.host)
-    print(f"review: http://{opts.host}:{opts.port}/  (dataset {name}; Ctrl+C stops)", flush=True)
+        auth = auth_path(cat.paths.dir, opts.auth)
+        refuse_open_network(opts.host, auth)  # before the setting changes anything
+        if opts.labels_per_face is not None:
+            set_labels_per_face(cat.conn, opts.labels_per_face)
+        k = labels_per_face(cat.conn)
+    argv, env = streamlit_command(
+        args.root, name, port=opts.port, host=opts.host, auth=auth, import_root=opts.import_root
+    )
+    print(
+        f"review: http://{opts.host}:{opts.port}/  (dataset {name}; {k} label(s) per face; "
+        "Ctrl+C stops)",
+        flush=True,
+    )
     return serve(argv, env)
+
+
+def _auth_file(args: argparse.Namespace, override: Path | None) -> Path:
+    from catalog.dataset import DatasetPaths
+    from curation_ui.accounts import auth_path
+
+    return auth_path(DatasetPaths(Path(args.root), args.dataset).dir, override)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Add a review account (or set a new password and role); the password is only hashed."""
+    from curation_ui.accounts import UserAddOptions, add_user, check_name, read_password
+
+    opts = from_args(UserAddOptions, args)
+    path = _auth_file(args, opts.auth)
+    check_name(opts.name)  # before asking for a password
+    password = read_password(opts.name, from_stdin=opts.password_stdin)
+    acc, new = add_user(path, opts.name, password, admin=opts.admin)
+    print(f"user {acc.name} ({acc.role}) {'added to' if new else 'updated in'} {path}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    """List the review accounts and their roles (never a hash)."""
+    from curation_ui.accounts import AuthFileOptions, load_accounts
+
+    path = _auth_file(args, from_args(AuthFileOptions, args).auth)
+    accounts = load_accounts(path)
+    if not accounts:
+        print(f"no accounts in {path}; add one with `facesift user add NAME --admin`")
+    for acc in sorted(accounts.values(), key=lambda a: a.name):
+        print(f"{acc.name}\t{acc.role}")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    """Remove a review account (their label events stay, under their name)."""
+    from curation_ui.accounts import UserRemoveOptions, remove_user
+
+    opts = from_args(UserRemoveOptions, args)
+    path = _auth_file(args, opts.auth)
+    acc = remove_user(path, opts.name)
+    print(f"user {acc.name} ({acc.role}) removed from {path}")
+    return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -326,6 +384,17 @@ COMMANDS: list[Command] = [
     ),
     Command("review", "open the curation app in a browser", cmd_review, (ReviewOptions,)),
     Command("export", "write a training-ready dataset", cmd_export, (ExportOptions,)),
+    Command(
+        "user",
+        "review accounts: who may log in, as annotator or admin",
+        commands=(
+            Command(
+                "add", "add an account or change its password", cmd_user_add, (UserAddOptions,)
+            ),
+            Command("list", "list the accounts and their roles", cmd_user_list, (AuthFileOptions,)),
+            Command("remove", "remove an account", cmd_user_remove, (UserRemoveOptions,)),
+        ),
+    ),
     Command("stats", "print counts of the dataset", cmd_stats, (StatsOptions,)),
     Command(
         "takedown",

@@ -11,9 +11,9 @@ from pathlib import Path
 from catalog.contract import option
 from catalog.errors import FacesiftError
 from catalog.labels import LabelSet
+from scraper.engines import DEFAULT_BASE_URLS, ENGINES, EngineError, parse_engines, parse_fallback
+from scraper.queries import EXPAND_MODES, QueryPlanError, QuerySpec, expand, parse_languages
 
-ENGINES = ("google", "bing")
-DEFAULT_BASE_URLS = {"google": "https://www.google.com", "bing": "https://www.bing.com"}
 USER_AGENT_TOKEN = "facesift"
 USER_AGENT = f"{USER_AGENT_TOKEN}/0.1 (+https://github.com/facesift/facesift; dataset research)"
 
@@ -90,7 +90,45 @@ class ScrapeOptions:
         None, help="search this text instead (needs --label)", metavar="TEXT"
     )
     label: str | None = option(None, help="the label the --query images are for", metavar="E")
-    engine: str = option("google", help="image search engine", choices=ENGINES)
+    engine: str = option(
+        "google",
+        help=f"image search engine, or a list: every query runs on each ({', '.join(ENGINES)})",
+        metavar="E[,E...]",
+    )
+    fallback: str = option(
+        "bing",
+        help="when an engine blocks (captcha, sorry page), pause it for the rest of the run "
+        "and send its remaining queries here",
+        metavar="ENGINE|none",
+    )
+    expand: str = option(
+        "none",
+        help="none: one query per label; synonyms: every term; full: terms x modifiers x "
+        "languages (scraper/queries.toml)",
+        choices=EXPAND_MODES,
+    )
+    languages: str = option(
+        "all",
+        help="query languages for --expand (all or a list like en,es,de)",
+        metavar="all|L,L,...",
+    )
+    plan: bool = option(
+        False,
+        help="print the planned queries (label, language, engine, query; tab-separated) and "
+        "exit without opening a browser",
+    )
+    delay: float = option(
+        2.0,
+        help="seconds between two queries of one engine, jittered by half either way",
+        metavar="S",
+        low=0,
+    )
+    profile: Path | None = option(
+        None,
+        help="browser profile folder kept between runs: consent and cookies (and a captcha "
+        "passed by hand with --headful) (default: <data root>/.browser-profile)",
+        metavar="DIR",
+    )
     limit: int | None = option(
         None,
         help="stop each query after N result links (default: no limit)",
@@ -127,16 +165,29 @@ class ScrapeOptions:
     )
 
     @property
+    def engines(self) -> list[str]:
+        """The --engine list, checked."""
+        try:
+            return parse_engines(self.engine)
+        except EngineError as e:
+            raise ScrapeError(str(e)) from None
+
+    @property
+    def fallback_engine(self) -> str | None:
+        """The --fallback engine, or None."""
+        try:
+            return parse_fallback(self.fallback)
+        except EngineError as e:
+            raise ScrapeError(str(e)) from None
+
+    def origin_for(self, engine: str) -> str:
+        """An engine's origin: --base-url (one server for every engine) or its own."""
+        return (self.base_url or DEFAULT_BASE_URLS[engine]).rstrip("/")
+
+    @property
     def origin(self) -> str:
-        return (self.base_url or DEFAULT_BASE_URLS[self.engine]).rstrip("/")
-
-
-@dataclass(frozen=True)
-class QuerySpec:
-    """One search to run: its text and the label its results claim."""
-
-    text: str
-    label: str
+        """The first engine's origin."""
+        return self.origin_for(self.engines[0])
 
 
 def _load_toml(path: Path | None, default_name: str) -> dict:
@@ -149,8 +200,13 @@ def _load_toml(path: Path | None, default_name: str) -> dict:
 
 
 @cache
-def _default_queries() -> dict[str, str]:
-    return dict(_load_toml(None, "queries.toml")["queries"])
+def _default_table() -> dict:
+    return _load_toml(None, "queries.toml")
+
+
+def load_queries(path: Path | None = None) -> dict:
+    """The query data (``queries.toml`` beside this module, or ``path``)."""
+    return _default_table() if path is None else _load_toml(path, "")
 
 
 def load_selectors(path: Path | None = None) -> dict:
@@ -160,22 +216,23 @@ def load_selectors(path: Path | None = None) -> dict:
 
 def default_query(label: str, queries_file: Path | None = None) -> str:
     """The search text for a label: its entry in queries.toml, else '<label> human face'."""
-    table = (
-        _default_queries()
-        if queries_file is None
-        else dict(_load_toml(queries_file, "").get("queries", {}))
-    )
-    return table.get(label, f"{label} human face")
+    return dict(load_queries(queries_file).get("queries", {})).get(label, f"{label} human face")
 
 
 def plan_queries(opts: ScrapeOptions, labels: LabelSet) -> list[QuerySpec]:
-    """The searches a run makes, from --query/--label or --emotions."""
-    if opts.engine not in ENGINES:
-        raise ScrapeError(f"unknown engine {opts.engine!r}: use google or bing")
+    """The searches a run makes, from --query/--label or --emotions, --expand and --languages."""
+    _ = (opts.engines, opts.fallback_engine)  # engine names are checked first
+    table = load_queries(opts.queries_file)
+    try:
+        languages = parse_languages(opts.languages, table)
+    except QueryPlanError as e:
+        raise ScrapeError(str(e)) from None
     if opts.query is not None or opts.label is not None:
         if not (opts.query and opts.query.strip()) or not opts.label:
             raise ScrapeError("--query needs --label (and --label needs --query)")
-        return [QuerySpec(opts.query.strip(), _resolve(labels, opts.label))]
+        # One --languages entry names the query's language; else it is taken as English.
+        lang = languages[0] if languages and len(languages) == 1 else "en"
+        return [QuerySpec(opts.query.strip(), _resolve(labels, opts.label), lang)]
     text = opts.emotions.strip()
     if text == "all":
         chosen = list(labels.names)
@@ -186,7 +243,10 @@ def plan_queries(opts: ScrapeOptions, labels: LabelSet) -> list[QuerySpec]:
                 chosen.append(name)
         if not chosen:
             raise ScrapeError("--emotions is empty: give all or a list like happy,sad")
-    return [QuerySpec(default_query(name, opts.queries_file), name) for name in chosen]
+    try:
+        return expand(table, chosen, opts.expand, languages)
+    except QueryPlanError as e:
+        raise ScrapeError(str(e)) from None
 
 
 def _resolve(labels: LabelSet, word: str) -> str:

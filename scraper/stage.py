@@ -3,12 +3,18 @@
 Results are written as they are found, and downloads run while the crawl goes
 on. A rerun resumes: links already stored are not collected again, finished
 downloads are skipped and unfinished ones are fetched.
+
+Every query runs on every --engine listed. An engine that blocks is paused for
+the rest of the run and its queries (the blocked one included) go to the
+--fallback; the summary says which engine served which query and why. The same
+image found twice (URL or content) is stored once with every provenance.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 from selenium.common.exceptions import WebDriverException
@@ -21,13 +27,17 @@ from catalog.storage import sweep_temp_files
 from scraper import store
 from scraper.bing import BingCrawler
 from scraper.browser import Browser
-from scraper.config import QuerySpec, ScrapeOptions, load_selectors, plan_queries
+from scraper.config import ScrapeOptions, load_selectors, plan_queries
 from scraper.download import DownloadPool, Fetcher, Outcome
+from scraper.duckduckgo import DuckDuckGoCrawler
+from scraper.engines import Pacer, Router
 from scraper.google import GoogleCrawler
+from scraper.queries import PlannedSearch, QuerySpec, plan_searches
 from scraper.records import CrawlOutcome, Hit
 
 log = logging.getLogger("facesift.scraper")
-CRAWLERS = {"google": GoogleCrawler, "bing": BingCrawler}
+CRAWLERS = {"google": GoogleCrawler, "bing": BingCrawler, "duckduckgo": DuckDuckGoCrawler}
+PROFILE_DIR = ".browser-profile"  # under the data root: one profile for every dataset
 
 
 @dataclass
@@ -46,6 +56,16 @@ class QuerySummary:
     failed: int = 0
     skipped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    language: str = "en"
+    engine: str = ""  # the engine that served the query
+    asked: str = ""  # the engine the plan asked for (differs after a fallback)
+    note: str = ""  # why this engine served it
+    rescued: bool = False  # blocked here, then served to its end by the fallback
+
+    @property
+    def finished(self) -> bool:
+        """True when the query ran to its end here or on the fallback."""
+        return self.status == "done" or self.rescued
 
 
 @dataclass
@@ -57,13 +77,13 @@ class ScrapeSummary(StageSummary):
 
     @property
     def ok(self) -> bool:
-        """True when every query ran to its end (not blocked, not failed)."""
-        return all(q.status == "done" for q in self.queries)
+        """True when every query ran to its end (on its engine or on the fallback)."""
+        return all(q.finished for q in self.queries)
 
     def line(self) -> str:
         """One line: queries, links, downloads and failures over the whole scrape."""
         q = self.queries
-        not_done = sum(x.status != "done" for x in q)
+        not_done = sum(not x.finished for x in q)
         return (
             f"scrape ({self.engine}): {len(q)} queries ({not_done} not done), "
             f"{sum(x.links_total for x in q)} links ({sum(x.links_new for x in q)} new), "
@@ -73,7 +93,17 @@ class ScrapeSummary(StageSummary):
 
     def table(self) -> str:
         """A plain-text table, one row per query, and the failure reasons."""
-        head = ("label", "links", "new", "downloaded", "failed", "skipped", "status")
+        head = (
+            "label",
+            "links",
+            "new",
+            "downloaded",
+            "failed",
+            "skipped",
+            "lang",
+            "engine",
+            "status",
+        )
         rows = [
             (
                 q.label,
@@ -82,7 +112,9 @@ class ScrapeSummary(StageSummary):
                 str(q.downloaded),
                 str(q.failed),
                 str(q.skipped),
-                f"{q.status}: {q.message}",
+                q.language,
+                q.engine,
+                f"{q.status}: {q.text!r}: {q.message}" + (f" ({q.note})" if q.note else ""),
             )
             for q in self.queries
         ]
@@ -95,14 +127,41 @@ class ScrapeSummary(StageSummary):
             lines.append(
                 "failure reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
             )
-        return "\n".join(lines)
+        return "\n".join(lines + self.totals())
+
+    def totals(self) -> list[str]:
+        """Queries and links per language and per serving engine (blocked ones counted)."""
+        out = []
+        for what, key in (("language", "language"), ("engine", "engine")):
+            queries, links, blocked = Counter(), Counter(), Counter()
+            for q in self.queries:
+                k = getattr(q, key) or "-"
+                queries[k] += 1
+                links[k] += q.links_total
+                blocked[k] += q.status == "blocked"
+            out.append(
+                f"per {what}: "
+                + "; ".join(
+                    f"{k} {queries[k]} queries, {links[k]} links"
+                    + (f" ({blocked[k]} blocked)" if blocked[k] else "")
+                    for k in queries
+                )
+            )
+        return out
+
+
+def plan(opts: ScrapeOptions, labels) -> list[PlannedSearch]:
+    """The searches a scrape would make, without a browser (``facesift scrape --plan``)."""
+    check_options(opts)
+    return plan_searches(plan_queries(opts, labels), opts.engines)
 
 
 class _BrowserHolder:
     """Starts the browser on first use (a resumed run may not need one) and restarts a dead one."""
 
-    def __init__(self, opts: ScrapeOptions, shared: Browser | None = None):
+    def __init__(self, opts: ScrapeOptions, profile, shared: Browser | None = None):
         self.opts = opts
+        self.profile = profile
         self.browser: Browser | None = shared
         self.shared = shared is not None
 
@@ -113,6 +172,7 @@ class _BrowserHolder:
                 driver=self.opts.driver,
                 binary=self.opts.browser,
                 page_timeout=self.opts.page_timeout,
+                profile=self.profile,
             )
         else:
             self.browser.new_page()
@@ -162,20 +222,30 @@ def scrape(
     """
     check_options(opts)
     specs = plan_queries(opts, cat.labels)
+    engines = opts.engines
+    router = Router(opts.fallback_engine)
+    pacer = Pacer(opts.delay)
     rules = load_selectors(opts.selectors_file)
     sweep_temp_files(cat.paths.dir)
     stop = threading.Event()
     fetcher = Fetcher(cat.paths.dir, opts.download, stop)
     recorder = store.Recorder(connect(cat.paths.catalog))
-    browsers = _BrowserHolder(opts, browser)
-    summary = ScrapeSummary(opts.engine, [])
-    tally = _Tally(on_progress, len(specs), opts.limit)
+    profile = opts.profile or cat.paths.root / PROFILE_DIR
+    browsers = _BrowserHolder(opts, profile, browser)
+    summary = ScrapeSummary(",".join(engines), [])
+    tally = _Tally(on_progress, len(specs) * len(engines), opts.limit)
+    run = _Run(cat, opts, rules, fetcher, recorder, browsers, tally)
     try:
-        for i, spec in enumerate(specs):
-            qs = _run_query(cat, spec, opts, rules, fetcher, recorder, browsers, tally)
-            summary.queries.append(qs)
-            tally.report(qs, final=i == len(specs) - 1)
-            tally.links += qs.links_new
+        for spec in specs:
+            served: set[str] = set()
+            for asked in engines:
+                for qs in _serve(run, spec, asked, router, pacer, served):
+                    summary.queries.append(qs)
+                    tally.links += qs.links_new
+        if summary.queries:
+            last = summary.queries[-1]
+            tally.links -= last.links_new  # report() adds the query's own links
+            tally.report(last, final=True)
     finally:
         stop.set()
         browsers.discard()
@@ -184,20 +254,57 @@ def scrape(
     return summary
 
 
-def _run_query(
-    cat: Catalog,
-    spec: QuerySpec,
-    opts: ScrapeOptions,
-    rules: dict,
-    fetcher: Fetcher,
-    recorder: store.Recorder,
-    browsers: _BrowserHolder,
-    tally: _Tally,
-) -> QuerySummary:
+@dataclass
+class _Run:
+    """What every query of one scrape shares."""
+
+    cat: Catalog
+    opts: ScrapeOptions
+    rules: dict
+    fetcher: Fetcher
+    recorder: store.Recorder
+    browsers: _BrowserHolder
+    tally: _Tally
+
+
+def _serve(
+    run: _Run, spec: QuerySpec, asked: str, router: Router, pacer: Pacer, served: set[str]
+) -> list[QuerySummary]:
+    """Run one planned search on its engine, or on the fallback once that engine is paused."""
+    out: list[QuerySummary] = []
+    engine, note = router.pick(asked)
+    while engine is not None and engine not in served:
+        served.add(engine)
+        pacer.wait(engine)
+        qs = _run_query(run, spec, engine)
+        pacer.done(engine)
+        qs.asked, qs.note = asked, note
+        out.append(qs)
+        if qs.status != "blocked":
+            if out[:-1] and qs.status == "done":
+                for earlier in out[:-1]:
+                    earlier.rescued = True
+            break
+        router.pause(engine, qs.message)
+        log.warning("%s is paused for the rest of the run: %s", engine, qs.message)
+        engine, note = router.pick(asked)
+    if engine is None and not out:
+        out.append(
+            QuerySummary(
+                spec.label, spec.text, "blocked", note, language=spec.language, engine=asked,
+                asked=asked,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _run_query(run: _Run, spec: QuerySpec, engine: str) -> QuerySummary:
+    cat, opts, rules, tally = run.cat, run.opts, run.rules, run.tally
+    recorder, browsers = run.recorder, run.browsers
     conn = cat.conn
-    qs = QuerySummary(spec.label, spec.text)
-    query_id = store.ensure_query(conn, opts.engine, spec.text, spec.label)
-    run_id = store.start_run(conn, query_id, opts.origin)
+    qs = QuerySummary(spec.label, spec.text, language=spec.language, engine=engine)
+    query_id = store.ensure_query(conn, engine, spec.text, spec.label, spec.language)
+    run_id = store.start_run(conn, query_id, opts.origin_for(engine))
     known = store.known_urls(conn, query_id)
     lock = tally.lock
 
@@ -213,7 +320,7 @@ def _run_query(
                 qs.reasons[outcome.reason or "?"] = qs.reasons.get(outcome.reason or "?", 0) + 1
             tally.report(qs)
 
-    pool = DownloadPool(fetcher, on_done)
+    pool = DownloadPool(run.fetcher, on_done)
     pool.submit(store.pending_urls(conn, query_id))  # left over by a killed run
 
     def on_hit(hit: Hit) -> bool:
@@ -234,7 +341,7 @@ def _run_query(
     outcome = CrawlOutcome("done", "the limit was already reached")
     try:
         if opts.limit is None or store.result_count(conn, query_id) < opts.limit:
-            outcome = _crawl(spec, opts, rules, browsers, on_hit)
+            outcome = _crawl(spec, engine, opts, rules, browsers, on_hit)
         pool.wait()
     except BaseException:
         pool.close(cancel=True)
@@ -249,11 +356,11 @@ def _run_query(
     return qs
 
 
-def _crawl(spec, opts, rules, browsers: _BrowserHolder, on_hit) -> CrawlOutcome:
+def _crawl(spec: QuerySpec, engine: str, opts, rules, browsers: _BrowserHolder, on_hit):
     try:
         browser = browsers.page()
-        crawler = CRAWLERS[opts.engine](browser.driver, rules, opts)
-        return crawler.crawl(spec.text, on_hit)
+        crawler = CRAWLERS[engine](browser.driver, rules, opts, opts.origin_for(engine))
+        return crawler.crawl(spec.text, on_hit, language=spec.language)
     except WebDriverException as e:
         browsers.discard()  # a fresh browser for the next query
         first = (e.msg or type(e).__name__).strip().splitlines()[0]

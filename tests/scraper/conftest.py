@@ -50,6 +50,7 @@ def scrape_options(server, prefix: str = "", **changes):
         "download": TEST_DOWNLOADS,
         "idle_timeout": 2.5,
         "preview_timeout": 2.0,
+        "delay": 0.0,
     }
     settings.update(changes)
     return ScrapeOptions(**settings)

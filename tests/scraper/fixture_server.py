@@ -353,10 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def google(self, q: str, *, modern: bool, prefix: str) -> None:
         fake = self.fake
-        fake.searches.append(("google", q))
-        served = sum(1 for engine, _ in fake.searches if engine == "google")
-        over = fake.google_block_after is not None and served > fake.google_block_after
-        if "blocked" in q or over:
+        if "blocked" in q:
             return self.redirect(f"/sorry/index?continue={quote(self.path)}")
         for word, page in GOOGLE_STATES.items():
             if word in q:
@@ -364,6 +361,10 @@ class _Handler(BaseHTTPRequestHandler):
         consented = "CONSENT=YES" in (self.headers.get("Cookie") or "")
         if modern and not consented:
             return self.redirect(f"{prefix}/consent?continue={quote(self.path)}")
+        fake.searches.append(("google", q))  # a search past the consent page
+        served = sum(1 for engine, _ in fake.searches if engine == "google")
+        if fake.google_block_after is not None and served > fake.google_block_after:
+            return self.redirect(f"/sorry/index?continue={quote(self.path)}")
         tiles = []
         for i, e in enumerate(fake.entries(q)):
             t = {

@@ -111,6 +111,7 @@ def test_summary_table_has_a_row_per_query_and_the_reasons():
     lines = s.table().splitlines()
     assert lines[0].split()[:3] == ["label", "links", "new"]
     assert lines[1].split()[:6] == ["happy", "9", "5", "7", "2", "0"]
-    assert "blocked: Google blocked the search" in lines[2]
+    assert "blocked: 'sad human face': Google blocked the search" in lines[2]
     assert lines[3] == "failure reasons: http_404 1, timeout 1"
+    assert lines[4] == "per language: en 2 queries, 9 links (1 blocked)"
     assert not s.ok

@@ -58,7 +58,7 @@ def test_limit_stops_the_crawl(catalog, make_fake_search, browser):
 
 def test_blocking_stops_the_query_and_keeps_what_was_collected(catalog, make_fake_search, browser):
     server = make_fake_search(batch=8, faults=False, n_good=30)
-    opts = scrape_options(server, query="blockmid faces", label="happy")
+    opts = scrape_options(server, query="blockmid faces", label="happy", fallback="none")
     summary = scrape(catalog, opts, browser=browser)
     q = summary.queries[0]
     assert not summary.ok and q.status == "blocked"
@@ -68,7 +68,8 @@ def test_blocking_stops_the_query_and_keeps_what_was_collected(catalog, make_fak
     run = catalog.conn.execute("SELECT status, message FROM search_runs").fetchone()
     assert run["status"] == "blocked" and run["message"] == q.message
 
-    blocked = scrape(catalog, scrape_options(server, query="blocked", label="sad"), browser=browser)
+    opts = scrape_options(server, query="blocked", label="sad", fallback="none")
+    blocked = scrape(catalog, opts, browser=browser)
     assert blocked.queries[0].status == "blocked" and blocked.queries[0].links_total == 0
 
 
