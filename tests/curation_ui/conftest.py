@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 from catalog.storage import store_content
 from curation_ui.launch import stop_group
@@ -99,6 +100,34 @@ def seed_faces(make_face, single_face_photo):
 def seeded(catalog, seed_faces) -> Seeded:
     """The default-labelled test catalog, seeded."""
     return seed_faces(catalog)
+
+
+# --- one page of the app through Streamlit's AppTest (no browser) ------------------------
+
+
+def page_script(name: str) -> None:
+    """The script AppTest runs: one page of the app (as the navigation would show it)."""
+    from curation_ui.app import run_page
+
+    run_page(name)
+
+
+@pytest.fixture
+def app_env(seeded, monkeypatch):
+    """The seeded catalog as the app's dataset, without accounts or an import root."""
+    monkeypatch.setenv("FACESIFT_ROOT", str(seeded.cat.paths.root))
+    monkeypatch.setenv("FACESIFT_DATASET", seeded.cat.paths.name)
+    for name in ("FACESIFT_AUTH", "FACESIFT_REQUIRE_LOGIN", "FACESIFT_IMPORT_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    return seeded
+
+
+def open_page(name: str, annotator: str | None = "ann") -> AppTest:
+    """Run one page for an annotator (None: as a new visitor, who is asked a name or login)."""
+    at = AppTest.from_function(page_script, kwargs={"name": name}, default_timeout=60)
+    if annotator:
+        at.session_state["annotator"] = annotator
+    return at.run()
 
 
 # --- the real app in a real browser (test_browser.py and the other *_browser tests) ---------

@@ -11,17 +11,13 @@ from streamlit.testing.v1 import AppTest
 
 from curation_ui import accounts as acc
 from curation_ui import roles
-from curation_ui.login import WRONG_PASSWORD_DELAY, oidc_provider
+from curation_ui.login import NO_ACCOUNTS, WRONG_PASSWORD_DELAY, oidc_provider
 from tests.conftest import REPO
+from tests.curation_ui.conftest import open_page as open_as_visitor
+from tests.curation_ui.conftest import page_script
 
 PASSWORD = "correct horse battery"
 ADMIN_PASSWORD = "admin's own secret 42"
-
-
-def _page_script(name: str) -> None:
-    from curation_ui.app import run_page
-
-    run_page(name)
 
 
 @pytest.fixture
@@ -39,7 +35,7 @@ def team(seeded, tmp_path, monkeypatch):
 
 
 def open_page(name: str) -> AppTest:
-    return AppTest.from_function(_page_script, kwargs={"name": name}, default_timeout=60).run()
+    return open_as_visitor(name, annotator=None)
 
 
 def log_in(at: AppTest, name: str, password: str) -> AppTest:
@@ -128,7 +124,7 @@ def test_with_accounts_the_app_asks_for_a_login_and_a_wrong_password_is_refused(
 
 def test_the_annotator_on_every_event_is_the_login_never_a_typed_name(team):
     cat = team.cat
-    at = AppTest.from_function(_page_script, kwargs={"name": "queue"}, default_timeout=60)
+    at = AppTest.from_function(page_script, kwargs={"name": "queue"}, default_timeout=60)
     at.session_state["annotator"] = "mallory"  # a typed name (or ?annotator= in the URL)
     at.query_params["annotator"] = "mallory"
     at.run()
@@ -267,3 +263,87 @@ def test_oidc_is_used_only_where_secrets_configure_it():
     assert oidc_provider({**base}) is None  # no provider
     assert oidc_provider({**base, **google}) == "default"
     assert oidc_provider({**base, "google": google}) == "google"
+
+
+# --- the command line -----------------------------------------------------------
+
+
+def test_user_add_list_remove_on_the_command_line(data_root):
+    import subprocess
+
+    from tests.conftest import cli_argv
+
+    def facesift(*args: str, stdin: str = ""):
+        return subprocess.run(
+            cli_argv("--dataset", "team", *args, root=data_root),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    r = facesift("user", "add", "ann", "--password-stdin", stdin=PASSWORD + "\n")
+    assert r.returncode == 0, r.stderr
+    path = data_root / "team" / "users.toml"
+    assert r.stdout.strip() == f"user ann (annotator) added to {path}"
+    assert (
+        facesift("user", "add", "root", "--admin", "--password-stdin", stdin="x" * 9).returncode
+        == 0
+    )
+    assert PASSWORD not in path.read_text() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    r = facesift("user", "add", "bo")  # no terminal to prompt on: told to use --password-stdin
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--password-stdin" in r.stderr
+    r = facesift("user", "add", "bo", "--password-stdin", stdin="short\n")
+    assert r.returncode == 2 and "at least 8" in r.stderr
+    assert facesift("user", "list").stdout.splitlines() == ["ann\tannotator", "root\tadmin"]
+    assert facesift("user", "remove", "ann").returncode == 0
+    r = facesift("user", "remove", "ann")
+    assert r.returncode == 2 and r.stderr.strip().endswith(f"no user 'ann' in {path}")
+    other = data_root / "elsewhere.toml"
+    assert (
+        facesift(
+            "user", "add", "cy", "--auth", str(other), "--password-stdin", stdin=PASSWORD
+        ).returncode
+        == 0
+    )
+    assert set(acc.load_accounts(other)) == {"cy"}
+    assert set(acc.load_accounts(path)) == {"root"}
+
+
+def test_serving_beyond_loopback_without_accounts_is_refused(data_root, capsys, monkeypatch):
+    import pipeline
+    from curation_ui import launch
+
+    served = []
+    monkeypatch.setattr(launch, "serve", lambda argv, env: served.append(env) or 0)
+    monkeypatch.chdir(data_root)  # no .streamlit/secrets.toml here
+    base = ["--root", str(data_root), "--dataset", "team", "review"]
+    assert pipeline.main([*base, "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "facesift user add NAME --admin" in err
+    assert not served
+    # On this machine only, today's name prompt stays: no accounts needed.
+    assert pipeline.main([*base, "--labels-per-face", "2"]) == 0
+    assert served[-1]["FACESIFT_REQUIRE_LOGIN"] == "0" and "FACESIFT_AUTH" in served[-1]
+    # With an account, the network is fine; the setting, accounts and import root reach the app.
+    acc.add_user(data_root / "team" / "users.toml", "root", ADMIN_PASSWORD, admin=True)
+    argv = [*base, "--host", "0.0.0.0", "--import-root", str(data_root)]
+    assert pipeline.main(argv) == 0
+    env = served[-1]
+    assert env["FACESIFT_REQUIRE_LOGIN"] == "1"
+    assert env["FACESIFT_AUTH"] == str((data_root / "team" / "users.toml").resolve())
+    assert env["FACESIFT_IMPORT_ROOT"] == str(data_root.resolve())
+    from catalog import Catalog
+    from catalog.settings import labels_per_face
+
+    with Catalog.open(data_root, "team") as cat:
+        assert labels_per_face(cat.conn) == 2  # kept: the later runs did not pass the flag
+    assert "2 label(s) per face" in capsys.readouterr().out
+
+
+def test_served_on_the_network_the_app_refuses_to_run_without_accounts(team, monkeypatch):
+    os.remove(os.environ["FACESIFT_AUTH"])  # every account gone while serving
+    monkeypatch.setenv("FACESIFT_REQUIRE_LOGIN", "1")
+    at = open_page("queue")
+    assert [e.value for e in at.error] == [NO_ACCOUNTS]
+    assert not at.header and not at.text_input

@@ -5,34 +5,14 @@ from __future__ import annotations
 import io
 import zipfile
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from catalog.events import face_state
 from tests.conftest import REPO
+from tests.curation_ui.conftest import open_page
 from tests.importer.conftest import png_bytes
 
 APP = REPO / "curation_ui" / "app.py"
-
-
-def _page_script(name: str) -> None:
-    from curation_ui.app import run_page
-
-    run_page(name)
-
-
-@pytest.fixture
-def app_env(seeded, monkeypatch):
-    monkeypatch.setenv("FACESIFT_ROOT", str(seeded.cat.paths.root))
-    monkeypatch.setenv("FACESIFT_DATASET", seeded.cat.paths.name)
-    return seeded
-
-
-def open_page(name: str, annotator: str | None = "ann") -> AppTest:
-    at = AppTest.from_function(_page_script, kwargs={"name": name}, default_timeout=60)
-    if annotator:
-        at.session_state["annotator"] = annotator
-    return at.run()
 
 
 def events(cat):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.events import face_state
-from tests.curation_ui.test_app import open_page
+from tests.curation_ui.conftest import open_page
 
 
 @pytest.fixture(scope="module")
@@ -13,13 +13,6 @@ def group_photo(photos, single_face_photo):
     """A real photo of a few faces that dlib finds alike at upsample 0 and 1 (else one face)."""
     usable = [p for p in photos if p.hog_up0 == p.hog_up1 >= 1] or [single_face_photo]
     return max(usable, key=lambda p: (p.hog_up0 if p.hog_up0 <= 3 else 0, p.name))
-
-
-@pytest.fixture
-def app_env(seeded, monkeypatch):
-    monkeypatch.setenv("FACESIFT_ROOT", str(seeded.cat.paths.root))
-    monkeypatch.setenv("FACESIFT_DATASET", seeded.cat.paths.name)
-    return seeded
 
 
 def upload(at, path):

@@ -12,6 +12,7 @@ from catalog.agreement import face_decisions
 from catalog.events import LabelEvent, face_state, fold, record
 from catalog.settings import SettingError, labels_per_face, set_labels_per_face
 from curation_ui import queue as q
+from tests.curation_ui.conftest import page_script
 
 
 def ev(i: int, who: str, action: str, label: str | None = None, undoes: int | None = None):
@@ -174,23 +175,8 @@ def test_decisions_from_the_catalog_follow_undos(seeded):
 # --- the pages -------------------------------------------------------------------
 
 
-def _page_script(name: str) -> None:
-    from curation_ui.app import run_page
-
-    run_page(name)
-
-
-@pytest.fixture
-def app_env(seeded, monkeypatch):
-    monkeypatch.setenv("FACESIFT_ROOT", str(seeded.cat.paths.root))
-    monkeypatch.setenv("FACESIFT_DATASET", seeded.cat.paths.name)
-    monkeypatch.delenv("FACESIFT_AUTH", raising=False)
-    monkeypatch.delenv("FACESIFT_REQUIRE_LOGIN", raising=False)
-    return seeded
-
-
 def open_queue(who: str) -> AppTest:
-    at = AppTest.from_function(_page_script, kwargs={"name": "queue"}, default_timeout=60)
+    at = AppTest.from_function(page_script, kwargs={"name": "queue"}, default_timeout=60)
     at.session_state["annotator"] = who
     at.run()
     return at.selectbox(key="q_subset").select("second").run()
@@ -222,7 +208,7 @@ def test_the_stats_page_shows_kappa_at_k_and_the_confusion(app_env):
     record(cat.conn, ids["sad_1"], "bo", "label", label="sad")
     record(cat.conn, ids["sad_2"], "bo", "label", label="angry")
     record(cat.conn, ids["sad_3"], "bo", "label", label="sad")
-    at = AppTest.from_function(_page_script, kwargs={"name": "stats"}, default_timeout=60)
+    at = AppTest.from_function(page_script, kwargs={"name": "stats"}, default_timeout=60)
     at.session_state["annotator"] = "ann"
     at.run()
     assert not at.exception
