@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
 from catalog.decode import ImageRejected, decode_image
-from catalog.images import ImageSource, StoredImage, add_image, add_source
+from catalog.images import ImageSource, StoredImage, add_image, add_source, mark_face_crops
 from catalog.labels import LabelError, LabelSet
 from catalog.storage import sha256_hex, store_content
 from catalog.takedown import blocked
@@ -172,15 +172,8 @@ def import_path(
 
 
 def _mark_face_crops(cat: Catalog, image_ids: list[int]) -> int:
-    """Mark images as face crops (extract then takes the whole image as the face box)."""
-    import catalog.images
-
-    # catalog.images.mark_face_crops comes with extract's whole-image mode (issue 12,
-    # part 1); until that lands the images are imported unmarked.
-    mark = getattr(catalog.images, "mark_face_crops", None)
-    if mark is None or not image_ids:
-        return 0
-    mark(cat.conn, image_ids)
+    """Mark images as face crops (extract takes the whole image as the face box); count them."""
+    mark_face_crops(cat.conn, image_ids)
     return len(image_ids)
 
 

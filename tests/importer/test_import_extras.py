@@ -150,3 +150,32 @@ def test_fer2013_privatetest_labels_csv_counts_per_label(data_root, tmp_path, ca
         assert got == resolved
         errors = cat.conn.execute("SELECT import_path FROM import_errors").fetchall()
         assert not [p for (p,) in errors if p.startswith("labels.csv")]  # every row used
+
+
+def test_one_command_gives_fer2013_with_ferplus_votes_on_whole_image_faces(
+    data_root, tmp_path, capsys
+):
+    csv = tmp_path / "fer2013.csv"
+    csv.write_text(
+        "emotion,pixels,Usage\n" + "".join(fer_row(0, seed, "PublicTest") for seed in range(2))
+    )
+    ferplus = tmp_path / "fer2013new.csv"
+    ferplus.write_text(
+        FERPLUS_HEADER
+        + "PublicTest,fer0.png,0,0,0,0,7,3,0,0,0,0\n"
+        + "PublicTest,fer1.png,2,0,6,0,0,0,0,0,1,1\n"
+    )
+    assert pipeline.main(args("import", str(csv), "--ferplus", str(ferplus), root=data_root)) == 0
+    out = capsys.readouterr().out
+    assert "2 images are face crops" in out and "2 faces added" in out
+    with Catalog.open(data_root, "default") as cat:
+        rows = cat.conn.execute(
+            "SELECT f.id, f.detector, s.status, s.label, s.annotators FROM faces f "
+            "JOIN face_state s ON s.face_id = f.id ORDER BY f.id"
+        ).fetchall()
+        assert [tuple(r)[1:] for r in rows] == [
+            ("whole", "accepted", "angry", 10),
+            ("whole", "accepted", "surprise", 10),
+        ]
+        annotators = [e.annotator for e in face_events(cat.conn, rows[0]["id"])]
+        assert annotators == [f"ferplus:{i}" for i in range(1, 11)]
