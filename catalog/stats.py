@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,15 +17,21 @@ def _count(cat: Catalog, sql: str, params: tuple = ()) -> int:
     return cat.conn.execute(sql, params).fetchone()[0]
 
 
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Faces by status (pending, accepted, rejected; 0 where none)."""
+    status = dict.fromkeys(STATUSES, 0)
+    for st, n in conn.execute("SELECT status, COUNT(*) FROM face_state GROUP BY status"):
+        status[st] = n
+    return status
+
+
 def summary(cat: Catalog) -> dict:
     """The ``facesift stats --json`` object.
 
     ``by_label`` counts faces by current label among accepted faces and pending
     faces that carry a label; ``status`` counts every face.
     """
-    status = dict.fromkeys(STATUSES, 0)
-    for st, n in cat.conn.execute("SELECT status, COUNT(*) FROM face_state GROUP BY status"):
-        status[st] = n
+    status = status_counts(cat.conn)
     by_label = dict.fromkeys(cat.labels.names, 0)
     for label, n in cat.conn.execute(
         "SELECT label, COUNT(*) FROM face_state "

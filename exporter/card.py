@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from catalog.agreement import Agreement, agreement
 from catalog.labels import reject_reasons
+from catalog.stats import status_counts
 from catalog.takedown import TAKEN_DOWN
 from exporter.leakage import Leakage
 from exporter.options import SPLITS, ExportOptions, LabelPlan
@@ -73,9 +74,7 @@ def gather(conn: sqlite3.Connection) -> Curation:
         )
     ]
     c.faces_total = conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
-    c.status = Counter(
-        dict(conn.execute("SELECT status, COUNT(*) FROM face_state GROUP BY status").fetchall())
-    )
+    c.status = Counter(status_counts(conn))
     c.rejected_by_reason = Counter(
         {
             (r[0] or "no reason given"): r[1]
