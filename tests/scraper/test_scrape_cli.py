@@ -125,3 +125,31 @@ def test_a_scrape_killed_mid_download_and_rerun_equals_an_uninterrupted_one(
     with sqlite3.connect(db) as c:
         runs = [r[0] for r in c.execute("SELECT status FROM search_runs ORDER BY id")]
     assert runs == ["interrupted", "done"]
+
+
+def test_plan_lists_the_queries_without_a_browser(data_root):
+    # --browser names no browser: the plan must not try to start one.
+    done = facesift(
+        data_root, "scrape", "--plan", "--expand", "full", "--emotions", "happy",
+        "--browser", "/no/chrome",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("\t") for line in done.stdout.splitlines()]
+    assert all(len(r) == 4 for r in rows) and len(rows) >= 50
+    assert {r[0] for r in rows} == {"happy"} and {r[2] for r in rows} == {"google"}
+    assert len({r[1] for r in rows}) >= 8
+    assert ["happy", "es", "google", "hombre feliz"] in rows
+    done = facesift(
+        data_root, "run", "--plan", "--expand", "synonyms", "--languages", "de,ja",
+        "--emotions", "sad", "--engine", "bing,duckduckgo",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == [
+        "sad\tde\tbing\ttraurig Gesicht",
+        "sad\tde\tduckduckgo\ttraurig Gesicht",
+    ]
+    assert {line.split("\t")[1] for line in done.stdout.splitlines()} == {"de", "ja"}
+    done = facesift(data_root, "scrape", "--plan", "--languages", "en,xx")
+    assert done.returncode == 2 and "'xx' is not in queries.toml" in done.stderr
+    done = facesift(data_root, "scrape", "--plan", "--engine", "google,yahoo")
+    assert done.returncode == 2 and "unknown engine 'yahoo'" in done.stderr
