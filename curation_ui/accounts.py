@@ -9,6 +9,7 @@ owner only.
 from __future__ import annotations
 
 import base64
+import getpass
 import hashlib
 import hmac
 import json
@@ -16,14 +17,18 @@ import os
 import re
 import secrets
 import stat
+import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalog.contract import option
 from catalog.errors import FacesiftError
 from catalog.storage import write_atomic
 
 AUTH_FILE = "users.toml"
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"  # where `st.login` reads its [auth] section
 ROLES = ("annotator", "admin")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
@@ -184,3 +189,76 @@ def authenticate(accounts: dict[str, Account], name: str, password: str) -> Acco
 
 
 _DUMMY_HASH = hash_password("facesift-no-such-user", salt=b"\0" * 16)
+
+
+def read_password(name: str, *, from_stdin: bool) -> str:
+    """A new password: the first line of stdin, or typed twice at a terminal prompt."""
+    if from_stdin:
+        return check_password(sys.stdin.readline().rstrip("\r\n"))
+    if not sys.stdin.isatty():
+        raise AccountError("no terminal to ask for the password: pipe it in with --password-stdin")
+    first = getpass.getpass(f"password for {name}: ")
+    check_password(first)
+    if getpass.getpass("the same password again: ") != first:
+        raise AccountError("the two passwords differ; nothing was changed")
+    return first
+
+
+def oidc_provider(auth: Mapping | None) -> str | None:
+    """The provider ``st.login`` should use for an ``[auth]`` secrets section, or None.
+
+    Streamlit needs ``redirect_uri`` and ``cookie_secret``, then either a default
+    provider (``client_id`` and ``server_metadata_url`` in the section itself) or a
+    named sub-section holding them.
+    """
+    if not auth or not auth.get("redirect_uri") or not auth.get("cookie_secret"):
+        return None
+    if auth.get("client_id") and auth.get("server_metadata_url"):
+        return "default"
+    for name, sub in auth.items():
+        if isinstance(sub, Mapping) and sub.get("client_id") and sub.get("server_metadata_url"):
+            return str(name)
+    return None
+
+
+def secrets_auth(files: list[Path] | None = None) -> dict | None:
+    """The ``[auth]`` section Streamlit would read (``~/.streamlit`` then ``./.streamlit``)."""
+    found: dict = {}
+    for path in files or [Path.home() / ".streamlit" / "secrets.toml", SECRETS_FILE]:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # absent or unreadable: Streamlit would not use it either
+        if isinstance(data.get("auth"), dict):
+            found.update(data["auth"])
+    return found or None
+
+
+# --- `facesift user ...` options ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthFileOptions:
+    """Which accounts file a ``facesift user`` command works on."""
+
+    auth: Path | None = option(
+        None, help="accounts file (default: the dataset's users.toml)", metavar="FILE"
+    )
+
+
+@dataclass(frozen=True)
+class UserAddOptions(AuthFileOptions):
+    """``facesift user add NAME``."""
+
+    name: str = option("", help="user name (the annotator name on their labels)", positional=True)
+    admin: bool = option(False, help="may also import, export, take down and manage the model")
+    password_stdin: bool = option(
+        False, help="read the password from the first line of standard input (no prompt)"
+    )
+
+
+@dataclass(frozen=True)
+class UserRemoveOptions(AuthFileOptions):
+    """``facesift user remove NAME``."""
+
+    name: str = option("", help="user name", positional=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.contract import option
+from catalog.errors import FacesiftError
 
 APP = Path(__file__).resolve().parent / "app.py"
 REPO = APP.parents[1]
@@ -32,6 +33,25 @@ class ReviewOptions:
         help="address to bind (default: 127.0.0.1, this machine only)",
         show_default=False,
     )
+    auth: Path | None = option(
+        None,
+        help="accounts file (default: the dataset's users.toml; see `facesift user add`)",
+        metavar="FILE",
+    )
+    import_root: Path | None = option(
+        None,
+        help="let admins import folders and files on this machine, below DIR only "
+        "(default: uploads only)",
+        metavar="DIR",
+    )
+    labels_per_face: int | None = option(
+        None,
+        help="independent decisions each face needs, stored as the dataset's setting "
+        "(default: keep it; a new dataset has 1)",
+        metavar="K",
+        low=1,
+        high=50,
+    )
 
 
 ENV_AUTH = "FACESIFT_AUTH"  # the accounts file (review --auth), resolved
@@ -49,6 +69,22 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
     except ValueError:  # another host name: it may resolve to anything
         return False
+
+
+class ServeRefused(FacesiftError):
+    """The app would be open to the network without anyone having to log in."""
+
+
+def refuse_open_network(host: str, auth_file: Path) -> None:
+    """Refuse serving beyond loopback unless accounts exist or an identity provider is set."""
+    from curation_ui.accounts import load_accounts, oidc_provider, secrets_auth
+
+    if is_loopback(host) or load_accounts(auth_file) or oidc_provider(secrets_auth()):
+        return
+    raise ServeRefused(
+        f"serving on {host} needs accounts: add one with `facesift user add NAME --admin` "
+        f"(accounts file {auth_file}), or serve on 127.0.0.1"
+    )
 
 
 def streamlit_command(

@@ -19,7 +19,14 @@ from pathlib import Path
 import streamlit as st
 
 from catalog import Catalog
-from curation_ui.accounts import Account, AccountError, auth_path, authenticate, load_accounts
+from curation_ui.accounts import (
+    Account,
+    AccountError,
+    auth_path,
+    authenticate,
+    load_accounts,
+    oidc_provider,
+)
 from curation_ui.launch import ENV_AUTH, ENV_REQUIRE_LOGIN
 from curation_ui.roles import User
 
@@ -35,23 +42,6 @@ _LOGIN = "_facesift_login"  # (name, expires at, monotonic seconds)
 def auth_file(cat: Catalog) -> Path:
     """The accounts file this app was started with (``--auth``), or the dataset's own."""
     return auth_path(cat.paths.dir, os.environ.get(ENV_AUTH) or None)
-
-
-def oidc_provider(auth: Mapping | None) -> str | None:
-    """The provider ``st.login`` should use for an ``[auth]`` secrets section, or None.
-
-    Streamlit needs ``redirect_uri`` and ``cookie_secret``, then either a default
-    provider (``client_id`` and ``server_metadata_url`` in the section itself) or a
-    named sub-section holding them.
-    """
-    if not auth or not auth.get("redirect_uri") or not auth.get("cookie_secret"):
-        return None
-    if auth.get("client_id") and auth.get("server_metadata_url"):
-        return "default"
-    for name, sub in auth.items():
-        if isinstance(sub, Mapping) and sub.get("client_id") and sub.get("server_metadata_url"):
-            return str(name)
-    return None
 
 
 def _secrets_auth() -> Mapping | None:

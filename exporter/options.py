@@ -88,6 +88,14 @@ class ExportOptions:
     include_pending: bool = option(
         False, help="also export pending faces that carry a label from their query or import"
     )
+    min_annotators: int = option(
+        0,
+        help="leave out faces with fewer than K annotators' decisions (second opinions)",
+        metavar="K",
+        low=0,
+        high=1000,
+        show_default=False,
+    )
     identity_disjoint: bool = option(
         False, help="keep each person in one split (needs extract --embeddings)"
     )

@@ -74,7 +74,7 @@ def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan)
         "SELECT f.id, f.image_id, f.chip_path, f.chip_size, f.chip_padding, f.phash, "
         "f.dup_group, f.embedding, "
         + ", ".join(f"f.{q}" for q in _QUALITY)
-        + ", s.status, s.label, s.disputed, i.taken_down_at "
+        + ", s.status, s.label, s.disputed, s.annotators, i.taken_down_at "
         "FROM faces f JOIN face_state s ON s.face_id = f.id "
         "JOIN images i ON i.id = f.image_id ORDER BY f.id"
     ).fetchall()
@@ -97,6 +97,9 @@ def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan)
         if status == "pending" and r["disputed"]:
             # Annotators disagree: the label the source claims is not good enough.
             left["disputed"] += 1
+            continue
+        if r["annotators"] < opts.min_annotators:
+            left[f"fewer than {opts.min_annotators} annotators (--min-annotators)"] += 1
             continue
         if label not in plan.mapping:
             left["label not exported"] += 1

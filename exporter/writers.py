@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from exporter.options import LabelPlan
 from exporter.render import fer_pixels
-from exporter.select import ExportFace
+from exporter.select import ExportFace, class_votes
 
 FER_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 FER_CSV = "fer2013.csv"
@@ -39,6 +39,12 @@ METADATA_COLUMNS = (
     "roll",
 )
 PARQUET_ROWS_PER_GROUP = 512
+VOTES_PREFIX = "votes_"  # imagefolder metadata.csv: one vote-count column per class
+
+
+def class_order(plan: LabelPlan) -> list[str]:
+    """The exported classes in class index order (the order of every votes column)."""
+    return sorted(plan.names, key=lambda n: plan.indices[n])
 
 
 @dataclass(frozen=True)
@@ -112,12 +118,14 @@ def write_imagefolder(root: Path, items: Iterable[Item], plan: LabelPlan) -> lis
                 kind,
                 src,
                 *(_num(q.get(k)) for k in ("size_px", "sharpness", "yaw", "pitch", "roll")),
+                *class_votes(it.face, plan),
             ]
         )
         sha = hashlib.sha256(data).hexdigest()
         placed.append(Placed(it.face.id, f"{it.split}/{rel_in_split}", None, sha))
+    header = [*METADATA_COLUMNS, *(VOTES_PREFIX + n for n in class_order(plan))]
     for split, split_rows in rows.items():
-        _write_csv(root / split / "metadata.csv", [list(METADATA_COLUMNS), *split_rows])
+        _write_csv(root / split / "metadata.csv", [header, *split_rows])
     return placed
 
 
@@ -141,10 +149,12 @@ def _write_csv(path: Path, rows: list[list[object]]) -> None:
 
 def hf_features(plan: LabelPlan) -> dict:
     """The Hugging Face ``Features`` of the parquet files, as ``datasets`` serialises them."""
-    names = sorted(plan.names, key=lambda n: plan.indices[n])
+    names = class_order(plan)
     return {
         "image": {"_type": "Image"},
         "label": {"names": names, "_type": "ClassLabel"},
+        # annotators per class, in the label's class order (soft labels, as FER+ publishes)
+        "votes": {"feature": {"dtype": "int64", "_type": "Value"}, "_type": "Sequence"},
         "face_id": {"dtype": "int64", "_type": "Value"},
         "source_kind": {"dtype": "string", "_type": "Value"},
         "source": {"dtype": "string", "_type": "Value"},
@@ -159,6 +169,7 @@ def _hf_schema(plan: LabelPlan) -> pa.Schema:
     fields = [
         pa.field("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
         pa.field("label", pa.int64()),
+        pa.field("votes", pa.list_(pa.int64())),
         pa.field("face_id", pa.int64()),
         pa.field("source_kind", pa.string()),
         pa.field("source", pa.string()),
@@ -194,6 +205,7 @@ def write_hf(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]
                     {
                         "image": {"bytes": data, "path": f"{it.face.id}.png"},
                         "label": it.index,
+                        "votes": class_votes(it.face, plan),
                         "face_id": it.face.id,
                         "source_kind": kind,
                         "source": src,

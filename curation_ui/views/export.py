@@ -35,7 +35,9 @@ def render() -> None:
         c = st.columns(3)
         min_sharp = c[0].number_input("Min sharpness", 0.0, 1e6, 0.0, key="ex_min_sharp")
         max_yaw = c[1].number_input("Max |yaw| (0 = any)", 0.0, 90.0, 0.0, key="ex_max_yaw")
-        c[2].write("")
+        min_annotators = c[2].number_input(
+            "Min annotators per face", 0, 1000, 0, key="ex_min_annotators"
+        )
         include_pending = st.toggle("Include pending faces that carry a label", key="ex_pending")
         identity = st.toggle("Keep each person in one split (needs embeddings)", key="ex_ident")
         overwrite = st.toggle("Replace a non-empty output folder", key="ex_overwrite")
@@ -57,6 +59,7 @@ def render() -> None:
             min_sharpness=min_sharp,
             max_yaw=max_yaw or None,
             include_pending=include_pending,
+            min_annotators=int(min_annotators),
             identity_disjoint=identity,
             seed=int(seed),
             overwrite=overwrite,

@@ -268,19 +268,18 @@ def test_oidc_is_used_only_where_secrets_configure_it():
 # --- the command line -----------------------------------------------------------
 
 
-def test_user_add_list_remove_on_the_command_line(data_root):
+def test_user_add_list_remove_on_the_command_line(data_root, capsys, monkeypatch):
+    import io
     import subprocess
+    from types import SimpleNamespace
 
-    from tests.conftest import cli_argv
+    import pipeline
 
     def facesift(*args: str, stdin: str = ""):
-        return subprocess.run(
-            cli_argv("--dataset", "team", *args, root=data_root),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))  # not a terminal
+        code = pipeline.main(["--root", str(data_root), "--dataset", "team", *args])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
     r = facesift("user", "add", "ann", "--password-stdin", stdin=PASSWORD + "\n")
     assert r.returncode == 0, r.stderr
@@ -299,6 +298,16 @@ def test_user_add_list_remove_on_the_command_line(data_root):
     assert facesift("user", "remove", "ann").returncode == 0
     r = facesift("user", "remove", "ann")
     assert r.returncode == 2 and r.stderr.strip().endswith(f"no user 'ann' in {path}")
+    # The console script, once, as a user runs it (the rest runs in-process, quicker).
+    from tests.conftest import cli_argv
+
+    r = subprocess.run(
+        cli_argv("--dataset", "team", "user", "list", root=data_root),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0 and r.stdout.splitlines() == ["root\tadmin"]
     other = data_root / "elsewhere.toml"
     assert (
         facesift(
