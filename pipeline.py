@@ -339,7 +339,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return print_plan(cat, opts)
         scraped = scrape(cat, opts, on_progress=progress)
         for q in scraped.queries:
-            if q.status != "done":
+            if not q.finished:  # a query the fallback finished is not a failure
                 print(f"scrape: {q.label} ({q.text!r}): {q.status}: {q.message}", file=sys.stderr)
         extract(cat, from_args(ExtractOptions, args), on_progress=progress)
         print(emotion_table(by_emotion(cat, [q.label for q in scraped.queries])), flush=True)

@@ -37,6 +37,8 @@ def test_scrape_50_links_and_stats_counts_them(data_root, make_fake_search):
     stats = facesift(data_root, "stats", "--json")
     data = json.loads(stats.stdout)
     assert data["queries"] == 1 and data["results"] == 50
+    # The browser profile persists under the data root, readable by its owner only.
+    assert ((data_root / ".browser-profile").stat().st_mode & 0o777) == 0o700
     assert data["images"] == {"ok": 50, "failed": 0}
     assert data["downloads"]["ok"] == 50 and data["downloads"]["pending"] == 0
     # Every request for an image named facesift in its User-Agent.
