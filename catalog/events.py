@@ -217,10 +217,15 @@ def refresh_face_states(conn: sqlite3.Connection, face_ids: Iterable[int]) -> No
             )
 
 
+def image_face_ids(conn: sqlite3.Connection, image_id: int) -> list[int]:
+    """The ids of an image's faces, in detection order."""
+    rows = conn.execute("SELECT id FROM faces WHERE image_id = ? ORDER BY face_index", (image_id,))
+    return [r[0] for r in rows]
+
+
 def refresh_image_face_states(conn: sqlite3.Connection, image_id: int) -> None:
     """Refresh the faces of one image (after a face or a provenance was added to it)."""
-    ids = [r[0] for r in conn.execute("SELECT id FROM faces WHERE image_id = ?", (image_id,))]
-    refresh_face_states(conn, ids)
+    refresh_face_states(conn, image_face_ids(conn, image_id))
 
 
 def rebuild_face_states(conn: sqlite3.Connection) -> int:

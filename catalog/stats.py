@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from catalog.dataset import Catalog
 from catalog.faces import DETECTOR_STEPS
+from catalog.predictions import model_summary
 from catalog.takedown import takedown_counts
 
 STATUSES = ("pending", "accepted", "rejected")
@@ -23,6 +24,14 @@ def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
     for st, n in conn.execute("SELECT status, COUNT(*) FROM face_state GROUP BY status"):
         status[st] = n
     return status
+
+
+def near_duplicate_group_count(conn: sqlite3.Connection) -> int:
+    """Groups of two or more near-duplicate faces (``faces.dup_group``)."""
+    return conn.execute(
+        "SELECT COUNT(*) FROM (SELECT dup_group FROM faces WHERE dup_group IS NOT NULL "
+        "GROUP BY dup_group HAVING COUNT(*) > 1)"
+    ).fetchone()[0]
 
 
 def summary(cat: Catalog) -> dict:
@@ -45,7 +54,7 @@ def summary(cat: Catalog) -> dict:
     ):
         extract[st] = n
     extract["by_detector"] = faces_by_detector(cat)
-    return {
+    out = {
         "dataset": cat.paths.name,
         "labels": list(cat.labels.names),
         "queries": _count(cat, "SELECT COUNT(*) FROM queries"),
@@ -61,17 +70,17 @@ def summary(cat: Catalog) -> dict:
         },
         "extract": extract,
         "faces": _count(cat, "SELECT COUNT(*) FROM faces"),
-        "near_duplicate_groups": _count(
-            cat,
-            "SELECT COUNT(*) FROM (SELECT dup_group FROM faces WHERE dup_group IS NOT NULL "
-            "GROUP BY dup_group HAVING COUNT(*) > 1)",
-        ),
+        "near_duplicate_groups": near_duplicate_group_count(cat.conn),
         "status": status,
         "by_label": by_label,
         "label_events": _count(cat, "SELECT COUNT(*) FROM label_events"),
         "exports": _count(cat, "SELECT COUNT(*) FROM exports"),
         "takedowns": takedown_counts(cat.conn),
     }
+    model = model_summary(cat.conn)
+    if model is not None:  # the newest model: id, trained_at, accuracy (cross-validated)
+        out["model"] = model
+    return out
 
 
 def faces_by_detector(cat: Catalog) -> dict[str, int]:

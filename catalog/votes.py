@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from catalog.db import transaction, utc_now
 from catalog.errors import FacesiftError
-from catalog.events import refresh_face_states
+from catalog.events import image_face_ids, refresh_face_states
 from catalog.labels import reject_reasons
 
 
@@ -86,8 +86,7 @@ def add_image_votes(conn: sqlite3.Connection, image_id: int, votes: Iterable[Ima
             if cur.rowcount:
                 new.append(v)
         if new:
-            faces = conn.execute("SELECT id FROM faces WHERE image_id = ?", (image_id,))
-            for (face_id,) in faces.fetchall():
+            for face_id in image_face_ids(conn, image_id):
                 record_decisions(conn, face_id, [v.decision() for v in new])
     return len(new)
 

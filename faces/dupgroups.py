@@ -9,6 +9,7 @@ import numpy as np
 
 from catalog.db import transaction
 from catalog.settings import get_value, put_value
+from catalog.stats import near_duplicate_group_count
 from faces.neardup import near_duplicate_groups, parse_phash
 
 META_KEY = "near_dup_bits"
@@ -38,7 +39,7 @@ def update_dup_groups(
         "SELECT 1 FROM faces WHERE dup_group IS NULL AND phash IS NOT NULL LIMIT 1"
     ).fetchone()
     if not (force or stale or last_bits != str(max_bits)):
-        return DupGroupUpdate(False, 0, 0, _group_count(conn))
+        return DupGroupUpdate(False, 0, 0, near_duplicate_group_count(conn))
     rows = conn.execute(
         "SELECT id, phash, dup_group FROM faces WHERE phash IS NOT NULL ORDER BY id"
     ).fetchall()
@@ -53,11 +54,4 @@ def update_dup_groups(
             ((int(groups[i]), int(ids[i])) for i in changed),
         )
         put_value(conn, META_KEY, str(max_bits))
-    return DupGroupUpdate(True, len(ids), len(changed), _group_count(conn))
-
-
-def _group_count(conn: sqlite3.Connection) -> int:
-    return conn.execute(
-        "SELECT COUNT(*) FROM (SELECT dup_group FROM faces WHERE dup_group IS NOT NULL "
-        "GROUP BY dup_group HAVING COUNT(*) > 1)"
-    ).fetchone()[0]
+    return DupGroupUpdate(True, len(ids), len(changed), near_duplicate_group_count(conn))
