@@ -197,13 +197,17 @@ class StageSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data (Paths as text, Counters as dicts)."""
-        return to_jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+        # Not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs, which
+        # counts the pairs ({"('a', 2)": 1} for Counter(a=2)).
+        return to_jsonable(self)
 
 
 def to_jsonable(value: Any) -> Any:
     """``value`` with Paths as strings, tuples and sets as lists, mappings as dicts."""
     if isinstance(value, Path):
         return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
