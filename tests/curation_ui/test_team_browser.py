@@ -11,26 +11,19 @@ Screenshots (login with a refused password, the second-opinion queue) go to
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
-import urllib.request
 
 import pytest
 
 from catalog.events import face_state
-from catalog.settings import set_labels_per_face
 from curation_ui.accounts import add_user, auth_path
-from curation_ui.launch import streamlit_command
-from tests.conftest import REPO
-from tests.curation_ui.test_browser import (
+from tests.conftest import cli_argv
+from tests.curation_ui.conftest import (
     CHROMEDRIVER,
     CHROMIUM,
     free_port,
     screenshot,
+    serving,
     shots_dir,
     wait_for,
 )
@@ -53,74 +46,47 @@ def bo_says(face_id: int) -> str:
 
 @pytest.fixture
 def team_server(seeded, tmp_path):
+    """``facesift review --labels-per-face 2`` with two annotator accounts."""
     cat = seeded.cat
-    set_labels_per_face(cat.conn, 2)
     users = auth_path(cat.paths.dir)  # the dataset's own users.toml
     for name, pw in PASSWORDS.items():
         add_user(users, name, pw)
     port = free_port()
-    argv, env = streamlit_command(cat.paths.root, cat.paths.name, port=port)
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO
+    argv = cli_argv(
+        "--dataset",
+        cat.paths.name,
+        "review",
+        "--port",
+        str(port),
+        "--labels-per-face",
+        "2",
+        root=cat.paths.root,
     )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return proc.poll() is not None and pytest.fail((tmp_path / "streamlit.log").read_text())
-
-    try:
-        wait_for(healthy, 90, "the review app to start")
+    with serving(argv, tmp_path / "streamlit.log", port) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
 def browsers():
-    """``make()`` -> a fresh headless Chromium (own profile); all quit at the end."""
+    """``make()`` -> one more headless Chromium (scraper.browser.Browser); all quit at the end."""
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are needed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from scraper.browser import CHROME_FLAGS
+    from scraper.browser import Browser
 
     made = []
 
     def make():
-        profile = tempfile.mkdtemp(prefix="facesift-chrome-")
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = CHROMIUM
-        flags = [f for f in CHROME_FLAGS if not f.startswith("--window-size")]
-        for arg in (
-            "--headless=new",
-            *flags,
-            "--window-size=1400,900",
-            f"--user-data-dir={profile}",
-        ):
-            opts.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-        driver.implicitly_wait(0)
-        made.append((driver, profile))
-        return driver
+        chromium = Browser()
+        chromium.driver.set_window_size(1400, 900)
+        chromium.driver.implicitly_wait(0)
+        made.append(chromium)
+        return chromium.driver
 
     try:
         yield make
     finally:
-        for driver, profile in made:
-            driver.quit()
-            shutil.rmtree(profile, ignore_errors=True)
+        for chromium in made:
+            chromium.quit()
 
 
 class Annotator:
