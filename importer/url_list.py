@@ -218,13 +218,14 @@ class _Linker:
                 "SELECT status, reason, image_id FROM downloads WHERE url = ?", (outcome.url,)
             ).fetchone()
             rows = self.rows.pop(outcome.url, [])
-            self._count(row, rows, new)
+            self.count(row, rows, new)
             if row["image_id"] is not None:
                 link(self.conn, self.file, row["image_id"], rows, self.summary)
             self.done += len(rows)
             report(self.on_progress, Progress("import", self.done, self.total, "URL"))
 
-    def _count(self, row, rows, new: bool) -> None:
+    def count(self, row, rows, new: bool) -> None:
+        """Count the rows of one URL by how its download ended."""
         n = len(rows)
         if row["status"] == "ok":
             self.summary.images_new += int(new)
@@ -327,7 +328,7 @@ def _queue(cat, file, chunk, fixed, summary, linker: _Linker, pool: DownloadPool
                     linker.rows[r.url].append((r, row_label))
                 continue
             # Fetched by an earlier run (or a scrape): linked, not fetched again.
-            linker._count(st, [r], False)
+            linker.count(st, [r], False)
             if st["image_id"] is not None:
                 link(conn, file, st["image_id"], [(r, row_label)], summary)
     pool.submit(urls)
