@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -135,6 +136,11 @@ def test_the_annotator_on_every_event_is_the_login_never_a_typed_name(team):
     at.button(key="q_undo").click().run()
     rows = cat.conn.execute("SELECT annotator, action FROM label_events ORDER BY id").fetchall()
     assert [tuple(r) for r in rows] == [("ann", "label"), ("ann", "reject"), ("ann", "undo")]
+    # The password is in no file the app or the accounts wrote (catalog and WAL included).
+    auth = Path(os.environ["FACESIFT_AUTH"])
+    files = [p for p in (*cat.paths.root.rglob("*"), *auth.parent.rglob("*")) if p.is_file()]
+    assert auth in files and any(p.name.startswith("catalog.sqlite") for p in files)
+    assert not [p for p in files if PASSWORD.encode() in p.read_bytes()]
 
 
 def test_sessions_expire_and_a_removed_user_is_logged_out(team, monkeypatch):
