@@ -1,17 +1,32 @@
-"""What the review app shows of the dataset's model: guesses on a photo, hints kept with faces.
+"""What the review app shows of the dataset's model: guesses on a photo and on a face,
+hints kept with new faces, and whether the model is older than the labels.
 
-Pages call these with their session's catalog; the model itself (training,
-predicting, the predictions table) is the ``model`` package's.
+Pages call these with their session's catalog; training, predicting and the
+predictions table are the ``model`` package's and ``catalog.predictions``'.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from catalog.dataset import Catalog
 from catalog.decode import DecodedImage
+from catalog.predictions import (
+    ModelRow,
+    Prediction,
+    faces_by_id,
+    latest_model_row,
+    predictions_for,
+    store_predictions,
+)
 from curation_ui.photo import find_boxes
 from faces.models import Models
+from model import classifier
+from model.inputs import features_of
+from model.predict import predict_image, top_labels
+from model.store import STALE_AFTER, LoadedModel, new_events
 
 TOP_K = 3
 
@@ -36,22 +51,74 @@ class PhotoFace:
     top: list[Guess]
 
 
-def current_model(cat: Catalog):
-    """The dataset's newest model, or None when none has been trained."""
-    return None
+@dataclass(frozen=True)
+class ModelAge:
+    """The newest model and how many label events came after its training."""
+
+    model: ModelRow
+    new_events: int
+    stale_after: int = STALE_AFTER
+
+    @property
+    def stale(self) -> bool:
+        """More than ``stale_after`` label events since training."""
+        return self.new_events > self.stale_after
 
 
-def model_caption(model) -> str:
-    """One line about the model the page uses."""
-    if model is None:
+def model_age(cat: Catalog) -> ModelAge | None:
+    """The newest model's age in label events, or None when none was trained."""
+    row = latest_model_row(cat.conn)
+    return None if row is None else ModelAge(row, new_events(cat, row))
+
+
+def model_caption(row: ModelRow | None) -> str:
+    """One line about the model a page uses."""
+    if row is None:
         return "No model yet: faces are found and boxed, without guesses (train one first)."
-    return f"model {model}"
+    acc = row.figures.get("accuracy")
+    figure = f", cross-validated accuracy {acc:.0%}" if isinstance(acc, float | int) else ""
+    return f"Model {row.id} ({len(row.classes)} classes{figure})."
 
 
-def photo_faces(model, models: Models, photo: DecodedImage) -> list[PhotoFace]:
+def photo_faces(model: LoadedModel | None, models: Models, photo: DecodedImage) -> list[PhotoFace]:
     """Every face of the photo with the model's top 3 (boxes only without a model)."""
-    return [PhotoFace(box, []) for box in find_boxes(models, photo)]
+    if model is None:
+        return [PhotoFace(box, []) for box in find_boxes(models, photo)]
+    found = predict_image(model, photo.rgb, top=TOP_K, face_models=models)
+    return [PhotoFace(f.box, [Guess(lab, s) for lab, s in f.top]) for f in found]
 
 
-def keep_hints(cat: Catalog, face_ids: list[int]) -> None:
-    """Keep the model's guesses for newly added faces (a hint for the Label queue)."""
+def face_top(cat: Catalog, model_id: str, face_id: int, k: int = TOP_K) -> list[Guess]:
+    """The model's top ``k`` labels for a stored face (empty when it has no prediction)."""
+    pred = predictions_for(cat.conn, model_id, [face_id]).get(face_id)
+    if pred is None:
+        return []
+    ranked = sorted(pred.probs.items(), key=lambda kv: -kv[1])[:k]
+    return [Guess(label, float(p)) for label, p in ranked]
+
+
+def keep_hints(cat: Catalog, model: LoadedModel | None, face_ids: list[int]) -> int:
+    """Store the model's prediction for each new face (its hint in the Label queue).
+
+    Predicted from the stored chip and landmarks, as the model predicts every
+    unlabelled face; a face that already has a prediction keeps it. Returns how
+    many were stored.
+    """
+    if model is None or not face_ids:
+        return 0
+    matrix = features_of(cat, faces_by_id(cat.conn, face_ids))
+    if not matrix.rows:
+        return 0
+    probs = classifier.probabilities(model.estimator, matrix.X, model.classes)
+    preds = [
+        Prediction(
+            row.face_id,
+            {c: round(float(x), 6) for c, x in zip(model.classes, p, strict=True)},
+            top_labels(p, model.classes, 1)[0][0],
+            None,
+            None,
+            False,
+        )
+        for row, p in zip(matrix.rows, np.asarray(probs), strict=True)
+    ]
+    return store_predictions(cat.conn, model.id, preds)

@@ -30,7 +30,14 @@ SORTS = {
     "sharpness": "sharpest first",
     "newest": "newest first",
     "oldest": "oldest first",
+    "suspect": "most suspect first (model)",
+    "likely_rejected": "most likely rejected first (model)",
 }
+# Sorts by the newest model's predictions (FaceFilter.model_id); faces it has no
+# prediction for come last.
+MODEL_SORTS = ("suspect", "likely_rejected")
+# The label a face shows: a rejected face shows the model's extra class.
+SHOWN_LABEL_SQL = "(CASE WHEN {s}.status = 'rejected' THEN 'rejected' ELSE {s}.label END)"
 
 
 def quality_sql(alias: str = "f") -> str:
@@ -38,7 +45,17 @@ def quality_sql(alias: str = "f") -> str:
     return QUALITY_SQL.format(f=alias)
 
 
+def self_confidence_sql(p: str = "p", s: str = "s") -> str:
+    """The model's probability of the label a face shows (NULL without one), as SQL."""
+    shown = SHOWN_LABEL_SQL.format(s=s)
+    return f"json_extract({p}.probs, '$.\"' || {shown} || '\"')"
+
+
 def _order_sql(sort: str, f: str = "f") -> str:
+    if sort == "suspect":
+        return f"IFNULL({self_confidence_sql()}, 2.0), {f}.id"
+    if sort == "likely_rejected":
+        return f"IFNULL(json_extract(p.probs, '$.rejected'), -1.0) DESC, {f}.id"
     return {
         "quality": f"{quality_sql(f)} DESC, {f}.id",
         "quality_asc": f"{quality_sql(f)} ASC, {f}.id",
@@ -65,6 +82,7 @@ class FaceFilter:
     disputed_only: bool = False
     collapse_duplicates: bool = False
     sort: str = "quality"
+    model_id: str | None = None  # the model whose guesses the cards show (and sorts use)
 
     def __post_init__(self) -> None:
         bad = set(self.statuses) - set(STATUSES)
@@ -72,6 +90,8 @@ class FaceFilter:
             raise ValueError(f"unknown status {sorted(bad)}")
         if self.sort not in SORTS:
             raise ValueError(f"unknown sort {self.sort!r}")
+        if self.sort in MODEL_SORTS and self.model_id is None:
+            raise ValueError(f"sort {self.sort!r} needs a model")
 
 
 @dataclass(frozen=True)
@@ -94,14 +114,21 @@ class FaceCard:
     disputed: bool
     annotators: int
     dup_count: int = 1
+    guess: str | None = None  # the model's predicted label, when a model predicted this face
+
+    @property
+    def shown_label(self) -> str | None:
+        """The label the face shows (``rejected`` for a rejected face)."""
+        return "rejected" if self.status == "rejected" else self.label
 
     @property
     def caption(self) -> str:
-        """A short plain-text caption (never HTML)."""
+        """A short plain-text caption (never HTML); the model's guess where it differs."""
         label = self.label or "no label"
         origin = "?" if self.label_origin == "source" else ""
         extra = f" ×{self.dup_count}" if self.dup_count > 1 else ""
-        return f"#{self.id} {label}{origin}{extra}"
+        guess = f" · model: {self.guess}" if self.guess and self.guess != self.shown_label else ""
+        return f"#{self.id} {label}{origin}{extra}{guess}"
 
 
 @dataclass(frozen=True)
@@ -163,10 +190,13 @@ def _where(flt: FaceFilter, f: str = "f", s: str = "s") -> tuple[str, list[objec
     return " AND ".join(conds) or "1", params
 
 
-def _filtered_sql(flt: FaceFilter) -> tuple[str, list[object]]:
-    """FROM ... WHERE ... of the faces a filter keeps (collapsed if asked)."""
+def _filtered_sql(
+    flt: FaceFilter, join: str = "", join_params: tuple[object, ...] = ()
+) -> tuple[str, list[object]]:
+    """FROM ... WHERE ... of the faces a filter keeps (collapsed if asked), plus ``join``."""
     where, params = _where(flt)
-    sql = f"FROM face_state s JOIN faces f ON f.id = s.face_id WHERE {where}"
+    sql = f"FROM face_state s JOIN faces f ON f.id = s.face_id {join} WHERE {where}"
+    params = [*join_params, *params]
     if flt.collapse_duplicates:
         g_where, g_params = _where(flt, "g", "gs")
         q_f, q_g = quality_sql("f"), quality_sql("g")
@@ -206,7 +236,13 @@ def count_faces(conn: sqlite3.Connection, flt: FaceFilter) -> int:
 
 
 def _card(row: sqlite3.Row) -> FaceCard:
-    return FaceCard(*row[:13], bool(row[13]), row[14], row[15] if len(row) > 15 else 1)
+    return FaceCard(
+        *row[:13],
+        bool(row[13]),
+        row[14],
+        row[15] if len(row) > 15 else 1,
+        row[16] if len(row) > 16 else None,
+    )
 
 
 def face_page(conn: sqlite3.Connection, flt: FaceFilter, page: int, per_page: int = 48) -> Page:
@@ -214,10 +250,16 @@ def face_page(conn: sqlite3.Connection, flt: FaceFilter, page: int, per_page: in
     total = count_faces(conn, flt)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 0), pages - 1)
-    sql, params = _filtered_sql(flt)
+    guess, join, join_params = "NULL", "", ()
+    if flt.model_id is not None:
+        # The model's guess per face: one primary-key lookup in predictions.
+        guess = "p.predicted"
+        join = "LEFT JOIN predictions p ON p.model_id = ? AND p.face_id = f.id"
+        join_params = (flt.model_id,)
+    sql, params = _filtered_sql(flt, join, join_params)
     rows = conn.execute(
         f"SELECT {_CARD_COLUMNS}, "
-        "(SELECT COUNT(*) FROM faces d WHERE d.dup_group = f.dup_group) "
+        f"(SELECT COUNT(*) FROM faces d WHERE d.dup_group = f.dup_group), {guess} "
         f"{sql} ORDER BY {_order_sql(flt.sort)} LIMIT ? OFFSET ?",
         [*params, per_page, page * per_page],
     ).fetchall()

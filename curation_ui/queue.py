@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 
 from catalog.events import is_undone, record, undo_last
+from catalog.predictions import ModelRow, latest_model_row
 from catalog.settings import labels_per_face
 from curation_ui.queries import NO_LABEL, FaceCard, face_card
 
@@ -23,7 +24,9 @@ SUBSETS = {
     "disputed": "faces on which annotators disagree (that you have not decided)",
     "all": "every face not yet decided by you",
     "second": "second opinion: faces short of their labels per face, none decided by you",
+    "suspects": "suspects: the faces the model least believes, least first (needs a model)",
 }
+SUSPECTS = "suspects"
 # Subsets that must not show the face's current label (or whether others disagree):
 # a second opinion is independent only if the annotator cannot see the first.
 BLIND_SUBSETS = frozenset({"second"})
@@ -50,10 +53,26 @@ def _standing_vote_sql(annotator_param: str = "?") -> str:
     )
 
 
-def _subset_where(qf: QueueFilter, annotator: str, k: int = 1) -> tuple[str, list[object]]:
+def _decided_since_sql() -> str:
+    """Some annotator's standing decision on the face recorded after event ``?``."""
+    return (
+        "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = s.face_id AND e.id > ? "
+        "AND e.action <> 'undo' AND NOT EXISTS "
+        "(SELECT 1 FROM label_events u WHERE u.undoes = e.id))"
+    )
+
+
+def _subset_where(
+    qf: QueueFilter, annotator: str, k: int = 1, model: ModelRow | None = None
+) -> tuple[str, list[object]]:
     conds: list[str] = []
     params: list[object] = []
-    if qf.subset == "unlabelled":
+    if qf.subset == SUSPECTS:
+        # The newest model's suspects (out-of-fold: it never saw them) that nobody has
+        # decided since it was trained; joined as ``p`` by the caller.
+        conds.append(f"p.out_of_fold = 1 AND NOT {_decided_since_sql()}")
+        params.append((model.last_event_id or 0) if model is not None else 0)
+    elif qf.subset == "unlabelled":
         conds.append("s.status = 'pending' AND s.label IS NULL")
     elif qf.subset == "pending":
         conds.append("s.status = 'pending'")
@@ -87,7 +106,12 @@ def next_face_id(
     after: int = 0,
     skipped: frozenset[int] = frozenset(),
 ) -> int | None:
-    """The first face of the subset with an id above ``after`` (wrapping), not skipped."""
+    """The first face of the subset with an id above ``after`` (wrapping), not skipped.
+
+    The suspects subset is walked in the model's order instead (see :func:`_next_suspect`).
+    """
+    if qf.subset == SUSPECTS:
+        return _next_suspect(conn, qf, annotator, after, skipped)
     where, params = _subset_where(qf, annotator, labels_per_face(conn))
     if skipped:
         where += f" AND s.face_id NOT IN ({','.join('?' * len(skipped))})"
@@ -105,9 +129,66 @@ def next_face_id(
 
 def remaining(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> int:
     """How many faces of the subset are left (skipped ones included)."""
+    if qf.subset == SUSPECTS:
+        found = _suspects_from(conn, qf, annotator)
+        if found is None:
+            return 0
+        return conn.execute(f"SELECT COUNT(*) {found[0]}", found[1]).fetchone()[0]
     where, params = _subset_where(qf, annotator, labels_per_face(conn))
     sql = f"SELECT COUNT(*) FROM face_state s WHERE {where}"
     return conn.execute(sql, params).fetchone()[0]
+
+
+# Suspects in the order of ``facesift model suspects``: lowest self-confidence of
+# the label the face had when the model was trained first, then by face id.
+_SUSPECT_KEY = "IFNULL(p.self_confidence, 0.0)"
+
+
+def _suspects_from(
+    conn: sqlite3.Connection, qf: QueueFilter, annotator: str
+) -> tuple[str, list[object]] | None:
+    """FROM ... WHERE ... of the suspects left, or None when the dataset has no model."""
+    model = latest_model_row(conn)
+    if model is None:
+        return None
+    where, params = _subset_where(qf, annotator, model=model)
+    sql = (
+        "FROM predictions p JOIN face_state s ON s.face_id = p.face_id "
+        f"WHERE p.model_id = ? AND {where}"
+    )
+    return sql, [model.id, *params]
+
+
+def _next_suspect(
+    conn: sqlite3.Connection,
+    qf: QueueFilter,
+    annotator: str,
+    after: int,
+    skipped: frozenset[int],
+) -> int | None:
+    """The next suspect after face ``after`` in suspect order (wrapping), not skipped."""
+    found = _suspects_from(conn, qf, annotator)
+    if found is None:
+        return None
+    base, params = found
+    if skipped:
+        base += f" AND s.face_id NOT IN ({','.join('?' * len(skipped))})"
+        params = [*params, *sorted(skipped)]
+    sql = (
+        f"SELECT s.face_id {base} AND ({_SUSPECT_KEY}, s.face_id) > (?, ?) "
+        f"ORDER BY {_SUSPECT_KEY}, s.face_id LIMIT 1"
+    )
+    start = (-1.0, 0)
+    if after:
+        key = conn.execute(
+            f"SELECT {_SUSPECT_KEY} FROM predictions p WHERE p.model_id = ? AND p.face_id = ?",
+            (params[0], after),
+        ).fetchone()
+        start = (key[0], after) if key else start
+    row = conn.execute(sql, [*params, *start]).fetchone()
+    if row is None and after:
+        row = conn.execute(sql, [*params, -1.0, 0]).fetchone()
+    return row[0] if row else None
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from catalog.labels import reject_reasons
+from catalog.predictions import latest_model_row
+from catalog.preferences import SHOW_MODEL_TOP3, get_flag, set_flag
 from catalog.settings import labels_per_face
+from curation_ui import model_hints, session
 from curation_ui import queue as q
-from curation_ui import session
 from curation_ui.queries import NO_LABEL, face_in_image, face_sources, source_names
 from curation_ui.thumbs import image_with_box
+from curation_ui.views import model_banner
 
 ANY = "(any)"
 STATE = "q_state"
 MSG = "q_msg"
 MAX_KEYED_LABELS = 9  # keys 1..9
+TOP3 = "q_model_top3"  # the toggle; its value is remembered per annotator in the catalog
+TOP3_FOR = "q_model_top3_for"  # whose remembered value the toggle holds
 
 
 @session.shows_errors
@@ -75,6 +80,7 @@ def queue_panel() -> None:
                     + (" (claimed by its source)" if card.label_origin == "source" else "")
                     + (" · annotators disagree" if card.disputed else "")
                 )
+            _model_top3(cat, card.id, state.filter.subset)
             if st.toggle("Show the source image and box", key="q_show_source"):
                 _source_view(cat, card)
     with right:
@@ -128,15 +134,48 @@ def queue_panel() -> None:
         st.caption(f"{left_n} left in this subset · {state.done} decided in this session")
 
 
+def _model_top3(cat, face_id: int, subset: str) -> None:
+    """The model's top 3 for the face, when the annotator asked for them (never when blind)."""
+    if not st.session_state.get(TOP3) or subset in q.BLIND_SUBSETS:
+        return
+    model = latest_model_row(cat.conn)
+    top = model_hints.face_top(cat, model.id, face_id) if model is not None else []
+    if not top:
+        st.caption("The model has no guess for this face yet (retrain it).")
+    for guess in top:
+        st.progress(guess.score, text=f"model: {guess.caption}")
+
+
+def _save_top3() -> None:
+    set_flag(session.catalog().conn, session.annotator(), SHOW_MODEL_TOP3, st.session_state[TOP3])
+
+
+def _top3_toggle(cat, who: str, blind: bool) -> None:
+    # Loaded once per annotator (a name change loads the new annotator's choice).
+    if st.session_state.get(TOP3_FOR) != who:
+        st.session_state[TOP3] = get_flag(cat.conn, who, SHOW_MODEL_TOP3)
+        st.session_state[TOP3_FOR] = who
+    st.toggle(
+        "Show the model's top 3 beside the face",
+        key=TOP3,
+        on_change=_save_top3,
+        disabled=blind,
+        help="Off by default: a visible suggestion biases the label you give. "
+        "Remembered for you; never shown for second opinions.",
+    )
+
+
 def render() -> None:
     """The Label queue page."""
     cat = session.catalog()
     who = session.annotator()
     st.header("Label queue")
+    model_banner.render(cat)
+    has_model = latest_model_row(cat.conn) is not None
     c = st.columns(3)
     k = labels_per_face(cat.conn)
     # With K > 1 the team's first job is second opinions: that subset comes first.
-    others = [s for s in q.SUBSETS if s != "second"]
+    others = [s for s in q.SUBSETS if s != "second" and (has_model or s != q.SUSPECTS)]
     subsets = ["second", *others] if k > 1 else others
     subset = c[0].selectbox(
         "Faces", subsets, format_func=q.SUBSETS.get, key="q_subset", bind="query-params"
@@ -159,6 +198,8 @@ def render() -> None:
     state = st.session_state.get(STATE)
     if state is None or state.filter != qf:
         st.session_state[STATE] = q.start(cat.conn, qf, who)
+    if has_model:
+        _top3_toggle(cat, who, blind)
     keys = ", ".join(f"{i + 1} {n}" for i, n in enumerate(cat.labels.names[:MAX_KEYED_LABELS]))
     st.caption(f"Keys: {keys}; x reject, s skip, z undo. It moves on by itself.")
     queue_panel()

@@ -6,8 +6,10 @@ import streamlit as st
 
 from catalog.events import LabelEvent
 from catalog.labels import reject_reasons
+from catalog.predictions import latest_model_row
 from curation_ui import actions, session
 from curation_ui.queries import (
+    MODEL_SORTS,
     NO_LABEL,
     SORTS,
     STATUSES,
@@ -18,6 +20,7 @@ from curation_ui.queries import (
 )
 from curation_ui.stats import label_status_table
 from curation_ui.thumbs import thumbnail
+from curation_ui.views import model_banner
 
 COLUMNS = 8
 ANY = "(any)"
@@ -71,8 +74,10 @@ def _filters() -> tuple[FaceFilter, int]:
         key="rv_origin",
         persist_state="session",
     )
+    model = latest_model_row(conn)  # its guesses in the captions; its sorts when there is one
+    sorts = [k for k in SORTS if model is not None or k not in MODEL_SORTS]
     sort = top[3].selectbox(
-        "Sort", list(SORTS), format_func=SORTS.get, key="rv_sort", bind="query-params"
+        "Sort", sorts, format_func=SORTS.get, key="rv_sort", bind="query-params"
     )
     with st.expander("Quality filters and near-duplicates"):
         q = st.columns(6)
@@ -99,6 +104,7 @@ def _filters() -> tuple[FaceFilter, int]:
         disputed_only=disputed,
         collapse_duplicates=collapse,
         sort=sort,
+        model_id=model.id if model is not None else None,
     )
     if st.session_state.get("rv_filter") != flt:
         st.session_state["rv_filter"] = flt
@@ -264,5 +270,6 @@ def _detail(card) -> str:
 def render() -> None:
     """The Review by query page."""
     st.header("Review by query")
+    model_banner.render(session.catalog())
     flt, per_page = _filters()
     grid(flt, per_page)

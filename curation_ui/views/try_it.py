@@ -11,10 +11,14 @@ import threading
 
 import streamlit as st
 
+from catalog.dataset import Catalog
+from catalog.predictions import ModelRow, latest_model_row
 from curation_ui import model_hints, session
 from curation_ui.photo import PhotoError, add_photo, draw_boxes, read_photo
+from curation_ui.roles import require
 from faces.models import Models, load_models
 from importer.items import IMAGE_EXTS
+from model.store import LoadedModel, ModelError, load_model
 
 MODES = {"upload": "Upload a photo", "camera": "Take one with the camera"}
 MSG = "ti_msg"
@@ -25,6 +29,23 @@ def _detector() -> tuple[Models, threading.Lock]:
     # One copy of dlib's models for every session; the lock keeps two sessions
     # from running the same detector object at once.
     return load_models(), threading.Lock()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _loaded(dataset_dir: str, model_id: str, _cat: Catalog, _row: ModelRow) -> LoadedModel:
+    # Keyed by the dataset folder and the model id: a retrained model is loaded anew.
+    return load_model(_cat, _row)
+
+
+def _model(cat: Catalog) -> tuple[ModelRow | None, LoadedModel | None]:
+    row = latest_model_row(cat.conn)
+    if row is None:
+        return None, None
+    try:
+        return row, _loaded(str(cat.paths.dir), row.id, cat, row)
+    except ModelError as e:
+        st.error(str(e))
+        return None, None
 
 
 def _photo_input() -> tuple[bytes, str | None, str] | None:
@@ -40,23 +61,27 @@ def _photo_input() -> tuple[bytes, str | None, str] | None:
 
 def _on_add(data: bytes, name: str | None, source: str) -> None:
     cat = session.catalog()
+    require(session.user(), "label")
     models, lock = _detector()
     try:
         with lock:
             added = add_photo(cat, data, name, source, models)
-        model_hints.keep_hints(cat, added.face_ids)
     except PhotoError as e:
         session.say(MSG, str(e), "warn")
         return
-    session.say(MSG, added.line())
+    hints = model_hints.keep_hints(cat, _model(cat)[1], added.face_ids)
+    line = added.line()
+    if hints:
+        line += f" The model's guess is kept as a hint for {hints} of them."
+    session.say(MSG, line)
 
 
 def render() -> None:
     """The Try it page."""
     cat = session.catalog()
     st.header("Try it")
-    model = model_hints.current_model(cat)
-    st.caption(model_hints.model_caption(model))
+    row, model = _model(cat)
+    st.caption(model_hints.model_caption(row))
     got = _photo_input()
     session.message(MSG)
     if got is None:
@@ -75,14 +100,6 @@ def render() -> None:
     captions = [f.top[0].caption if f.top else "" for f in faces]
     left.image(draw_boxes(photo.rgb, [f.box for f in faces], captions), width="stretch")
     with right:
-        if not faces:
-            st.warning("No face was found in this photo.")
-        for i, face in enumerate(faces, start=1):
-            st.markdown(f"**Face {i}**")
-            if not face.top:
-                st.caption("no model yet: no guess")
-            for guess in face.top:
-                st.progress(guess.score, text=guess.caption)
         st.button(
             "Add to dataset",
             key="ti_add",
@@ -91,3 +108,11 @@ def render() -> None:
             args=(data, name, source),
             help="Store the photo and its faces as pending, to be checked in the Label queue",
         )
+        if not faces:
+            st.warning("No face was found in this photo.")
+        for i, face in enumerate(faces, start=1):
+            st.markdown(f"**Face {i}**")
+            if not face.top:
+                st.caption("no model yet: no guess")
+            for guess in face.top:
+                st.progress(guess.score, text=guess.caption)
