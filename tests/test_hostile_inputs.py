@@ -1251,7 +1251,9 @@ def cli_flags() -> list[Flag]:
                 low = spec.low if spec.above is None else spec.above + 1
                 flags.append(Flag(command, name, "int", low, spec.high))
             elif spec is not None and a.type.kind is float:
-                assert (spec.low, spec.above) in ((0, None), (None, 0)), f"{command} {name}"
+                floor = spec.low if spec.low is not None else spec.above
+                # The sweep's bad floats are negative: each such flag must refuse them.
+                assert floor is not None and floor >= 0, f"{command} {name}"
                 flags.append(Flag(command, name, "float"))
             elif a.type is split_fractions:
                 flags.append(Flag(command, name, "fractions"))
