@@ -7,9 +7,10 @@ Builds a small dataset in a temporary root from the real test photos
 (``../shared/testdata/faces``; scikit-image's astronaut, chelsea and coffee when
 that folder is absent), imports and extracts it through the stage functions,
 records a few review decisions, serves the app (``facesift review`` on a free
-port), and saves each page in ``SHOTS`` with headless Chromium (the scraper's
-:class:`scraper.browser.Browser`, with its CHROME_FLAGS). The server is stopped
-by its process group id at the end, whatever happens.
+port, :func:`curation_ui.serving.serving`), and saves each page in ``SHOTS``
+with headless Chromium (the scraper's :class:`scraper.browser.Browser`, with
+its CHROME_FLAGS). The server is stopped by its process group id at the end,
+whatever happens.
 
 A new page is one more line in ``SHOTS``.
 """
@@ -18,13 +19,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from catalog import Catalog  # noqa: E402
-from curation_ui.launch import stop_group  # noqa: E402
+from curation_ui.serving import free_port, serving, wait_for  # noqa: E402
 from scraper.browser import Browser  # noqa: E402
 
 SHARED_PHOTOS = REPO.parent / "shared" / "testdata" / "faces"
@@ -145,49 +141,6 @@ def _decide(cat: Catalog) -> None:
     actions.reject(cat.conn, unlabelled[1:2], ANNOTATOR, "low_quality")
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(cond: Callable[[], object], timeout: float, what: str):
-    """Poll ``cond`` until it is true; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise SystemExit(f"screenshots: timed out after {timeout:g} s waiting for {what}")
-
-
-def serve(root: Path, port: int, log: Path) -> subprocess.Popen:
-    """``facesift review`` on the dataset, in its own process group; returns once it is healthy."""
-    argv = [sys.executable, str(REPO / "pipeline.py"), "--root", str(root), "--dataset", DATASET]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*argv, "review", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=REPO,
-        )
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise SystemExit(f"screenshots: the review app exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    wait_for(healthy, 90, "the review app to start")
-    return proc
-
-
 def take(driver, url: str, shot: Shot, out: Path) -> None:
     """Open one page, wait until it is drawn and still, and save it as a small PNG."""
     from PIL import Image
@@ -239,21 +192,19 @@ def main(argv: list[str] | None = None) -> int:
         root = tmp_path / "datasets"
         build_dataset(root, tmp_path / "photos")
         port = free_port()
-        proc = serve(root, port, tmp_path / "review.log")
-        try:
+        argv = [sys.executable, str(REPO / "pipeline.py"), "--root", str(root)]
+        argv += ["--dataset", DATASET, "review", "--port", str(port)]
+        with serving(argv, tmp_path / "review.log", port) as base:
             # The scraper's browser: headless, CHROME_FLAGS, a throw-away profile.
             browser = Browser()
             try:
                 browser.driver.set_window_size(*WINDOW)
-                base = f"http://127.0.0.1:{port}"
                 for shot in SHOTS:
                     sep = "&" if "?" in shot.path else "?"
                     named = f"{sep}annotator={ANNOTATOR}" if shot.named else ""
                     take(browser.driver, base + shot.path + named, shot, args.out)
             finally:
                 browser.quit()
-        finally:
-            stop_group(proc)
     return 0
 
 

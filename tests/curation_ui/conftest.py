@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +14,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from catalog.storage import store_content
-from curation_ui.launch import stop_group
-from tests.conftest import REPO
+
+# The browser tests import these from here, with the fixtures below.
+from curation_ui.serving import free_port, serving, wait_for  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -131,50 +126,6 @@ def open_page(name: str, annotator: str | None = "ann") -> AppTest:
 
 
 # --- the real app in a real browser (test_browser.py and the other *_browser tests) ---------
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
-    """Poll ``cond`` until it is true (and return it); fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)  # polling interval of a test helper, not a fixed wait
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-@contextlib.contextmanager
-def serving(argv: list[str], log: Path, port: int, env: dict | None = None) -> Iterator[str]:
-    """Run a command that serves the app on ``port``; yield its URL once it is healthy.
-
-    The server runs in its own process group, stopped (every process of it) at the end.
-    """
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return proc.poll() is not None and pytest.fail(log.read_text())
-
-    try:
-        wait_for(healthy, 90, "the review app to start")
-        yield url
-    finally:
-        stop_group(proc)
 
 
 def shots_dir(tmp_path: Path) -> Path:

@@ -1,0 +1,70 @@
+"""Serving the app in the background for a script or a test, and stopping it cleanly.
+
+``facesift review`` itself runs in the foreground (:func:`curation_ui.launch.serve`);
+this is for callers that drive the served app (the README's screenshots, the
+browser tests): start the command in its own process group, wait until the app
+answers its health check, and end every process of it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from curation_ui.launch import REPO, stop_group
+
+T = TypeVar("T")
+START_SECONDS = 90.0  # a cold Streamlit start on a busy 2-core machine
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
+    """Poll ``cond`` until it is true and return it; TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)  # a polling interval, not a fixed wait
+    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], log: Path, port: int, env: dict | None = None) -> Iterator[str]:
+    """Run ``argv`` (a command serving the app on ``port``); yield its URL once healthy.
+
+    Output goes to ``log``. If the command exits before it answers, RuntimeError
+    carries its log. At the end every process of it is stopped.
+    """
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited with status {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, START_SECONDS, "the review app to start")
+        yield url
+    finally:
+        stop_group(proc)
