@@ -19,9 +19,10 @@ from PIL import Image, ImageDraw, ImageFont
 from catalog.dataset import Catalog
 from catalog.decode import DecodedImage, ImageRejected, decode_image
 from catalog.errors import FacesiftError
+from catalog.events import image_face_ids
 from catalog.images import ImageSource, StoredImage, add_image, add_source
 from catalog.storage import store_content
-from curation_ui.queries import image_extract_status, image_face_ids
+from curation_ui.queries import image_extract_status
 from faces.detect import DetectParams, detect_faces
 from faces.dupgroups import update_dup_groups
 from faces.models import Models

@@ -330,14 +330,6 @@ def face_sources(conn: sqlite3.Connection, face_id: int) -> list[SourceInfo]:
     return [SourceInfo(*r) for r in rows]
 
 
-def image_face_ids(conn: sqlite3.Connection, image_id: int) -> list[int]:
-    """The ids of an image's faces, in detection order."""
-    rows = conn.execute(
-        "SELECT id FROM faces WHERE image_id = ? ORDER BY face_index", (image_id,)
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def image_extract_status(conn: sqlite3.Connection, image_id: int) -> str | None:
     """An image's extract status ('done', 'no_face', 'error'), None while not yet extracted."""
     row = conn.execute("SELECT extract_status FROM images WHERE id = ?", (image_id,)).fetchone()
