@@ -147,12 +147,15 @@ def test_import_page_upload_a_zip_with_folder_labels(app_env):
 def test_import_page_folder_then_extraction(app_env, tmp_path, single_face_photo, monkeypatch):
     import shutil
 
-    monkeypatch.setenv("FACESIFT_IMPORT_ROOT", str(tmp_path))  # review --import-root
+    # A folder of its own: tmp_path also holds the dataset (whose chips are faces too).
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    monkeypatch.setenv("FACESIFT_IMPORT_ROOT", str(folder))  # review --import-root
     cat = app_env.cat
-    shutil.copy(single_face_photo.path, tmp_path / single_face_photo.name)
+    shutil.copy(single_face_photo.path, folder / single_face_photo.name)
     at = open_page("import")
     at.radio(key="im_mode").set_value("A folder or file on this machine").run()
-    at.text_input(key="im_path").input(str(tmp_path)).run()
+    at.text_input(key="im_path").input(str(folder)).run()
     at.selectbox(key="im_labels").select("one").run()
     at.selectbox(key="im_label").select("neutral").run()
     at.button(key="im_go").click().run(timeout=120)
@@ -163,7 +166,7 @@ def test_import_page_folder_then_extraction(app_env, tmp_path, single_face_photo
         "SELECT COUNT(*) FROM face_state s JOIN faces f ON f.id = s.face_id "
         "JOIN image_sources i ON i.image_id = f.image_id "
         "WHERE i.source_name = ? AND s.label = 'neutral'",
-        (tmp_path.name,),
+        (folder.name,),
     ).fetchone()[0]
     assert n == 1
 
