@@ -14,13 +14,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from catalog.agreement import Decisions, fleiss_kappa
+from catalog.events import STANDING_SQL
 
 
 def decided_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Per annotator, the faces on which they have a standing decision (one not undone)."""
     rows = conn.execute(
-        "SELECT annotator, COUNT(DISTINCT face_id) FROM label_events e WHERE action <> 'undo' "
-        "AND NOT EXISTS (SELECT 1 FROM label_events u WHERE u.undoes = e.id) GROUP BY annotator"
+        "SELECT annotator, COUNT(DISTINCT face_id) FROM label_events e "
+        f"WHERE {STANDING_SQL} GROUP BY annotator"
     )
     return {a: n for a, n in rows}
 

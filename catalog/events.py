@@ -25,6 +25,10 @@ from catalog.settings import labels_per_face
 ACTIONS = ("label", "reject", "accept", "undo")
 # A reject no majority overturns: `facesift takedown` records it as annotator takedown:<id>.
 FINAL_REJECT = "takedown"
+# SQL: label event ``e`` is a standing decision (a decision no undo names).
+STANDING_SQL = (
+    "e.action <> 'undo' AND NOT EXISTS (SELECT 1 FROM label_events u WHERE u.undoes = e.id)"
+)
 
 
 class EventError(FacesiftError, ValueError):
@@ -313,11 +317,7 @@ def undo_last(
     conn: sqlite3.Connection, annotator: str, face_id: int | None = None
 ) -> LabelEvent | None:
     """Undo the annotator's latest standing decision (on one face, or on any); None if none."""
-    sql = (
-        "SELECT e.id, e.face_id FROM label_events e WHERE e.annotator = ? "
-        "AND e.action <> 'undo' "
-        "AND NOT EXISTS (SELECT 1 FROM label_events u WHERE u.undoes = e.id)"
-    )
+    sql = f"SELECT e.id, e.face_id FROM label_events e WHERE e.annotator = ? AND {STANDING_SQL}"
     params: list[object] = [annotator.strip()]
     if face_id is not None:
         sql += " AND e.face_id = ?"

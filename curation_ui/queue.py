@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field, replace
 
-from catalog.events import is_undone, record, undo_last
+from catalog.events import STANDING_SQL, is_undone, record, undo_last
 from catalog.predictions import ModelRow, latest_model_row
 from catalog.settings import labels_per_face
 from curation_ui.queries import NO_LABEL, FaceCard, face_card
@@ -48,8 +48,7 @@ class QueueFilter:
 def _standing_vote_sql(annotator_param: str = "?") -> str:
     return (
         "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = s.face_id AND e.annotator = "
-        f"{annotator_param} AND e.action <> 'undo' AND NOT EXISTS "
-        "(SELECT 1 FROM label_events u WHERE u.undoes = e.id))"
+        f"{annotator_param} AND {STANDING_SQL})"
     )
 
 
@@ -57,8 +56,7 @@ def _decided_since_sql() -> str:
     """Some annotator's standing decision on the face recorded after event ``?``."""
     return (
         "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = s.face_id AND e.id > ? "
-        "AND e.action <> 'undo' AND NOT EXISTS "
-        "(SELECT 1 FROM label_events u WHERE u.undoes = e.id))"
+        f"AND {STANDING_SQL})"
     )
 
 
