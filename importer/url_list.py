@@ -96,7 +96,10 @@ def is_url_list(path: Path) -> bool:
         with path.open("rb") as f:
             head = f.readline(1 << 16).decode("utf-8-sig", "replace")
         delimiter = "\t" if ext == "tsv" else ","
-        header = next(csv.reader([head], delimiter=delimiter), [])
+        try:
+            header = next(csv.reader([head], delimiter=delimiter), [])
+        except csv.Error:  # old Mac line endings: the FER2013 reader says what is wrong
+            return False
         names = [h.strip().lower() for h in header]
         return "pixels" not in names and any(
             c.lower() in names for c in column_names()["url_list"]["url"]

@@ -136,3 +136,17 @@ def test_a_taken_down_url_or_image_is_never_stored_again(catalog, fake_search, t
     assert s.kept == 0 and s.skipped == {"taken_down": 2}
     live = "SELECT COUNT(*) FROM images WHERE taken_down_at IS NULL"
     assert catalog.conn.execute(live).fetchone()[0] == 1
+
+
+def test_which_files_are_url_lists(tmp_path):
+    cases = {
+        "a.txt": b"http://x/1.jpg\n",
+        "b.csv": b"url,label\nhttp://x/1.jpg,happy\n",
+        "c.csv": b"emotion,pixels,Usage\n3,1 2 3 4,Training\n",  # FER2013
+        "d.csv": b"emotion,pixels,Usage\r3,1 2 3 4,Training\r",  # old Mac line endings
+        "e.csv": b"file,label\na.png,happy\n",
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    got = {name: is_url_list(tmp_path / name) for name in cases}
+    assert got == {"a.txt": True, "b.csv": True, "c.csv": False, "d.csv": False, "e.csv": False}
