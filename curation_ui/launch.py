@@ -91,8 +91,8 @@ def streamlit_command(
     root: Path,
     dataset: str,
     *,
-    port: int = 8501,
-    host: str = "127.0.0.1",
+    port: int = ReviewOptions.port,
+    host: str = ReviewOptions.host,
     auth: Path | None = None,
     import_root: Path | None = None,
 ) -> tuple[list[str], dict[str, str]]:
