@@ -122,14 +122,12 @@ def cmd_takedown(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     """Serve the review app on this dataset until interrupted (SIGINT, SIGTERM or SIGHUP)."""
     from catalog.settings import labels_per_face, set_labels_per_face
-    from curation_ui.accounts import auth_path
-    from curation_ui.launch import refuse_open_network, serve, streamlit_command
+    from curation_ui.launch import serve, streamlit_command
 
     opts = from_args(ReviewOptions, args)
     with open_catalog(args) as cat:  # creates or checks the dataset: errors are one line
         name = cat.paths.name
-        auth = auth_path(cat.paths.dir, opts.auth)
-        refuse_open_network(opts.host, auth)  # before the setting changes anything
+        auth = _refuse_open_network(cat, opts)  # before the setting changes anything
         if opts.labels_per_face is not None:
             set_labels_per_face(cat.conn, opts.labels_per_face)
         k = labels_per_face(cat.conn)
@@ -142,6 +140,16 @@ def cmd_review(args: argparse.Namespace) -> int:
         flush=True,
     )
     return serve(argv, env)
+
+
+def _refuse_open_network(cat: Catalog, opts: ReviewOptions) -> Path:
+    """The accounts file; a one-line error if the app would be open to the network."""
+    from curation_ui.accounts import auth_path
+    from curation_ui.launch import refuse_open_network
+
+    auth = auth_path(cat.paths.dir, opts.auth)
+    refuse_open_network(opts.host, auth)
+    return auth
 
 
 def _auth_file(args: argparse.Namespace, override: Path | None) -> Path:
@@ -337,6 +345,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         opts = from_args(ScrapeOptions, args)
         if opts.plan:
             return print_plan(cat, opts)
+        if not args.no_review:  # refused at once, not after an hour of scraping
+            _refuse_open_network(cat, from_args(ReviewOptions, args))
         scraped = scrape(cat, opts, on_progress=progress)
         for q in scraped.queries:
             if not q.finished:  # a query the fallback finished is not a failure

@@ -250,7 +250,13 @@ class AuthFileOptions:
 class UserAddOptions(AuthFileOptions):
     """``facesift user add NAME``."""
 
-    name: str = option("", help="user name (the annotator name on their labels)", positional=True)
+    name: str = option(
+        "",
+        help="user name (the annotator name on their labels)",
+        positional=True,
+        metavar="NAME",
+        show_default=False,
+    )
     admin: bool = option(False, help="may also import, export, take down and manage the model")
     password_stdin: bool = option(
         False, help="read the password from the first line of standard input (no prompt)"
@@ -261,4 +267,4 @@ class UserAddOptions(AuthFileOptions):
 class UserRemoveOptions(AuthFileOptions):
     """``facesift user remove NAME``."""
 
-    name: str = option("", help="user name", positional=True)
+    name: str = option("", help="user name", positional=True, metavar="NAME", show_default=False)

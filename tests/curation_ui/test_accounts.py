@@ -337,6 +337,10 @@ def test_serving_beyond_loopback_without_accounts_is_refused(data_root, capsys, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "facesift user add NAME --admin" in err
     assert not served
+    # facesift run refuses before it scrapes anything, not after.
+    monkeypatch.setattr("scraper.stage.scrape", lambda *a, **k: pytest.fail("scraped"))
+    assert pipeline.main([*base[:-1], "run", "--host", "0.0.0.0"]) == 2
+    assert "facesift user add NAME --admin" in capsys.readouterr().err
     # On this machine only, today's name prompt stays: no accounts needed.
     assert pipeline.main([*base, "--labels-per-face", "2"]) == 0
     assert served[-1]["FACESIFT_REQUIRE_LOGIN"] == "0" and "FACESIFT_AUTH" in served[-1]
