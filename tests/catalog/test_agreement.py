@@ -42,12 +42,9 @@ def test_agreement_counts_unanimous_faces_pairs_and_ties(decided):
 
 def test_an_undone_vote_no_longer_counts(decided):
     cat, (_, _, split, _) = decided
-    [bo_reject] = [
-        e
-        for e in cat.conn.execute(
-            "SELECT id FROM label_events WHERE face_id = ? AND annotator = 'bo'", (split,)
-        )
-    ]
+    bo_reject = cat.conn.execute(
+        "SELECT id FROM label_events WHERE face_id = ? AND annotator = 'bo'", (split,)
+    ).fetchone()
     record(cat.conn, split, "bo", "undo", undoes=bo_reject[0])
     ag = agreement(cat.conn)
     assert (ag.faces, ag.unanimous, ag.disputed) == (2, 2, 0)
