@@ -375,6 +375,9 @@ def filters(f: CardFacts) -> list[str]:
         lines.append(f"- --labels {opts.labels}")
     if opts.map:
         lines.append(f"- --map {opts.map}")
+    if opts.min_annotators:
+        k = opts.min_annotators
+        lines.append(f"- --min-annotators {k}: faces decided by fewer annotators are left out")
     if f.left_out:
         lines.append("- left out: " + ", ".join(f"{r} {k}" for r, k in sorted(f.left_out.items())))
     return lines
@@ -382,11 +385,13 @@ def filters(f: CardFacts) -> list[str]:
 
 _FILES = {
     "imagefolder": "- `<split>/<label>/<face id>.png`: the images, a folder per split "
-    "and class; `<split>/metadata.csv`: file name, label, face id, source and quality figures",
+    "and class; `<split>/metadata.csv`: file name, label, face id, source and quality figures, "
+    "and one `votes_<label>` column per class (how many annotators gave it)",
     "fer2013-csv": "- `fer2013.csv`: FER2013's columns `emotion,pixels,Usage` (Training, "
     "PublicTest, PrivateTest for train, val, test); pixels are 48x48 gray, row-major",
     "hf": "- `data/<split>-00000-of-00001.parquet`: image (PNG bytes), label "
-    "(`ClassLabel`), face id, source and quality figures",
+    "(`ClassLabel`), `votes` (how many annotators gave each class, in class order), face id, "
+    "source and quality figures",
 }
 
 
@@ -398,7 +403,8 @@ def files(f: CardFacts) -> list[str]:
         _FILES[f.opts.format],
         "- `labels.txt`: class index and name, one a line",
         "- `manifest.json`: every file with its sha256; every face with its split, label, "
-        "source (URL and page, or import path), query and each annotator's decision",
+        "source (URL and page, or import path), query, each annotator's decision and `votes` "
+        "(annotators per class, in the order of `labels`)",
     ]
 
 
