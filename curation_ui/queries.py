@@ -123,12 +123,18 @@ class FaceCard:
 
     @property
     def caption(self) -> str:
-        """A short plain-text caption (never HTML); the model's guess where it differs."""
+        """A short plain-text caption (never HTML)."""
         label = self.label or "no label"
         origin = "?" if self.label_origin == "source" else ""
         extra = f" ×{self.dup_count}" if self.dup_count > 1 else ""
-        guess = f" · model: {self.guess}" if self.guess and self.guess != self.shown_label else ""
-        return f"#{self.id} {label}{origin}{extra}{guess}"
+        return f"#{self.id} {label}{origin}{extra}"
+
+    @property
+    def model_note(self) -> str | None:
+        """``model: <label>`` where the model's guess differs from the shown label, else None."""
+        if self.guess and self.guess != self.shown_label:
+            return f"model: {self.guess}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -304,30 +310,6 @@ def source_names(conn: sqlite3.Connection) -> list[str]:
         "WHERE kind <> 'search' AND source_name IS NOT NULL ORDER BY 1"
     )
     return [r[0] for r in rows]
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """Where a face's image came from, for the detail view (shown as plain text)."""
-
-    kind: str
-    source_name: str | None
-    import_path: str | None
-    source_label: str | None
-    url: str | None
-    page_url: str | None
-    title: str | None
-
-
-def face_sources(conn: sqlite3.Connection, face_id: int) -> list[SourceInfo]:
-    """Every provenance of a face's image."""
-    rows = conn.execute(
-        "SELECT i.kind, i.source_name, i.import_path, i.source_label, r.url, "
-        "r.source_page_url, r.title FROM faces f JOIN image_sources i ON i.image_id = f.image_id "
-        "LEFT JOIN search_results r ON r.id = i.search_result_id WHERE f.id = ? ORDER BY i.id",
-        (face_id,),
-    )
-    return [SourceInfo(*r) for r in rows]
 
 
 def image_extract_status(conn: sqlite3.Connection, image_id: int) -> str | None:

@@ -221,6 +221,8 @@ def grid(flt: FaceFilter, per_page: int) -> None:
                 else:
                     st.text("(no chip)")
                 st.checkbox(card.caption, key=f"mark_{card.id}", help=_detail(card))
+                if card.model_note:  # its own line: the checkbox label is cut short
+                    st.caption(card.model_note)
     st.divider()
     reasons = reject_reasons()
     bar = st.columns([2, 2, 2, 2, 3, 2])
