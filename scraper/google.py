@@ -72,7 +72,6 @@ class GoogleCrawler:
         logged: set[str] = set()
         n_tiles = 0
         while True:
-            self._absorb_scripts()
             scan = self.d.execute_script(
                 js.SCAN,
                 tiles,
@@ -83,6 +82,9 @@ class GoogleCrawler:
                 layout["thumbnail"],
             )
             fresh = scan["fresh"]
+            # After the scan: a batch's script comes before its tiles, so every tile just
+            # seen has its data in the page by now.
+            self._absorb_scripts()
             for start in range(0, len(fresh), TILES_PER_CALL):
                 for hit in self._hits(fresh[start : start + TILES_PER_CALL], layout, logged):
                     if not on_hit(hit):

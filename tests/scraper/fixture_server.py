@@ -173,6 +173,7 @@ class Server:
         handler = type("Handler", (_Handler,), {"fake": fake})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = _quiet_disconnects(self.httpd.handle_error)
         self.httpd.block_on_close = False
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -185,6 +186,17 @@ class Server:
         self.fake._stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _quiet_disconnects(handle_error):
+    """A browser closing a tab mid-request is not a server error worth a traceback."""
+    import sys
+
+    def handle(request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            handle_error(request, client_address)
+
+    return handle
 
 
 class _Handler(BaseHTTPRequestHandler):
