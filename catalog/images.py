@@ -94,6 +94,42 @@ def image_sources(conn: sqlite3.Connection, image_id: int) -> list[ImageSource]:
     return [ImageSource(*r) for r in rows]
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """One place an image came from, with its search result and query where it has one.
+
+    What the review app's source view and the export's manifest show; ``url`` is a
+    search result's original image URL (else the result's URL).
+    """
+
+    kind: str
+    source_name: str | None = None
+    import_path: str | None = None
+    source_label: str | None = None
+    frame_index: int | None = None
+    url: str | None = None
+    page: str | None = None
+    title: str | None = None
+    engine: str | None = None
+    query: str | None = None
+    query_label: str | None = None
+    found_at: str | None = None
+
+
+def provenance(conn: sqlite3.Connection, image_id: int) -> list[Provenance]:
+    """Every provenance of an image, oldest first, with its search result and query."""
+    rows = conn.execute(
+        "SELECT s.kind, s.source_name, s.import_path, s.source_label, s.frame_index, "
+        "COALESCE(NULLIF(r.original_url, ''), r.url), r.source_page_url, r.title, q.engine, "
+        "q.text, q.label, r.found_at FROM image_sources s "
+        "LEFT JOIN search_results r ON r.id = s.search_result_id "
+        "LEFT JOIN queries q ON q.id = r.query_id "
+        "WHERE s.image_id = ? ORDER BY s.id",
+        (image_id,),
+    )
+    return [Provenance(*r) for r in rows]
+
+
 def mark_face_crops(conn: sqlite3.Connection, image_ids: Iterable[int]) -> int:
     """Mark images as face crops (the whole image is the face); return how many changed.
 

@@ -12,28 +12,28 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from catalog.events import face_events, source_label, votes
+from catalog.images import Provenance, provenance
 from catalog.takedown import TAKEN_DOWN
 from exporter.options import ExportOptions, LabelPlan
 
+# The manifest's keys of a provenance (a face's ``sources``), written where not empty.
+MANIFEST_SOURCE_KEYS = (
+    "kind",
+    "source_name",
+    "url",
+    "page",
+    "import_path",
+    "engine",
+    "query",
+    "query_label",
+    "found_at",
+    "frame_index",
+)
 
-@dataclass(frozen=True)
-class Provenance:
-    """One place a face's image came from."""
 
-    kind: str
-    source_name: str | None = None
-    url: str | None = None
-    page: str | None = None
-    import_path: str | None = None
-    engine: str | None = None
-    query: str | None = None
-    query_label: str | None = None
-    found_at: str | None = None
-    frame_index: int | None = None
-
-    def as_record(self) -> dict:
-        """JSON-ready, without empty fields."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+def source_record(src: Provenance) -> dict:
+    """A provenance as the manifest writes it: JSON-ready, without empty fields."""
+    return {k: v for k in MANIFEST_SOURCE_KEYS if (v := getattr(src, k)) is not None}
 
 
 @dataclass(frozen=True)
@@ -162,37 +162,10 @@ def with_provenance(conn: sqlite3.Connection, faces: list[ExportFace]) -> list[E
     """The faces with their sources (URL, page, import path, query) and annotations."""
     out = []
     for f in faces:
-        srcs = tuple(_sources(conn, f.image_id))
+        srcs = tuple(provenance(conn, f.image_id))
         annotations = tuple(_annotations(conn, f.id))
         out.append(replace(f, sources=srcs, annotations=annotations))
     return out
-
-
-def _sources(conn: sqlite3.Connection, image_id: int) -> list[Provenance]:
-    rows = conn.execute(
-        "SELECT s.kind, s.source_name, s.import_path, s.frame_index, r.url, r.original_url, "
-        "r.source_page_url, r.found_at, q.engine, q.text, q.label "
-        "FROM image_sources s "
-        "LEFT JOIN search_results r ON r.id = s.search_result_id "
-        "LEFT JOIN queries q ON q.id = r.query_id "
-        "WHERE s.image_id = ? ORDER BY s.id",
-        (image_id,),
-    )
-    return [
-        Provenance(
-            kind=r["kind"],
-            source_name=r["source_name"],
-            url=r["original_url"] or r["url"],
-            page=r["source_page_url"],
-            import_path=r["import_path"],
-            engine=r["engine"],
-            query=r["text"],
-            query_label=r["label"],
-            found_at=r["found_at"],
-            frame_index=r["frame_index"],
-        )
-        for r in rows
-    ]
 
 
 def _annotations(conn: sqlite3.Connection, face_id: int) -> list[dict]:

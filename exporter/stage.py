@@ -32,7 +32,7 @@ from exporter.options import (
     plan_labels,
     with_indices,
 )
-from exporter.select import ExportFace, class_votes, select_faces, with_provenance
+from exporter.select import ExportFace, class_votes, select_faces, source_record, with_provenance
 from exporter.splits import assign_splits
 from exporter.writers import WRITERS, Item, Placed
 from faces.defaults import CHIP_PADDING
@@ -424,7 +424,7 @@ def _manifest(
             "status": f.status,
             "path": p.path,
             "sha256": p.sha256,
-            "sources": [s.as_record() for s in f.sources],
+            "sources": [source_record(s) for s in f.sources],
             "annotations": list(f.annotations),
             "votes": class_votes(f, plan),  # per class, in the order of "labels"
             "dup_group": f.dup_group,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from catalog.images import provenance
 from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
 from catalog.preferences import SHOW_MODEL_TOP3, get_flag, set_flag
 from catalog.settings import labels_per_face
 from curation_ui import model_hints, session
 from curation_ui import queue as q
-from curation_ui.queries import NO_LABEL, face_in_image, face_sources, source_names
+from curation_ui.queries import NO_LABEL, face_in_image, source_names
 from curation_ui.thumbs import image_with_box
 from curation_ui.views import model_banner
 
@@ -46,12 +47,12 @@ def _source_view(cat, card) -> None:
     img = image_with_box(cat, *where) if where else None
     if img is not None:
         st.image(img, width="stretch")
-    for src in face_sources(cat.conn, card.id):
+    for src in provenance(cat.conn, card.image_id):
         # Titles and URLs come from the web: shown as plain text only.
         st.text(
             " · ".join(
                 str(v)
-                for v in (src.kind, src.source_name, src.import_path, src.title, src.page_url)
+                for v in (src.kind, src.source_name, src.import_path, src.title, src.page)
                 if v
             )
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from curation_ui.queries import NO_LABEL, FaceFilter, count_faces, face_page, face_sources
+from catalog.images import provenance
+from curation_ui.queries import NO_LABEL, FaceFilter, count_faces, face_page
 
 
 def names(seeded, cards):
@@ -73,7 +74,8 @@ def test_status_filter_and_sources(seeded):
     rejected = face_page(conn, FaceFilter(statuses=("rejected",)), 0)
     assert names(seeded, rejected.cards) == ["sad_1"]
     assert rejected.cards[0].reason == "drawing"
-    assert face_sources(conn, seeded.ids["sad_1"])[0].source_label == "sad"
+    image_id = face_page(conn, FaceFilter(label="sad"), 0).cards[0].image_id
+    assert provenance(conn, image_id)[0].source_label == "sad"
     with pytest.raises(ValueError):
         FaceFilter(statuses=("lost",))
 
@@ -95,7 +97,11 @@ def test_filter_by_search_query_and_by_import_source(catalog, make_face):
 
     now = utc_now()
     conn = catalog.conn
-    conn.execute("INSERT INTO queries VALUES (1, 'google', 'angry face', 'angry', ?)", (now,))
+    conn.execute(
+        "INSERT INTO queries (id, engine, text, label, created_at) "
+        "VALUES (1, 'google', 'angry face', 'angry', ?)",
+        (now,),
+    )
     conn.execute(
         "INSERT INTO search_runs (id, query_id, base_url, started_at) VALUES (1,1,'x',?)", (now,)
     )
