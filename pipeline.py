@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import Catalog, FacesiftError, LabelSet
-from catalog.cli import OneLineParser, add_flags, from_args, terminal_progress
+from catalog.cli import OneLineParser, OptionsRef, add_flags, from_args, terminal_progress
 from catalog.contract import option
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
 from catalog.report import format_table
@@ -28,9 +28,6 @@ from curation_ui.launch import ReviewOptions
 from exporter.options import ExportOptions
 from faces.options import ExtractOptions
 from importer.options import ImportOptions
-from model.predict import PredictOptions
-from model.suspects import SuspectsOptions
-from model.train import TrainOptions
 from scraper.config import ScrapeOptions
 
 # --- the options of the CLI itself (each stage's own live in its package) ---------------
@@ -237,7 +234,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_model_train(args: argparse.Namespace) -> int:
     """Train the dataset's model; print its cross-validated figures and per-class table."""
-    from model.train import train
+    from model.train import TrainOptions, train
 
     with open_catalog(args) as cat:
         s = train(cat, from_args(TrainOptions, args), on_progress=terminal_progress())
@@ -248,7 +245,7 @@ def cmd_model_train(args: argparse.Namespace) -> int:
 
 def cmd_model_suspects(args: argparse.Namespace) -> int:
     """List labelled faces, the ones the model least believes first."""
-    from model.suspects import find_suspects
+    from model.suspects import SuspectsOptions, find_suspects
 
     opts = from_args(SuspectsOptions, args)
     with open_catalog(args) as cat:
@@ -259,7 +256,7 @@ def cmd_model_suspects(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Box every face of a photo, folder or video and print the model's top labels."""
-    from model.predict import predict_path
+    from model.predict import PredictOptions, predict_path
 
     opts = from_args(PredictOptions, args)
     with open_catalog(args) as cat:
@@ -369,7 +366,7 @@ class Command:
     name: str
     help: str
     handler: Callable[[argparse.Namespace], int] | None = None
-    options: tuple[type, ...] = ()
+    options: tuple[OptionsRef, ...] = ()  # a class, or "module:Class" if costly to import
     commands: tuple[Command, ...] = ()  # e.g. `facesift model train`: no handler of its own
 
 
@@ -420,13 +417,13 @@ COMMANDS: list[Command] = [
                 "train",
                 "train on the labelled faces (out-of-fold probabilities for every one)",
                 cmd_model_train,
-                (TrainOptions,),
+                ("model.train:TrainOptions",),  # imported when used: it loads scikit-learn
             ),
             Command(
                 "suspects",
                 "labelled faces by the model's confidence in their label, lowest first",
                 cmd_model_suspects,
-                (SuspectsOptions,),
+                ("model.suspects:SuspectsOptions",),
             ),
         ),
     ),
@@ -434,7 +431,7 @@ COMMANDS: list[Command] = [
         "predict",
         "box every face of a photo, folder or video with the model's top labels",
         cmd_predict,
-        (PredictOptions,),
+        ("model.predict:PredictOptions",),
     ),
     Command(
         "run",
@@ -445,33 +442,34 @@ COMMANDS: list[Command] = [
 ]
 
 
-def add_commands(parser: argparse.ArgumentParser, commands: Sequence[Command], depth: int = 0):
-    """One subparser per command, its flags generated; subcommands nest the same way."""
+def add_commands(parser: OneLineParser, commands: Sequence[Command], *, lazy: bool, depth=0):
+    """One subparser per command, its flags generated (``lazy``: when it is used)."""
     sub = parser.add_subparsers(dest=f"command{depth or ''}", metavar="COMMAND", required=True)
     for c in commands:
         p = sub.add_parser(c.name, help=c.help, description=c.help)
-        for cls in c.options:
-            add_flags(p, cls)
+        p.defer_flags(c.options)
+        if not lazy:
+            p.add_deferred_flags()
         if c.commands:
-            add_commands(p, c.commands, depth + 1)
+            add_commands(p, c.commands, lazy=lazy, depth=depth + 1)
         else:
             p.set_defaults(handler=c.handler)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line."""
+def build_parser(*, lazy: bool = False) -> OneLineParser:
+    """The whole command line (``lazy``: each command's flags made only if it runs)."""
     parser = OneLineParser(
         prog="facesift",
         description="Turn web image search into a clean, labelled facial-expression dataset.",
     )
     add_flags(parser, DataOptions)
-    add_commands(parser, COMMANDS)
+    add_commands(parser, COMMANDS, lazy=lazy)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
+    parser = build_parser(lazy=True)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # a refused command line (already told in one line); --help exits

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import math
 import sys
 import time
@@ -32,14 +33,50 @@ from catalog.contract import (
     spec_of,
 )
 
+OptionsRef = type | str  # an options class, or "module:Class" to import only when needed
+
+
+def resolve_options(ref: OptionsRef) -> type:
+    """The options class of a reference (``"model.train:TrainOptions"`` is imported now)."""
+    if isinstance(ref, str):
+        module, _, name = ref.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return ref
+
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (no usage block), exit status 2."""
+    """An ArgumentParser whose errors are one line (no usage block), exit status 2.
+
+    Flags can be deferred (:meth:`defer_flags`): they are generated when this
+    parser is used or its help is shown, so a command line does not import
+    every command's options module (some pull in scikit-learn) to run one.
+    """
+
+    _deferred: tuple[OptionsRef, ...] = ()
+
+    def defer_flags(self, refs: Iterable[OptionsRef]) -> None:
+        """Add the flags of these options classes when the parser is first used."""
+        self._deferred = (*self._deferred, *refs)
+
+    def add_deferred_flags(self) -> None:
+        """Generate the deferred flags now (idempotent)."""
+        refs, self._deferred = self._deferred, ()
+        for ref in refs:
+            add_flags(self, resolve_options(ref))
+
+    def format_usage(self) -> str:
+        self.add_deferred_flags()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self.add_deferred_flags()
+        return super().format_help()
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"facesift: error: {message} (see `{self.prog} --help`)\n")
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self.add_deferred_flags()
         argv = sys.argv[1:] if args is None else list(args)
         for token in argv:
             if token == "--":

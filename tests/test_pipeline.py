@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -369,3 +370,19 @@ def test_review_stops_its_server_on_a_stop_signal(sig, data_root, tmp_path):
         proc.wait(timeout=10)
         log.close()
     assert "Traceback" not in (tmp_path / "review.log").read_text()
+
+
+def test_a_command_imports_only_its_own_options(data_root):
+    """The model commands' options load scikit-learn: other commands must not pay for it."""
+    code = (
+        "import sys, pipeline\n"
+        f"status = pipeline.main(['--root', {str(data_root)!r}, 'stats', '--json'])\n"
+        "print(status, 'sklearn' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert done.stdout.splitlines()[-1] == "0 False", done.stderr
+    for argv in (["stats", "--json"], ["export", "--out", "o", "--format", "hf", "--color"]):
+        lazy = pipeline.build_parser(lazy=True).parse_args(argv)
+        assert lazy == pipeline.build_parser().parse_args(argv)
