@@ -23,7 +23,7 @@ from catalog.images import ImageSource, StoredImage, add_image, add_source
 from catalog.storage import store_content
 
 CHIP_PX = 64
-CLASSES = {"happy": 0, "sad": 90, "surprise": 45}  # label -> rotation of the crop, degrees
+CLASSES = {"happy": 0, "sad": 45, "surprise": 90}  # label -> rotation of the crop, degrees
 
 
 def _png(im: Image.Image) -> bytes:
@@ -33,21 +33,24 @@ def _png(im: Image.Image) -> bytes:
 
 
 def crops(paths: list[Path], n: int) -> list[Image.Image]:
-    """``n`` distinct square gray-ish crops of the photos, in a fixed order."""
+    """Up to ``n`` square crops of the photos (places on a grid, four scales), in a fixed order."""
+    images = []
+    for path in paths:
+        with Image.open(path) as src:
+            im = ImageOps.exif_transpose(src).convert("RGB")
+        im.thumbnail((512, 512))
+        images.append(im)
     out: list[Image.Image] = []
-    for scale in (0.5, 0.35, 0.7, 0.25, 0.6, 0.45):
-        for path in paths:
-            with Image.open(path) as src:
-                im = ImageOps.exif_transpose(src).convert("RGB")
-            w, h = im.size
-            side = max(16, int(min(w, h) * scale))
-            for g in range(3):
-                x = (w - side) * g // 2
-                y = (h - side) * (2 - g) // 2
+    for scale in (0.5, 0.35, 0.7, 0.25):
+        for step in range(4):
+            for im in images:
+                w, h = im.size
+                side = max(16, int(min(w, h) * scale))
+                x, y = (w - side) * step // 3, (h - side) * (3 - step) // 3
                 out.append(im.crop((x, y, x + side, y + side)).resize((CHIP_PX, CHIP_PX)))
                 if len(out) >= n:
                     return out
-    raise RuntimeError(f"only {len(out)} crops from the test photos")
+    return out
 
 
 @dataclass
@@ -90,8 +93,17 @@ def add_face(cat: Catalog, chip: Image.Image, serial: int, label: str | None, st
     return fid
 
 
+POOL = 120
+
+
+@pytest.fixture(scope="session")
+def crop_pool(photos) -> list[Image.Image]:
+    """POOL crops of the test photos, made once per session."""
+    return crops([p.path for p in photos], POOL)
+
+
 @pytest.fixture
-def planted(make_catalog, photos) -> Callable[..., Planted]:
+def planted(make_catalog, crop_pool) -> Callable[..., Planted]:
     """``planted(per_class, flips, seed, labels, pending)``: accepted faces, some labels wrong."""
 
     def make(
@@ -103,7 +115,8 @@ def planted(make_catalog, photos) -> Callable[..., Planted]:
         rejected: int = 0,
     ) -> Planted:
         cat = make_catalog()
-        base = crops([p.path for p in photos], per_class * len(labels) + pending + rejected)
+        base = crop_pool[: per_class * len(labels) + pending + rejected]
+        assert len(base) == per_class * len(labels) + pending + rejected, "make the test smaller"
         rng = np.random.default_rng(seed)
         n = per_class * len(labels)
         wrong = set(rng.choice(n, size=flips, replace=False).tolist()) if flips else set()

@@ -1,0 +1,170 @@
+"""facesift model train / suspects: stored model, out-of-fold probabilities, suspects ranking."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import pipeline
+from catalog.events import record
+from catalog.predictions import REJECTED, predictions_for
+from catalog.stats import summary
+from model import classifier
+from model.features import feature_count, hog, normalised_landmarks
+from model.store import MODEL_JSON, ModelError, is_stale, latest_model
+from model.suspects import SuspectsOptions, find_suspects
+from model.train import TrainOptions, train
+
+
+def test_train_stores_the_model_and_a_prediction_for_every_face(planted):
+    p = planted(per_class=12, pending=4, rejected=6)
+    s = train(p.cat, TrainOptions())
+    assert s.classes == ["happy", "sad", REJECTED]
+    assert (s.labelled, s.unlabelled) == (30, 4)
+    meta = json.loads((p.cat.paths.dir / s.path / MODEL_JSON).read_text())
+    assert meta["id"] == s.model_id and meta["classes"] == s.classes
+    assert meta["figures"]["accuracy"] == s.accuracy
+    assert sum(sum(r) for r in meta["figures"]["confusion"]["matrix"]) == 30
+    rows = p.cat.conn.execute(
+        "SELECT COUNT(*), SUM(out_of_fold), SUM(self_confidence IS NULL) FROM predictions "
+        "WHERE model_id = ?",
+        (s.model_id,),
+    ).fetchone()
+    assert tuple(rows) == (34, 30, 4)
+    model = latest_model(p.cat)
+    assert model is not None and model.id == s.model_id and model.classes == tuple(s.classes)
+    assert summary(p.cat)["model"]["id"] == s.model_id
+    assert not is_stale(p.cat, model, 0)
+    record(p.cat.conn, p.face_ids[0], "bob", "label", label="sad")
+    assert is_stale(p.cat, model, 0) and not is_stale(p.cat, model, 1)
+
+
+def test_training_is_deterministic_for_a_seed(planted):
+    p = planted(per_class=10)
+    a, b = train(p.cat, TrainOptions(seed=3)), train(p.cat, TrainOptions(seed=3))
+    assert a.model_id != b.model_id
+    pa = predictions_for(p.cat.conn, a.model_id, p.face_ids)
+    pb = predictions_for(p.cat.conn, b.model_id, p.face_ids)
+    assert pa.keys() == pb.keys() == set(p.face_ids)
+    assert all(pa[i].probs == pb[i].probs for i in p.face_ids)
+    c = train(p.cat, TrainOptions(seed=4))  # another fold assignment: other probabilities
+    pc = predictions_for(p.cat.conn, c.model_id, p.face_ids)
+    assert any(pa[i].probs != pc[i].probs for i in p.face_ids)
+
+
+class Recorded:
+    """A fitted classifier that logs the rows it learnt from and the rows it scored."""
+
+    def __init__(self, est, seen: set, log: list):
+        self.est, self.classes_, self.index, self.log = est, est.classes_, len(log), log
+        log.append({"seen": seen, "scored": set()})
+
+    def predict_proba(self, X):
+        self.log[self.index]["scored"] |= {r.tobytes() for r in X}
+        return self.est.predict_proba(X)
+
+    def __getstate__(self):  # the stored model file holds the classifier, not the log
+        return {"est": self.est, "classes_": self.classes_, "index": 0, "log": []}
+
+
+def test_out_of_fold_probabilities_never_come_from_a_model_that_saw_the_face(planted, monkeypatch):
+    """Every fit records the feature rows it learnt from, every prediction those it scored."""
+    fits: list[dict] = []
+    real_fit = classifier.fit
+
+    def recording_fit(X, y, *args, **kwargs):
+        return Recorded(real_fit(X, y, *args, **kwargs), {r.tobytes() for r in X}, fits)
+
+    monkeypatch.setattr(classifier, "fit", recording_fit)
+    p = planted(per_class=12, pending=3)
+    s = train(p.cat, TrainOptions(folds=4))
+    assert len(fits) == 4 + 1  # one per fold, then the final model
+    for f in fits[:-1]:
+        assert f["scored"] and not (f["scored"] & f["seen"])
+    scored_oof = set().union(*(f["scored"] for f in fits[:-1]))
+    assert scored_oof == fits[-1]["seen"]  # every labelled face, each by a model without it
+    assert len(fits[-1]["seen"]) == s.labelled == 24
+    assert len(fits[-1]["scored"]) == 3 and not (fits[-1]["scored"] & fits[-1]["seen"])
+
+
+def test_fold_assignment_is_stratified_and_seeded():
+    y = ["a"] * 10 + ["b"] * 5 + ["c"]
+    f = classifier.fold_assignment(y, 5, 0)
+    assert sorted(set(f.tolist())) == [0, 1, 2, 3, 4]
+    assert sorted(f[:10].tolist()) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert (f == classifier.fold_assignment(y, 5, 0)).all()
+    assert not (f == classifier.fold_assignment(y, 5, 1)).all()
+
+
+def test_suspects_put_the_planted_wrong_labels_first(planted):
+    p = planted(per_class=24, flips=4, seed=1)
+    train(p.cat, TrainOptions())
+    found = find_suspects(p.cat, SuspectsOptions()).suspects
+    assert len(found) == 48
+    first = [s.face_id for s in found[: 2 * len(p.flipped)]]
+    assert len(set(first) & set(p.flipped)) >= 3, (first, p.flipped)
+    confidences = [s.self_confidence for s in found]
+    assert confidences == sorted(confidences)
+    top = found[0]
+    assert top.self_confidence == pytest.approx(top.probs[top.label], abs=1e-9)
+
+
+def test_suspects_score_the_current_label_after_a_relabel(planted):
+    p = planted(per_class=10)
+    train(p.cat, TrainOptions())
+    face = p.face_ids[0]
+    new = "sad" if p.labels[face] == "happy" else "happy"
+    record(p.cat.conn, face, "bob", "label", label=new)
+    record(p.cat.conn, face, "carol", "label", label=new)
+    s = next(s for s in find_suspects(p.cat, SuspectsOptions()).suspects if s.face_id == face)
+    assert s.label == new and s.self_confidence == pytest.approx(s.probs[new])
+    only_sad = find_suspects(p.cat, SuspectsOptions(label="sad")).suspects
+    assert only_sad and all(s.label == "sad" for s in only_sad)
+
+
+def test_cli_train_and_suspects_json(planted, capsys):
+    p = planted(per_class=10, rejected=4)
+    root = str(p.cat.paths.root)
+    argv = ["--root", root, "--dataset", p.cat.paths.name]
+    assert pipeline.main([*argv, "model", "train", "--folds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "3-fold CV accuracy" in out and "macro-F1" in out and "rejected" in out
+    assert pipeline.main([*argv, "model", "suspects", "--json", "--limit", "5"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 5
+    assert all(
+        set(r) == {"face_id", "label", "predicted", "self_confidence", "probs"} for r in records
+    )
+    assert set(records[0]["probs"]) == {"happy", "sad", REJECTED}
+    assert pipeline.main([*argv, "model", "suspects", "--label", "rejected", "--json"]) == 0
+    assert {r["label"] for r in json.loads(capsys.readouterr().out)} == {REJECTED}
+
+
+def test_no_model_and_too_few_classes_are_one_line_errors(planted, capsys):
+    p = planted(per_class=6, labels=("happy",))
+    argv = ["--root", str(p.cat.paths.root), "--dataset", p.cat.paths.name]
+    assert pipeline.main([*argv, "model", "suspects"]) == 2
+    assert "no model yet" in capsys.readouterr().err
+    with pytest.raises(ModelError, match="at least two classes"):
+        train(p.cat, TrainOptions())
+    assert pipeline.main([*argv, "model", "train", "--folds", "1"]) == 2
+    assert "--folds" in capsys.readouterr().err
+    assert p.cat.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] == 0
+
+
+def test_features_hog_and_landmarks():
+    rng = np.random.default_rng(0)
+    gray = rng.uniform(0, 255, (2, 64, 64))
+    h = hog(gray)
+    assert h.shape == (2, 7 * 7 * 36) and np.isfinite(h).all() and h.max() <= 1.0
+    assert not np.allclose(hog(gray.transpose(0, 2, 1))[0], h[0])
+    pts = rng.uniform(0, 100, (68, 2))
+    a = normalised_landmarks(pts)
+    # Moved, scaled and turned, the face keeps its normalised shape.
+    turn = np.array([[0.8, -0.6], [0.6, 0.8]])
+    b = normalised_landmarks((pts @ turn.T) * 3 + 40)
+    assert np.allclose(a, b, atol=1e-4)
+    assert normalised_landmarks(None).shape == (136,)
+    assert feature_count() == 1764 + 324 + 136
