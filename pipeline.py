@@ -23,7 +23,6 @@ from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
 from catalog.report import format_table
 from catalog.stats import EmotionCounts, by_emotion, summary
 from catalog.takedown import TakedownOptions
-from curation_ui.accounts import AuthFileOptions, UserAddOptions, UserRemoveOptions
 from curation_ui.launch import ReviewOptions
 from exporter.options import ExportOptions
 from faces.options import ExtractOptions
@@ -396,10 +395,23 @@ COMMANDS: list[Command] = [
         "review accounts: who may log in, as annotator or admin",
         commands=(
             Command(
-                "add", "add an account or change its password", cmd_user_add, (UserAddOptions,)
+                "add",
+                "add an account or change its password",
+                cmd_user_add,
+                ("curation_ui.accounts:UserAddOptions",),  # its import hashes a password
             ),
-            Command("list", "list the accounts and their roles", cmd_user_list, (AuthFileOptions,)),
-            Command("remove", "remove an account", cmd_user_remove, (UserRemoveOptions,)),
+            Command(
+                "list",
+                "list the accounts and their roles",
+                cmd_user_list,
+                ("curation_ui.accounts:AuthFileOptions",),
+            ),
+            Command(
+                "remove",
+                "remove an account",
+                cmd_user_remove,
+                ("curation_ui.accounts:UserRemoveOptions",),
+            ),
         ),
     ),
     Command("stats", "print counts of the dataset", cmd_stats, (StatsOptions,)),
