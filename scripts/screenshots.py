@@ -47,6 +47,7 @@ class Shot:
     named: bool = True  # False: open without an annotator name (the name prompt)
     charts: int = 0  # Vega charts to wait for
     images: int = 0  # images to wait for (chips)
+    upload: str | None = None  # a photo (of the set) to upload into the page's file input
 
 
 SHOTS = [
@@ -56,6 +57,19 @@ SHOTS = [
     Shot("review-import.png", "/import", "Extract faces after the import"),
     Shot("review-stats.png", "/stats", "Per annotator", charts=3),
     Shot("review-export.png", "/export", "Replace a non-empty output folder"),
+    Shot(
+        "review-suspects.png",
+        "/?rv_label=happy&rv_sort=most+suspect+first+%28model%29",
+        "Accept the rest of this page",
+        images=1,
+    ),
+    Shot(
+        "try-it.png",
+        "/try_it",
+        "Add to dataset",
+        images=1,
+        upload="dlib_2008_001009_two_faces.jpg",
+    ),
 ]
 
 # Photos by the label their import claims (None: imported without a label).
@@ -118,6 +132,9 @@ def build_dataset(root: Path, work: Path) -> None:
             print(summary.line())
         print(extract(cat, ExtractOptions()).line())
         _decide(cat)
+        from model.train import TrainOptions, train  # the model pages' guesses and sorts
+
+        print(train(cat, TrainOptions(include_pending=True, folds=2)).line())
 
 
 def _decide(cat: Catalog) -> None:
@@ -148,6 +165,13 @@ def take(driver, url: str, shot: Shot, out: Path) -> None:
 
     driver.get(url)
     body = lambda: driver.find_element(By.TAG_NAME, "body").text  # noqa: E731
+    if shot.upload:
+        source = SHARED_PHOTOS if SHARED_PHOTOS.is_dir() else None
+        if source is None or not (source / shot.upload).is_file():
+            return  # the fallback photos hold no group photo to show
+        files = 'input[type="file"]'
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, files), 60, "a file input")
+        driver.find_element(By.CSS_SELECTOR, files).send_keys(str(source / shot.upload))
     wait_for(lambda: shot.ready in body(), 60, f"{shot.ready!r} on {shot.path}")
     busy = '[data-testid="stSkeleton"], [data-testid="stStatusWidgetRunningIcon"]'
     wait_for(lambda: not driver.find_elements(By.CSS_SELECTOR, busy), 60, "the page to settle")

@@ -59,6 +59,7 @@ def _photo_input() -> tuple[bytes, str | None, str] | None:
     return (up.getvalue(), up.name, "upload") if up is not None else None
 
 
+@session.shows_errors
 def _on_add(data: bytes, name: str | None, source: str) -> None:
     cat = session.catalog()
     require(session.user(), "label")
@@ -98,7 +99,8 @@ def render() -> None:
         faces = model_hints.photo_faces(model, models, photo)
     left, right = st.columns([3, 2])
     captions = [f.top[0].caption if f.top else "" for f in faces]
-    left.image(draw_boxes(photo.rgb, [f.box for f in faces], captions), width="stretch")
+    # At its own size (at most the column): a small photo is not blown up.
+    left.image(draw_boxes(photo.rgb, [f.box for f in faces], captions), width="content")
     with right:
         st.button(
             "Add to dataset",
