@@ -313,11 +313,18 @@ def _alive(pid: int) -> bool:
 
 
 def _port_free(port: int) -> bool:
+    """Nothing listens on the port, and a new server can bind it (as servers do, with
+    SO_REUSEADDR: a connection the old server closed may linger in TIME_WAIT)."""
     import socket
 
     with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
+            s.listen()
         except OSError:
             return False
     return True
