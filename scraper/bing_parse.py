@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
-from scraper.records import Hit
+from scraper.records import Hit, reported_size
 
 
 class _TileParser(HTMLParser):
@@ -46,16 +46,9 @@ def parse_tiles(html: str) -> list[Hit]:
                 thumbnail_url=m.get("turl") or None,
                 source_page_url=m.get("purl") or None,
                 title=m.get("t") or None,
-                width=_int(m.get("w") or m.get("expw")),
-                height=_int(m.get("h") or m.get("exph")),
+                width=reported_size(m.get("w") or m.get("expw")),
+                height=reported_size(m.get("h") or m.get("exph")),
                 via="page_data",
             )
         )
     return hits
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None

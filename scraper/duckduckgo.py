@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from scraper import page_scripts as js
 from scraper.config import ScrapeOptions
 from scraper.crawl_common import OnHit, blocked, load, wait_for
-from scraper.records import CrawlOutcome, Hit
+from scraper.records import CrawlOutcome, Hit, reported_size
 
 log = logging.getLogger("facesift.scraper")
 
@@ -46,19 +46,12 @@ def parse_results(payload: str) -> list[Hit]:
                 thumbnail_url=r.get("thumbnail") or None,
                 source_page_url=r.get("url") or None,
                 title=r.get("title") or None,
-                width=_int(r.get("width")),
-                height=_int(r.get("height")),
+                width=reported_size(r.get("width")),
+                height=reported_size(r.get("height")),
                 via="json",
             )
         )
     return hits
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 class DuckDuckGoCrawler:

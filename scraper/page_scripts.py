@@ -255,36 +255,37 @@ function openTile(idx) {
       if (late) finish(late); else clickForPreview();
     }, H.wait_ms);
     function clickForPreview() {
-    // The 2020-2023 page writes its /imgres link on mousedown, the 2024 page reacts to click.
-    el.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, cancelable: true, view: window}));
-    el.click();
-    const t0 = performance.now();
-    // React to the page's own changes at once; a slow poll covers what an observer misses.
-    let finished = false, timer = null;
-    const observer = new MutationObserver(() => poll());
-    observer.observe(document.documentElement,
-                     {subtree: true, attributes: true, attributeFilter: ["src", "href"]});
-    function poll() {
-      if (finished) return;
-      let found = imgres();
-      if (!found) for (const [e, c] of previews()) {
-        const s = srcOf(e);
-        if (s && !isThumb(s) && !before.has(s)) {
-          found = {original: s, page: null, w: e.naturalWidth || null,
-                   h: e.naturalHeight || null, via: c, way: "preview"};
-          break;
+      // The 2020-2023 page writes its /imgres link on mousedown, the 2024 page reacts to click.
+      const down = {bubbles: true, cancelable: true, view: window};
+      el.dispatchEvent(new MouseEvent("mousedown", down));
+      el.click();
+      const t0 = performance.now();
+      // React to the page's own changes at once; a slow poll covers what an observer misses.
+      let finished = false, timer = null;
+      const observer = new MutationObserver(() => poll());
+      observer.observe(document.documentElement,
+                       {subtree: true, attributes: true, attributeFilter: ["src", "href"]});
+      function poll() {
+        if (finished) return;
+        let found = imgres();
+        if (!found) for (const [e, c] of previews()) {
+          const s = srcOf(e);
+          if (s && !isThumb(s) && !before.has(s)) {
+            found = {original: s, page: null, w: e.naturalWidth || null,
+                     h: e.naturalHeight || null, via: c, way: "preview"};
+            break;
+          }
+        }
+        if (found || performance.now() - t0 > timeoutMs) {
+          finished = true;
+          observer.disconnect();
+          if (timer) clearTimeout(timer);
+          finish(found || {original: null, page: null, w: null, h: null, via: null, way: null});
+        } else if (!timer) {
+          timer = setTimeout(() => { timer = null; poll(); }, 30);
         }
       }
-      if (found || performance.now() - t0 > timeoutMs) {
-        finished = true;
-        observer.disconnect();
-        if (timer) clearTimeout(timer);
-        finish(found || {original: null, page: null, w: null, h: null, via: null, way: null});
-      } else if (!timer) {
-        timer = setTimeout(() => { timer = null; poll(); }, 30);
-      }
-    }
-    poll();
+      poll();
     }
   });
 }

@@ -32,3 +32,11 @@ class CrawlOutcome:
     status: str  # done, blocked, failed, interrupted (search_runs.status)
     message: str
     layout: str | None = None
+
+
+def reported_size(value: object) -> int | None:
+    """A width or height as an engine reports it (number or text), or None."""
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
