@@ -15,6 +15,7 @@ from catalog.agreement import Agreement, agreement
 from catalog.labels import reject_reasons
 from catalog.stats import status_counts
 from catalog.takedown import TAKEN_DOWN
+from exporter import baseline as baseline_report
 from exporter.leakage import Leakage
 from exporter.options import SPLITS, ExportOptions, LabelPlan
 from exporter.select import ExportFace
@@ -115,6 +116,7 @@ class CardFacts:
     leakage: Leakage
     identity_clusters: int | None
     written_splits: Sequence[str]
+    baseline: dict | None = None  # baseline.json's record; None: --no-baseline
 
     @property
     def count(self) -> Counter:
@@ -345,6 +347,11 @@ def curation_section(f: CardFacts) -> list[str]:
     return lines
 
 
+def baseline_section(f: CardFacts) -> list[str]:
+    """The baseline model's figures on the test split and its confusion matrix picture."""
+    return baseline_report.card_lines(f.baseline)
+
+
 def takedowns(f: CardFacts) -> list[str]:
     """Faces left out because their source was taken down (``facesift takedown``)."""
     n = f.left_out.get(TAKEN_DOWN, 0)
@@ -453,6 +460,7 @@ SECTIONS: list[Section] = [
     front_matter,
     title,
     classes_and_splits,
+    baseline_section,
     leakage_check,
     collection,
     search_languages,
@@ -478,6 +486,7 @@ def render_card(
     identity_clusters: int | None,
     written_splits: Sequence[str],
     sections: Sequence[Section] = SECTIONS,
+    baseline: dict | None = None,
 ) -> str:
     """The dataset card as Markdown (with Hugging Face YAML front matter): ``sections`` joined."""
     facts = CardFacts(
@@ -491,6 +500,7 @@ def render_card(
         leakage=leakage,
         identity_clusters=identity_clusters,
         written_splits=written_splits,
+        baseline=baseline,
     )
     parts = [section(facts) for section in sections]
     return "\n\n".join("\n".join(p) for p in parts if p) + "\n"

@@ -101,6 +101,10 @@ class ExportOptions:
     )
     seed: int = option(0, help="split seed")
     overwrite: bool = option(False, help="replace a non-empty --out")
+    no_baseline: bool = option(
+        False,
+        help="skip the baseline model (baseline.json, confusion_matrix.png, the card's Baseline)",
+    )
     near_dup_bits: int = option(
         NEAR_DUP_BITS,
         help="perceptual-hash distance of a near-duplicate (extract's)",

@@ -22,7 +22,7 @@ from pathlib import Path
 from catalog.contract import Progress, ProgressFn, StageSummary, report
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
-from exporter import card, groups, leakage, render
+from exporter import baseline, card, groups, leakage, render
 from exporter.options import (
     IDENTITY_DISTANCE,
     SPLITS,
@@ -58,6 +58,7 @@ class ExportResult(StageSummary):
     leakage: dict
     export_id: int
     files: list[str] = field(default_factory=list)
+    baseline: dict | None = None  # baseline.json's record; None with --no-baseline
 
     @property
     def card(self) -> Path:
@@ -81,7 +82,18 @@ class ExportResult(StageSummary):
                 f"; {leak['exported_from_fer2013']} faces from FER2013, "
                 f"{leak['exported_near_fer2013']} near-duplicates of FER2013 faces"
             )
-        return [*out, text]
+        return [*out, text, *self._baseline_lines()]
+
+    def _baseline_lines(self) -> list[str]:
+        b = self.baseline
+        if b is None:
+            return []
+        if b.get("skipped"):
+            return [f"  baseline: none ({b['skipped']})"]
+        return [
+            f"  baseline: accuracy {b['accuracy']:.3f}, macro-F1 {b['macro_f1']:.3f} on "
+            f"{b['test_faces']} test faces (baseline.json, confusion_matrix.png)"
+        ]
 
 
 @dataclass
@@ -179,6 +191,14 @@ def export(
                 "pairs across splits (a bug: please report it)"
             )
         written = [s for s in SPLITS if s in set(splits)]
+        base = None
+        if not opts.no_baseline:
+            report(on_progress, Progress("baseline", 0, 1, "model", "train, choose C on val"))
+            base = baseline.run_baseline(
+                cat, [f.id for f in faces], [f.label for f in faces], splits, plan.names, opts.seed
+            )
+            baseline.write_baseline(tmp, base)
+            report(on_progress, Progress("baseline", 1, 1, "model"))
         _write_text(
             tmp / "labels.txt",
             "".join(
@@ -199,6 +219,7 @@ def export(
                 leakage=leak,
                 identity_clusters=len(set(identity)) if identity else None,
                 written_splits=written,
+                baseline=None if base is None else base.record,
             ),
         )
         manifest = _manifest(cat, opts, plan, faces, splits, identity, placed, leak, tmp)
@@ -222,6 +243,7 @@ def export(
         leakage=leak.as_record(),
         export_id=0,
         files=[*(m["path"] for m in manifest["files"]), MANIFEST],
+        baseline=None if base is None else base.record,
     )
     result.export_id = _record(cat, opts, out, result)
     return result
