@@ -60,9 +60,20 @@ def _decided_since_sql() -> str:
     )
 
 
+# Subsets of faces this annotator has not decided: each one's own condition.
+_NOT_MINE = {"second": "s.annotators < ?", "disputed": "s.disputed = 1", "all": "1"}
+
+
 def _subset_where(
-    qf: QueueFilter, annotator: str, k: int = 1, model: ModelRow | None = None
+    qf: QueueFilter,
+    annotator: str,
+    k: int = 1,
+    model: ModelRow | None = None,
+    *,
+    exclude_own: bool = True,
 ) -> tuple[str, list[object]]:
+    """The WHERE clause over ``face_state s`` for a subset; ``exclude_own=False`` keeps the
+    faces this annotator decided in (for counting, see :func:`remaining`)."""
     conds: list[str] = []
     params: list[object] = []
     if qf.subset == SUSPECTS:
@@ -74,15 +85,12 @@ def _subset_where(
         conds.append("s.status = 'pending' AND s.label IS NULL")
     elif qf.subset == "pending":
         conds.append("s.status = 'pending'")
-    elif qf.subset == "second":
-        conds.append(f"s.annotators < ? AND NOT {_standing_vote_sql()}")
-        params.extend([k, annotator])
-    elif qf.subset == "disputed":
-        conds.append(f"s.disputed = 1 AND NOT {_standing_vote_sql()}")
-        params.append(annotator)
-    else:
-        conds.append(f"NOT {_standing_vote_sql()}")
-        params.append(annotator)
+    else:  # second, disputed, all
+        conds.append(_NOT_MINE[qf.subset])
+        params.extend([k] if qf.subset == "second" else [])
+        if exclude_own:
+            conds.append(f"NOT {_standing_vote_sql()}")
+            params.append(annotator)
     if qf.label == NO_LABEL:
         conds.append("s.label IS NULL")
     elif qf.label is not None:
@@ -132,9 +140,20 @@ def remaining(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> int:
         if found is None:
             return 0
         return conn.execute(f"SELECT COUNT(*) {found[0]}", found[1]).fetchone()[0]
-    where, params = _subset_where(qf, annotator, labels_per_face(conn))
-    sql = f"SELECT COUNT(*) FROM face_state s WHERE {where}"
-    return conn.execute(sql, params).fetchone()[0]
+    k = labels_per_face(conn)
+    if qf.subset not in _NOT_MINE:
+        where, params = _subset_where(qf, annotator, k)
+        sql = f"SELECT COUNT(*) FROM face_state s WHERE {where}"
+        return conn.execute(sql, params).fetchone()[0]
+    # All faces of the subset minus those this annotator decided: one plain count and one
+    # over the annotator's own events, instead of a look-up into the events per face.
+    where, params = _subset_where(qf, annotator, k, exclude_own=False)
+    mine = f"SELECT e.face_id FROM label_events e WHERE e.annotator = ? AND {STANDING_SQL}"
+    sql = (
+        f"SELECT (SELECT COUNT(*) FROM face_state s WHERE {where}) - "
+        f"(SELECT COUNT(*) FROM face_state s WHERE {where} AND s.face_id IN ({mine}))"
+    )
+    return conn.execute(sql, [*params, *params, annotator]).fetchone()[0]
 
 
 # Suspects in the order of ``facesift model suspects``: lowest self-confidence of

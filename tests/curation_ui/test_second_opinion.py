@@ -220,3 +220,41 @@ def test_the_stats_page_shows_kappa_at_k_and_the_confusion(app_env):
     frames = [f.value for f in at.dataframe]
     confusion = next(f for f in frames if "angry" in f.columns and "reject" in f.index)
     assert confusion.loc["sad", "angry"] == 1 and confusion.loc["sad", "sad"] == 4
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_the_count_left_matches_the_faces_the_queue_would_show(seeded, k):
+    from catalog.events import face_events, source_label, votes
+
+    cat, ids = seeded.cat, seeded.ids
+    conn = cat.conn
+    set_labels_per_face(conn, k)
+    plan = [
+        ("ann", "sad_1", "sad"),
+        ("bo", "sad_1", "happy"),
+        ("ann", "sad_2", "sad"),
+        ("bo", "none_1", "sad"),
+        ("cy", "none_1", "sad"),
+        ("ann", "happy_big", "happy"),
+    ]
+    for who, name, label in plan:
+        record(conn, ids[name], who, "label", label=label)
+    undone = record(conn, ids["none_2"], "ann", "label", label="fear")
+    record(conn, ids["none_2"], "ann", "undo", undoes=undone.id)
+    for subset in ("second", "disputed", "all"):
+        for label in (None, "sad"):
+            for who in ("ann", "bo", "dee"):
+                qf = q.QueueFilter(subset, label)
+                expected = []
+                for fid in ids.values():
+                    st = face_state(conn, fid)
+                    mine = who in votes(face_events(conn, fid), source_label(conn, fid))
+                    ok = {"second": st.annotators < k, "disputed": st.disputed, "all": True}
+                    if ok[subset] and not mine and (label is None or st.label == label):
+                        expected.append(fid)
+                assert q.remaining(conn, qf, who) == len(expected), (subset, label, who)
+                walked, fid = [], q.next_face_id(conn, qf, who)
+                while fid is not None and fid not in walked:
+                    walked.append(fid)
+                    fid = q.next_face_id(conn, qf, who, fid)
+                assert sorted(walked) == sorted(expected)
