@@ -26,6 +26,7 @@ def _jobs() -> RetrainJobs:
     return RetrainJobs()
 
 
+@session.shows_errors
 def _on_retrain() -> None:
     cat = session.catalog()
     age = model_age(cat)

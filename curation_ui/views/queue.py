@@ -147,6 +147,7 @@ def _model_top3(cat, face_id: int, subset: str) -> None:
         st.progress(guess.score, text=f"model: {guess.caption}")
 
 
+@session.shows_errors
 def _save_top3() -> None:
     set_flag(session.catalog().conn, session.annotator(), SHOW_MODEL_TOP3, st.session_state[TOP3])
 

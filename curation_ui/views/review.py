@@ -174,6 +174,7 @@ def _on_undo() -> None:
     session.say(MSG, f"Undid {len(undone)} decisions.")
 
 
+@session.shows_errors
 def _on_page(delta: int, pages: int) -> None:
     st.session_state["rv_page"] = min(max(st.session_state.get("rv_page", 0) + delta, 0), pages - 1)
 

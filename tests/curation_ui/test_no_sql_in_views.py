@@ -1,5 +1,7 @@
 """Page modules (curation_ui/views/) call functions; SQL lives in catalog/ and queries.py.
 
+And every callback a page registers shows a FacesiftError as one line (see the end).
+
 Read from each view module's syntax tree: a call of ``execute``, ``executemany``,
 ``executescript`` or pandas' ``read_sql*``, an ``import sqlite3``, or a string
 literal that reads as SQL fails the test with the file and line.
@@ -94,3 +96,46 @@ def test_the_check_sees_sql(source: str):
 )
 def test_the_check_lets_plain_text_and_calls_through(source: str):
     assert not sql_uses(source)
+
+
+# --- every page action shows a FacesiftError as one line ---------------------------------
+
+
+def unguarded_callbacks(source: str) -> list[str]:
+    """Callbacks (``on_click=`` / ``on_change=`` a function of the module) not wrapped in
+    ``session.shows_errors``: a FacesiftError raised in one would show a traceback."""
+    tree = ast.parse(source)
+    guarded = {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and any(ast.unparse(d).endswith("shows_errors") for d in node.decorator_list)
+    }
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    return sorted(
+        {
+            kw.value.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            for kw in node.keywords
+            if kw.arg in ("on_click", "on_change", "on_submit")
+            and isinstance(kw.value, ast.Name)
+            and kw.value.id in defined
+            and kw.value.id not in guarded
+        }
+    )
+
+
+@pytest.mark.parametrize("path", _view_modules(), ids=lambda p: p.name)
+def test_every_callback_of_a_view_shows_errors_as_one_line(path: Path):
+    assert unguarded_callbacks(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_callback_check_sees_an_unwrapped_callback():
+    source = (
+        "@session.shows_errors\ndef ok(): pass\n"
+        "def bad(): pass\n"
+        "st.button('a', on_click=ok)\nst.button('b', on_click=bad)\n"
+        "st.toggle('c', on_change=bad)\n"
+    )
+    assert unguarded_callbacks(source) == ["bad"]
