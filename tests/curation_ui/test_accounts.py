@@ -366,3 +366,74 @@ def test_served_on_the_network_the_app_refuses_to_run_without_accounts(team, mon
     at = open_page("queue")
     assert [e.value for e in at.error] == [NO_ACCOUNTS]
     assert not at.header and not at.text_input
+
+
+class FakeIdentity(dict):
+    """What ``st.user`` gives after an OIDC login (a mapping plus ``is_logged_in``)."""
+
+    @property
+    def is_logged_in(self) -> bool:
+        return bool(self)
+
+
+GOOGLE = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "s",
+    "client_id": "id",
+    "client_secret": "x",
+    "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration",
+}
+
+
+def test_an_identity_provider_logs_in_as_the_email_with_the_accounts_role(
+    team, monkeypatch, tmp_path
+):
+    """No identity provider is reachable in tests: st.user stands in for its answer."""
+    import streamlit as st
+
+    from curation_ui import login
+
+    cat = team.cat
+    monkeypatch.setattr(login, "_secrets_auth", lambda: GOOGLE)
+    monkeypatch.setattr(st, "user", FakeIdentity())
+    at = open_page("queue")
+    assert at.button(key="oidc_login") and at.text_input(key="login_pw")  # both ways in
+    assert not at.header
+    # Logged in by the provider: the e-mail is the name; no account of that name: annotator.
+    monkeypatch.setattr(st, "user", FakeIdentity(email="lee@example.org", name="Lee"))
+    at = open_page("queue")
+    assert [h.value for h in at.header] == ["Label queue"]
+    at.button(key="q_label_sad").click().run()
+    assert cat.conn.execute("SELECT annotator FROM label_events").fetchall()[0][0] == (
+        "lee@example.org"
+    )
+    assert "im_go" not in [b.key for b in open_page("import").button]
+    # An account of the same name makes them an admin.
+    acc.add_user(os.environ["FACESIFT_AUTH"], "lee@example.org", ADMIN_PASSWORD, admin=True)
+    at = open_page("import")
+    assert [h.value for h in at.header] == ["Import"] and not at.error
+    # Served on the network with only a provider (no accounts file): the login stays.
+    os.remove(os.environ["FACESIFT_AUTH"])
+    monkeypatch.setenv("FACESIFT_REQUIRE_LOGIN", "1")
+    monkeypatch.setattr(st, "user", FakeIdentity())
+    at = open_page("queue")
+    assert at.button(key="oidc_login") and not at.error and not at.header
+
+
+def test_the_command_line_reads_the_auth_section_streamlit_reads(tmp_path, monkeypatch):
+    from curation_ui.launch import ServeRefused, refuse_open_network
+
+    users = tmp_path / "users.toml"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(ServeRefused):
+        refuse_open_network("0.0.0.0", users)
+    secrets = tmp_path / ".streamlit" / "secrets.toml"
+    secrets.parent.mkdir()
+    secrets.write_text("[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in GOOGLE.items()))
+    assert acc.oidc_provider(acc.secrets_auth()) == "default"
+    refuse_open_network("0.0.0.0", users)  # allowed: the provider logs people in
+    refuse_open_network("127.0.0.1", users)
+    secrets.write_text("[auth]\nredirect_uri = 'x'\n")  # half a configuration: refused
+    with pytest.raises(ServeRefused):
+        refuse_open_network("::", users)
