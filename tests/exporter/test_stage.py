@@ -309,53 +309,23 @@ def test_cli_exports_and_refuses_bad_combinations(builder, tmp_path, capsys):
     b = builder()
     for lab in ["happy"] * 5 + ["sad"] * 5:
         b.face(lab)
-    root = str(b.cat.paths.root)
-    out = tmp_path / "cli"
-    code = pipeline.main(
-        [
-            "--root",
-            root,
-            "--dataset",
-            "test",
-            "export",
-            "--out",
-            str(out),
-            "--format",
-            "fer2013-csv",
-            "--labels",
-            "happy,sad",
-            "--seed",
-            "3",
-            "--padding",
-            "0.3",
-        ]
-    )
+    root, out = str(b.cat.paths.root), tmp_path / "cli"
+
+    def export(*flags: str) -> int:
+        return pipeline.main(["--root", root, "--dataset", "test", "export", *flags])
+
+    flags = ["--format", "fer2013-csv", "--labels", "happy,sad", "--seed", "3", "--padding", "0.3"]
+    code = export("--out", str(out), *flags)
     assert code == 0
     printed = capsys.readouterr().out
     assert "export: 10 faces" in printed and "3 happy, 4 sad" in printed
     assert (out / "fer2013.csv").is_file()
     assert "cropped to padding 0.3" in (out / "README.md").read_text()
-    code = pipeline.main(
-        [
-            "--root",
-            root,
-            "--dataset",
-            "test",
-            "export",
-            "--out",
-            str(tmp_path / "bad"),
-            "--format",
-            "fer2013-csv",
-            "--size",
-            "64",
-        ]
-    )
+    code = export("--out", str(tmp_path / "bad"), "--format", "fer2013-csv", "--size", "64")
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "48x48" in err
-    code = pipeline.main(
-        ["--root", root, "--dataset", "test", "export", "--out", str(out), "--format", "hf"]
-    )
+    code = export("--out", str(out), "--format", "hf")
     assert code == 2 and "--overwrite" in capsys.readouterr().err
 
 
