@@ -65,11 +65,11 @@ def first_match(driver: WebDriver, candidates: list[str]) -> str | None:
 def hit_from_page(info: dict) -> Hit | None:
     """A Hit from what the page gave for one tile: the original, else the thumbnail (fallback).
 
-    The thumbnail stands in only for a tile that carries a result id (``docid``):
+    The thumbnail stands in only for a tile that carries a result id (``result_id``):
     a tile without one is page furniture or an ad, never a result.
     """
     original, thumb = info.get("original"), info.get("thumb")
-    if not original and not info.get("docid"):
+    if not original and not info.get("result_id"):
         return None
     thumb_data = data_uri_bytes(thumb) if thumb and thumb.startswith("data:") else None
     common = {

@@ -79,6 +79,7 @@ class GoogleCrawler:
                 self.rules["exclude_if_contains"],
                 self.rules.get("ad_labels", []),
                 self.rules.get("result_id_attributes", []),
+                self.rules.get("page_data", {}).get("tile_docid", []),
                 layout["thumbnail"],
             )
             fresh = scan["fresh"]
@@ -123,7 +124,7 @@ class GoogleCrawler:
             info = opened.get(t["i"])
             if info is None:
                 continue
-            info["docid"] = t["docid"]
+            info["result_id"] = t["result_id"]
             for role in ("via", "click"):
                 if info.get(role) and info[role] not in logged:
                     logged.add(info[role])

@@ -51,7 +51,7 @@ def is_thumbnail(url: str, rules: dict) -> bool:
 
 
 def parse_scripts(texts: Iterable[str], patterns: dict, thumbnails: dict) -> dict[str, DataResult]:
-    """Every result array in the scripts, by docid (and by ref docid), first one kept."""
+    """Every result array in the scripts, by docid, ref docid and page URL; first one kept."""
     start = re.compile(patterns["result_start"])
     triple = re.compile(patterns["image_triple"])
     info = re.compile(patterns["page_info"])
@@ -63,9 +63,10 @@ def parse_scripts(texts: Iterable[str], patterns: dict, thumbnails: dict) -> dic
             found = _one_result(m.group("docid"), text[m.start() : end], triple, info, thumbnails)
             if found is None:
                 continue
-            out.setdefault(found.docid, found)
-            if found.ref_docid:
-                out.setdefault(found.ref_docid, found)
+            # A tile may name its array by docid, ref docid or landing page (data-lpage).
+            for key in (found.docid, found.ref_docid, found.page):
+                if key:
+                    out.setdefault(key, found)
     return out
 
 

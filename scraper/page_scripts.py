@@ -106,9 +106,10 @@ window.dispatchEvent(new Event("scroll"));
 
 # Mark the result tiles not seen before; skip ads and related searches.
 # args (tile selector, exclude_within, exclude_if_contains, ad labels, result id
-# attributes, thumbnail selectors) -> {fresh: [{i, docid, thumb, title}], count}.
+# attributes, page-data key attributes, thumbnail selectors)
+# -> {fresh: [{i, result_id, docid, thumb, title}], count}.
 SCAN = """
-const [sel, within, contains, adLabels, idAttrs, thumbSels] = arguments;
+const [sel, within, contains, adLabels, idAttrs, keyAttrs, thumbSels] = arguments;
 window.__facesiftNext = window.__facesiftNext || 0;
 const labels = adLabels.map((s) => s.toLowerCase());
 const isLabel = (e) => e.children.length === 0 &&
@@ -122,8 +123,8 @@ function labelled(t) {
   }
   return false;
 }
-function docidOf(t) {
-  for (const a of idAttrs) {
+function attrOf(t, attrs) {
+  for (const a of attrs) {
     if (t.getAttribute(a)) return t.getAttribute(a);
     const inner = t.querySelector("[" + a + "]");
     if (inner && inner.getAttribute(a)) return inner.getAttribute(a);
@@ -155,7 +156,8 @@ for (const t of all) {
   const i = window.__facesiftNext++;
   t.setAttribute("data-facesift-idx", String(i));
   const [thumb, title] = thumbOf(t);
-  fresh.push({i: i, docid: docidOf(t), thumb: thumb, title: title});
+  fresh.push({i: i, result_id: attrOf(t, idAttrs), docid: attrOf(t, keyAttrs), thumb: thumb,
+              title: title});
 }
 return {fresh: fresh, count: all.length};
 """

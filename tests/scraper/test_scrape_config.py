@@ -88,11 +88,11 @@ def test_hit_keeps_the_original_and_falls_back_to_the_thumbnail():
     )
     assert hit.via == "preview"
     tbn = "https://encrypted-tbn0.gstatic.com/i?q=tbn:1"
-    hit = hit_from_page({"original": None, "thumb": tbn, "docid": "abc123"})
+    hit = hit_from_page({"original": None, "thumb": tbn, "result_id": "abc123"})
     assert hit.is_fallback and hit.url == hit.thumbnail_url and hit.via == "thumbnail"
     # Without a result id the tile is furniture or an ad: no thumbnail stands in for it.
     assert hit_from_page({"original": None, "thumb": tbn}) is None
-    assert hit_from_page({"original": None, "thumb": None, "docid": "abc123"}) is None
+    assert hit_from_page({"original": None, "thumb": None, "result_id": "abc123"}) is None
 
 
 def test_retry_after_in_seconds_or_as_a_date_is_capped():

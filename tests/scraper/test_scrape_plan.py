@@ -163,7 +163,8 @@ def test_page_data_gives_original_size_page_and_title_by_docid():
         'A "happy" face',
         "RefDoc99",
     )
-    assert found["RefDoc99"] is r and "OnlyThumb1" not in found
+    assert found["RefDoc99"] is r and found["https://news.example/story"] is r
+    assert "OnlyThumb1" not in found
 
 
 # --- DuckDuckGo ------------------------------------------------------------------------
