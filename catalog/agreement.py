@@ -52,10 +52,14 @@ def face_decisions(
     return out
 
 
+def disputed_count(conn: sqlite3.Connection) -> int:
+    """Faces left pending by a tie between annotators."""
+    return conn.execute("SELECT COUNT(*) FROM face_state WHERE disputed = 1").fetchone()[0]
+
+
 def agreement(conn: sqlite3.Connection, limit: int | None = None) -> Agreement:
     """Agreement over the faces with two or more annotators (at most ``limit`` of them)."""
-    disputed = conn.execute("SELECT COUNT(*) FROM face_state WHERE disputed = 1").fetchone()[0]
-    return agreement_of(face_decisions(conn, 2, limit), disputed)
+    return agreement_of(face_decisions(conn, 2, limit), disputed_count(conn))
 
 
 def agreement_of(decisions: Decisions, disputed: int) -> Agreement:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from catalog import annotators as ann
-from catalog.agreement import agreement, face_decisions
+from catalog.agreement import agreement_of, disputed_count, face_decisions
 from catalog.settings import labels_per_face
 from catalog.stats import summary
 from curation_ui import session
@@ -37,7 +37,9 @@ def render() -> None:
         st.bar_chart(balance, stack=True, height=280)
 
     st.subheader("Agreement")
-    ag = agreement(conn, limit=20_000)  # the page stays quick on huge vote imports
+    # One reading of the decisions for both sections; capped to stay quick on huge vote imports.
+    decisions = face_decisions(conn, 2, limit=20_000)
+    ag = agreement_of(decisions, disputed_count(conn))
     a = st.columns(4)
     a[0].metric("Faces with 2+ annotators", ag.faces)
     a[1].metric("Unanimous", ag.unanimous)
@@ -58,13 +60,12 @@ def render() -> None:
     st.dataframe(s.per_query_table(conn), hide_index=True, width="stretch")
     st.subheader("Per annotator")
     st.dataframe(s.per_annotator_table(conn), hide_index=True, width="stretch")
-    _second_opinions(cat)
+    _second_opinions(cat, decisions)
 
 
-def _second_opinions(cat) -> None:
+def _second_opinions(cat, decisions) -> None:
     """Who sides with the others, Fleiss' kappa at K decisions, and the labels people swap."""
     k = labels_per_face(cat.conn)
-    decisions = face_decisions(cat.conn, 2, limit=20_000)  # quick on huge vote imports
     st.subheader("Second opinions")
     n, kappa = ann.fleiss_kappa_at(decisions, k)
     m = st.columns(3)
