@@ -330,20 +330,21 @@ def _port_free(port: int) -> bool:
     return True
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
-def test_review_stops_its_server_on_a_stop_signal(sig, data_root, tmp_path):
+def serve_then_signal(argv: list[str], sig: str, log_path: Path, ready: float = 120) -> str:
+    """Start ``facesift ARGV`` (a command serving the review app on ``--port``), wait until
+    the app answers, send ``sig`` to facesift alone (as a service manager does) and check
+    that within 5 s it exited 0, no process it started is left and the port is free."""
     import signal
     import time
     import urllib.request
 
     from tests.conftest import ctrl_c_as_in_a_terminal
-    from tests.curation_ui.test_browser import free_port, wait_for
+    from tests.curation_ui.test_browser import wait_for
 
-    port = free_port()
-    log = (tmp_path / "review.log").open("w")
+    port = int(argv[argv.index("--port") + 1])
+    log = log_path.open("w")
     proc = subprocess.Popen(
-        cli_argv("review", "--port", str(port), root=data_root),
+        argv,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own group, so the test can clean up whatever is left
@@ -358,17 +359,17 @@ def test_review_stops_its_server_on_a_stop_signal(sig, data_root, tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
                     return r.status == 200
             except OSError:
-                assert proc.poll() is None, (tmp_path / "review.log").read_text()
+                assert proc.poll() is None, log_path.read_text()
                 return False
 
-        wait_for(healthy, 120, "the review app")
+        wait_for(healthy, ready, "the review app")
         family |= _children(proc.pid)
         assert family, "the server runs in a child process"
-        os.kill(proc.pid, getattr(signal, sig))  # to facesift alone, as a service manager does
+        os.kill(proc.pid, getattr(signal, sig))
         started = time.monotonic()
         wait_for(lambda: proc.poll() is not None, 5, f"facesift to exit on {sig}")
         wait_for(lambda: not any(_alive(p) for p in family), 5 - (time.monotonic() - started))
-        assert proc.returncode == 0, (tmp_path / "review.log").read_text()
+        assert proc.returncode == 0, log_path.read_text()
         assert _port_free(port)
     finally:
         for p in [proc.pid, *family, *_children(proc.pid)]:
@@ -376,7 +377,32 @@ def test_review_stops_its_server_on_a_stop_signal(sig, data_root, tmp_path):
                 os.killpg(os.getpgid(p), signal.SIGKILL)
         proc.wait(timeout=10)
         log.close()
-    assert "Traceback" not in (tmp_path / "review.log").read_text()
+    text = log_path.read_text()
+    assert "Traceback" not in text
+    return text
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_review_stops_its_server_on_a_stop_signal(sig, data_root, tmp_path):
+    from tests.curation_ui.test_browser import free_port
+
+    argv = cli_argv("review", "--port", str(free_port()), root=data_root)
+    serve_then_signal(argv, sig, tmp_path / "review.log")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_run_stops_its_review_server_on_sigterm(data_root, make_fake_search, tmp_path):
+    from tests.curation_ui.test_browser import free_port
+
+    server = make_fake_search(n_good=2, faults=False)
+    argv = cli_argv(
+        "run", "--emotions", "happy", "--base-url", server.base, "--allow-private-hosts",
+        "--limit", "2", "--workers", "1", "--port", str(free_port()), root=data_root,
+    )  # fmt: skip
+    text = serve_then_signal(argv, "SIGTERM", tmp_path / "run.log", ready=300)
+    assert "faces to review" in text
 
 
 def test_a_command_imports_only_its_own_options(data_root):
