@@ -23,7 +23,7 @@ from pathlib import Path
 
 from catalog.contract import Progress, ProgressFn, StageSummary, report
 from catalog.dataset import Catalog
-from catalog.db import connect, transaction, utc_now
+from catalog.db import connect, transaction
 from catalog.images import ImageSource, add_source
 from catalog.labels import LabelError
 from catalog.takedown import blocked
@@ -32,7 +32,7 @@ from importer.errors import ImportRefused
 from importer.import_errors import record_import_error
 from scraper.config import DownloadOptions
 from scraper.download import DownloadPool, Fetcher, Outcome
-from scraper.store import Recorder
+from scraper.store import Recorder, queue_download
 
 URL_LIST_EXTS = frozenset({"txt", "csv", "tsv", "parquet"})
 CHUNK = 2000  # rows held in memory at once: a list of millions streams through
@@ -317,10 +317,7 @@ def _queue(cat, file, chunk, fixed, summary, linker: _Linker, pool: DownloadPool
                 summary.skipped["taken_down"] += 1
                 record_import_error(conn, file, where, "taken_down")
                 continue
-            conn.execute(
-                "INSERT OR IGNORE INTO downloads (url, updated_at) VALUES (?, ?)",
-                (r.url, utc_now()),
-            )
+            queue_download(conn, r.url)
             st = conn.execute(
                 "SELECT status, reason, image_id FROM downloads WHERE url = ?", (r.url,)
             ).fetchone()

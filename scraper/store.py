@@ -105,9 +105,7 @@ def add_hit(conn, query_id: int, run_id: int, label: str, hit: Hit) -> tuple[boo
             ),
         )
         new = bool(cur.rowcount)
-        conn.execute(
-            "INSERT OR IGNORE INTO downloads (url, updated_at) VALUES (?, ?)", (hit.url, utc_now())
-        )
+        queue_download(conn, hit.url)
         if blocked(conn, url=hit.url):  # facesift takedown: never fetched again
             conn.execute(
                 "UPDATE downloads SET status = 'skipped', reason = 'taken_down' "
@@ -120,6 +118,13 @@ def add_hit(conn, query_id: int, run_id: int, label: str, hit: Hit) -> tuple[boo
         if row["status"] == "ok" and new:
             _link_sources(conn, hit.url, row["image_id"])
         return new, row["status"] == "pending"
+
+
+def queue_download(conn: sqlite3.Connection, url: str) -> None:
+    """Add a URL to the downloads to make (pending), unless it is there already."""
+    conn.execute(
+        "INSERT OR IGNORE INTO downloads (url, updated_at) VALUES (?, ?)", (url, utc_now())
+    )
 
 
 def pending_urls(conn: sqlite3.Connection, query_id: int) -> list[str]:
