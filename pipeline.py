@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import Catalog, FacesiftError, LabelSet
-from catalog.cli import OneLineParser, OptionsRef, add_flags, from_args, terminal_progress
+from catalog.cli import (
+    OneLineParser,
+    OptionsRef,
+    add_flags,
+    from_args,
+    interrupt_on_stop_signals,
+    terminal_progress,
+)
 from catalog.contract import option
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
 from catalog.report import format_table
@@ -124,8 +131,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     with open_catalog(args) as cat:  # creates or checks the dataset: errors are one line
         name = cat.paths.name
         auth = _refuse_open_network(cat, opts)  # before the setting changes anything
-        if opts.labels_per_face is not None:
-            set_labels_per_face(cat.conn, opts.labels_per_face)
+        before = labels_per_face(cat.conn)
+        if opts.labels_per_face is not None and set_labels_per_face(cat.conn, opts.labels_per_face):
+            print(f"labels per face: {before} -> {opts.labels_per_face}; face states recomputed")
         k = labels_per_face(cat.conn)
     argv, env = streamlit_command(
         args.root, name, port=opts.port, host=opts.host, auth=auth, import_root=opts.import_root
@@ -489,7 +497,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return int(e.code) if isinstance(e.code, int) else 2
     try:
-        return args.handler(args)
+        with interrupt_on_stop_signals():  # SIGTERM, SIGHUP: cleaned up as for Ctrl+C
+            return args.handler(args)
     except FacesiftError as e:
         print(f"facesift: error: {e}", file=sys.stderr)
         return 2

@@ -357,7 +357,9 @@ def test_serving_beyond_loopback_without_accounts_is_refused(data_root, capsys, 
 
     with Catalog.open(data_root, "team") as cat:
         assert labels_per_face(cat.conn) == 2  # kept: the later runs did not pass the flag
-    assert "2 label(s) per face" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 label(s) per face" in out
+    assert out.count("labels per face: 1 -> 2; face states recomputed") == 1  # once, not again
 
 
 def test_served_on_the_network_the_app_refuses_to_run_without_accounts(team, monkeypatch):
