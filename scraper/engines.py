@@ -67,7 +67,8 @@ class Router:
         """(the engine to use for a query asked of ``asked``, or None; why that one)."""
         if asked not in self.paused:
             return asked, ""
-        why = f"{asked} paused ({self.paused[asked]})"
+        # The block's own message is on the blocked query's row; this says where it went.
+        why = f"{asked} paused"
         fb = self.fallback
         if fb is None:
             return None, f"{why}; no fallback"

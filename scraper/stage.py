@@ -142,7 +142,7 @@ class ScrapeSummary(StageSummary):
             out.append(
                 f"per {what}: "
                 + "; ".join(
-                    f"{k} {queries[k]} queries, {links[k]} links"
+                    f"{k} {queries[k]} quer{'y' if queries[k] == 1 else 'ies'}, {links[k]} links"
                     + (f" ({blocked[k]} blocked)" if blocked[k] else "")
                     for k in queries
                 )

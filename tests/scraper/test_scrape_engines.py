@@ -26,11 +26,11 @@ def test_a_paused_engine_is_never_asked_again_and_its_queries_go_to_the_fallback
     r = Router("bing")
     assert r.pick("google") == ("google", "")
     r.pause("google", "captcha")
-    assert r.pick("google") == ("bing", "google paused (captcha); served by the fallback bing")
+    assert r.pick("google") == ("bing", "google paused; served by the fallback bing")
     r.pause("bing", "captcha too")
     engine, why = r.pick("google")
     assert engine is None and "the fallback bing is paused too" in why
-    assert Router(None, {"google": "x"}).pick("google") == (None, "google paused (x); no fallback")
+    assert Router(None, {"google": "x"}).pick("google") == (None, "google paused; no fallback")
 
 
 def test_the_delay_spaces_queries_of_one_engine_with_jitter():
@@ -69,6 +69,7 @@ def test_a_block_mid_run_pauses_google_and_the_rest_goes_to_the_fallback(
     table = summary.table()
     assert "served by the fallback bing" in table
     assert "per engine: google 2 queries, 5 links (1 blocked); bing 2 queries, 10 links" in table
+    assert summary.queries[2].note == "google paused; served by the fallback bing"
     stored = catalog.conn.execute(
         "SELECT q.engine, q.label, q.language, r.status FROM queries q "
         "JOIN search_runs r ON r.query_id = q.id ORDER BY r.id"
