@@ -49,8 +49,13 @@ def add_image(conn: sqlite3.Connection, img: StoredImage) -> tuple[int, bool]:
         )
         if cur.rowcount:
             return cur.lastrowid, True
-        row = conn.execute("SELECT id FROM images WHERE sha256 = ?", (img.sha256,)).fetchone()
-        return row[0], False
+        return image_id_of(conn, img.sha256), False
+
+
+def image_id_of(conn: sqlite3.Connection, sha256: str) -> int | None:
+    """The id of the stored image with this content, or None."""
+    row = conn.execute("SELECT id FROM images WHERE sha256 = ?", (sha256,)).fetchone()
+    return row[0] if row else None
 
 
 def add_source(conn: sqlite3.Connection, image_id: int, src: ImageSource) -> bool:

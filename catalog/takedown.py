@@ -25,6 +25,7 @@ from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.errors import FacesiftError
 from catalog.events import FINAL_REJECT
+from catalog.images import image_id_of
 from catalog.votes import record_decisions
 
 REASON = FINAL_REJECT  # the reject reason: no majority overturns it
@@ -177,7 +178,8 @@ def match(conn: sqlite3.Connection, kind: str, value: str) -> Match:
             if in_domain(host_of(a), value) or in_domain(host_of(b), value):
                 ids.add(image_id)
     elif kind == "image":
-        ids = _ids(conn, "SELECT id FROM images WHERE sha256 = ?", [value])
+        found = image_id_of(conn, value)
+        ids = set() if found is None else {found}
     elif kind == "face":
         ids = _ids(conn, "SELECT image_id FROM faces WHERE id = ?", [int(value)])
         if not ids:
