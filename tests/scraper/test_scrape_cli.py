@@ -153,5 +153,3 @@ def test_plan_lists_the_queries_without_a_browser(data_root):
     assert {line.split("\t")[1] for line in done.stdout.splitlines()} == {"de", "ja"}
     done = facesift(data_root, "scrape", "--plan", "--languages", "en,xx")
     assert done.returncode == 2 and "'xx' is not in queries.toml" in done.stderr
-    done = facesift(data_root, "scrape", "--plan", "--engine", "google,yahoo")
-    assert done.returncode == 2 and "unknown engine 'yahoo'" in done.stderr

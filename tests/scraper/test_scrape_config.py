@@ -51,6 +51,9 @@ def test_query_with_label():
         (ScrapeOptions(emotions="bored"), "'bored' is not a label"),
         (ScrapeOptions(emotions=" , "), "--emotions is empty"),
         (ScrapeOptions(engine="yahoo"), "unknown engine"),
+        (ScrapeOptions(engine="google,yahoo"), "unknown engine 'yahoo'"),
+        (ScrapeOptions(fallback="ask"), "unknown --fallback 'ask'"),
+        (ScrapeOptions(expand="full", languages="en,xx"), "'xx' is not in queries"),
     ],
 )
 def test_bad_options_are_scrape_errors(opts, message):
