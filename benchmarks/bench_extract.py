@@ -1,6 +1,7 @@
 """Extract throughput and memory, measured side by side in one run (not a test).
 
     .venv/bin/python benchmarks/bench_extract.py [--images 500] [--upsample auto] [--kinds single]
+        [--cascade auto|off]
 
 Reports, on the test photos (../shared/testdata/faces, else scikit-image's)
 repeated to --images distinct files:
@@ -8,6 +9,9 @@ repeated to --images distinct files:
       as the stage, on pre-decoded images): the limit of this stage;
   (b) `facesift extract` with one worker and with every core, images/s, and the
       ratios b1/a (target >= 0.85) and b_all/b1 (target >= 1.7 on 2 cores);
+      ``--cascade`` is extract's: under ``auto`` (its default) the photos where
+      HOG finds no face also pay the frame and CNN steps, which the bare loop
+      does not run; ``off`` compares like with like;
   (c) peak RSS of the whole process tree (parent + workers), in the first and
       the second half of the run: flat means memory does not grow with images;
   (d) near-duplicate grouping of 100,000 synthetic hashes, seconds.
@@ -40,7 +44,8 @@ from catalog.db import connect  # noqa: E402
 from catalog.decode import decode_image  # noqa: E402
 from catalog.images import ImageSource, StoredImage, add_image, add_source  # noqa: E402
 from catalog.storage import store_content  # noqa: E402
-from faces.detect import SMALL_SIDE, upsample_passes  # noqa: E402
+from faces.detect import SMALL_SIDE, cnn_step, frame_step, upsample_passes  # noqa: E402
+from faces.models import Models, dnn_loaded_here  # noqa: E402
 from faces.neardup import near_duplicate_groups  # noqa: E402
 
 
@@ -64,29 +69,42 @@ def _load(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def _detect(detector, img: np.ndarray, levels: list[int]) -> int:
+def _detect(models: Models, img: np.ndarray, levels: list[int], cascade: str) -> int:
     """dlib's detector under the stage's policy: a later level only where the earlier
-    found nothing or the image is small."""
+    found nothing or the image is small; under cascade "auto", where HOG found
+    nothing, the stage's frame step, then its CNN step (dlib on a framed copy)."""
     found = 0
     for i, level in enumerate(levels):
         if i and found and max(img.shape[:2]) >= SMALL_SIDE:
             break
-        found = len(detector.run(img, level, 0.0)[0])
-    return found
+        found = len(models.hog.run(img, level, 0.0)[0])
+    if found or cascade == "off":
+        return found
+    pil = Image.fromarray(img)
+    return len(frame_step(models, pil)) or len(cnn_step(models, pil))
 
 
-def bare_loop(files: list[Path], upsample: str, predecoded: bool = False) -> float:
+def _models(cascade: str) -> Models:
+    # The detectors only (no landmark model): what a bare detection loop loads.
+    models = Models(hog=dlib.get_frontal_face_detector(), landmarks=None)
+    if cascade == "auto":
+        models.need_cnn()  # the stage's workers load it on first need: before the clock here
+    return models
+
+
+def bare_loop(files: list[Path], upsample: str, cascade: str, predecoded: bool = False) -> float:
     """Images/s of a plain loop over the files: load each, run dlib's HOG detector.
 
     The upsample policy is the stage's: "auto" runs at 0 and again at 1 where
-    0 found nothing or the image is small. With ``predecoded`` the images are
-    decoded once up front and only detection is timed (the detector's own limit).
+    0 found nothing or the image is small; so is the cascade. With ``predecoded``
+    the images are decoded once up front and only detection is timed (the
+    detector's own limit).
     """
     cpu = min(os.sched_getaffinity(0))
     everything = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {cpu})
     try:
-        detector = dlib.get_frontal_face_detector()
+        models = _models(cascade)
         levels = upsample_passes(upsample)
         cache = {}
         if predecoded:
@@ -95,27 +113,30 @@ def bare_loop(files: list[Path], upsample: str, predecoded: bool = False) -> flo
                 cache.setdefault(key, _load(f))
         start = time.perf_counter()
         for f in files:
-            _detect(detector, cache[f.read_bytes()[:4096]] if predecoded else _load(f), levels)
+            img = cache[f.read_bytes()[:4096]] if predecoded else _load(f)
+            _detect(models, img, levels, cascade)
         return len(files) / (time.perf_counter() - start)
     finally:
         os.sched_setaffinity(0, everything)
 
 
-def _detect_files(args: tuple[list[Path], str]) -> int:
-    files, upsample = args
-    detector = dlib.get_frontal_face_detector()
+def _detect_files(args: tuple[list[Path], str, str]) -> int:
+    files, upsample, cascade = args
+    models = _models(cascade)
     levels = upsample_passes(upsample)
     for f in files:
-        _detect(detector, _load(f), levels)
+        _detect(models, _load(f), levels, cascade)
     return len(files)
 
 
-def bare_parallel(files: list[Path], upsample: str, procs: int) -> float:
+def bare_parallel(files: list[Path], upsample: str, cascade: str, procs: int) -> float:
     """Images/s of the bare loop split over ``procs`` processes: what the machine allows now."""
     parts = [files[i::procs] for i in range(procs)]
-    with multiprocessing.get_context("fork").Pool(procs) as pool:
+    # A process that has run dlib's CNN cannot be forked safely (see faces.models).
+    method = "forkserver" if dnn_loaded_here() else "fork"
+    with multiprocessing.get_context(method).Pool(procs) as pool:
         start = time.perf_counter()
-        pool.map(_detect_files, [(part, upsample) for part in parts])
+        pool.map(_detect_files, [(part, upsample, cascade) for part in parts])
         return len(files) / (time.perf_counter() - start)
 
 
@@ -137,10 +158,10 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return tuple(int(fields.get(k, "0 kB").split()[0]) for k in ("VmRSS", "VmHWM"))  # type: ignore[return-value]
 
 
-def run_cli(root: Path, name: str, workers: int, upsample: str, n: int) -> dict:
+def run_cli(root: Path, name: str, workers: int, upsample: str, n: int, cascade: str) -> dict:
     """Run `facesift extract` as a user would; time it and sample the tree's RSS."""
     cmd = [sys.executable, str(REPO / "pipeline.py"), "--root", str(root), "--dataset", name]
-    cmd += ["extract", "--workers", str(workers), "--upsample", upsample]
+    cmd += ["extract", "--workers", str(workers), "--upsample", upsample, "--cascade", cascade]
     samples: list[tuple[int, int, int]] = []  # (images processed, parent kB, workers kB)
     peaks: dict[int, int] = {}  # pid -> its VmHWM: the true peak, between samples too
     start = time.perf_counter()
@@ -198,6 +219,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=500)
     ap.add_argument("--upsample", default="auto", choices=("auto", "0", "1", "2"))
+    ap.add_argument("--cascade", default="auto", choices=("auto", "off"))
     ap.add_argument(
         "--kinds",
         default="",
@@ -211,7 +233,8 @@ def main() -> None:
     photos = [p for p in load_photos() if not kinds or p.kind.startswith(kinds)]
     sources = [p.path.read_bytes() for p in photos]
     print(
-        f"{len(photos)} test photos repeated to {n} images; {cores} cores; upsample {args.upsample}"
+        f"{len(photos)} test photos repeated to {n} images; {cores} cores; "
+        f"upsample {args.upsample}; cascade {args.cascade}"
     )
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,12 +242,12 @@ def main() -> None:
         build_dataset(root, "bare", sources, n)
         with Catalog.open(root, "bare") as cat:
             files = [cat.paths.resolve(r[0]) for r in cat.conn.execute("SELECT path FROM images")]
-        a = bare_loop(files, args.upsample)
+        a = bare_loop(files, args.upsample, args.cascade)
         print(f"(a) bare loop: load + dlib HOG detector, one core: {a:.2f} images/s")
-        a_det = bare_loop(files, args.upsample, predecoded=True)
+        a_det = bare_loop(files, args.upsample, args.cascade, predecoded=True)
         print(f"    (the detector alone, images decoded beforehand: {a_det:.2f} images/s)")
         if cores > 1:
-            a_all = bare_parallel(files, args.upsample, cores)
+            a_all = bare_parallel(files, args.upsample, args.cascade, cores)
             print(
                 f"    (the bare loop in {cores} processes: {a_all:.2f} images/s, "
                 f"x{a_all / a:.2f}: what the machine gives right now)"
@@ -233,10 +256,10 @@ def main() -> None:
         for workers in sorted({1, cores}):
             name = f"w{workers}"
             build_dataset(root, name, sources, n)
-            results[workers] = r = run_cli(root, name, workers, args.upsample, n)
+            results[workers] = r = run_cli(root, name, workers, args.upsample, n, args.cascade)
             if workers == 1:
                 # The machine is shared: (a) again, right after (b1), shows the drift.
-                a_after = bare_loop(files, args.upsample)
+                a_after = bare_loop(files, args.upsample, args.cascade)
             print(
                 f"(b) facesift extract --workers {workers}: {r['rate']:.2f} images/s "
                 f"({r['seconds']:.1f} s)"

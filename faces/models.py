@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,27 @@ class Models:
 
 def load_cnn() -> dlib.cnn_face_detection_model_v1:
     """dlib's MMOD CNN face detector."""
+    _dnn_pids.add(os.getpid())
     return dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
+
+
+def load_descriptor() -> dlib.face_recognition_model_v1:
+    """dlib's 128-d face descriptor network."""
+    _dnn_pids.add(os.getpid())
+    return dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR)))
+
+
+# dlib's neural networks (the MMOD CNN, the descriptor) start a thread pool in
+# the process that runs them, and a child forked from that process later waits
+# forever on the pool's lock. The processes that have loaded one are recorded
+# here (a fact about the process, so process-wide) for the extract stage to
+# start its workers from a fresh interpreter instead of forking.
+_dnn_pids: set[int] = set()
+
+
+def dnn_loaded_here() -> bool:
+    """True if this process has loaded one of dlib's networks (forking it is unsafe)."""
+    return os.getpid() in _dnn_pids
 
 
 def load_models(detector: str = "hog", embeddings: bool = False) -> Models:
@@ -73,7 +94,5 @@ def load_models(detector: str = "hog", embeddings: bool = False) -> Models:
         hog=dlib.get_frontal_face_detector(),
         landmarks=dlib.shape_predictor(str(model_path(LANDMARKS_68))),
         cnn=load_cnn() if detector == "cnn" else None,
-        descriptor=(
-            dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR))) if embeddings else None
-        ),
+        descriptor=load_descriptor() if embeddings else None,
     )

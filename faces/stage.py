@@ -28,7 +28,13 @@ from catalog.errors import FacesiftError
 from catalog.faces import DETECTOR_STEPS, insert_face
 from faces.detect import DetectParams
 from faces.dupgroups import update_dup_groups
-from faces.models import CNN_DETECTOR, FACE_DESCRIPTOR, LANDMARKS_68, model_path
+from faces.models import (
+    CNN_DETECTOR,
+    FACE_DESCRIPTOR,
+    LANDMARKS_68,
+    dnn_loaded_here,
+    model_path,
+)
 from faces.options import ExtractOptions
 from faces.worker import ImageResult, ImageTask, WorkerConfig, init_worker, process_chunk
 
@@ -204,9 +210,14 @@ def _chunks(tasks: Iterable[ImageTask], size: int) -> Iterator[list[ImageTask]]:
 def _pool(config: WorkerConfig, workers: int) -> ProcessPoolExecutor:
     # fork where there is one: workers start at once with the modules already
     # imported, and callers need no ``if __name__ == "__main__"`` guard (spawn
-    # and forkserver re-import the caller's main module in every worker).
+    # and forkserver re-import the caller's main module in every worker). Not
+    # from a process that has run one of dlib's networks (the review app's Try
+    # it page, a test): a forked worker would hang on its thread pool.
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if "fork" in methods and not dnn_loaded_here():
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     return ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker, initargs=(config,))
 
 
