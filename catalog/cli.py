@@ -10,14 +10,18 @@ their own help layout for no gain here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import math
+import os
+import signal
 import sys
+import threading
 import time
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +246,37 @@ def terminal_progress(enabled: bool | None = None) -> ProgressFn | None:
             del bars[p.stage]
 
     return on_progress
+
+
+@contextlib.contextmanager
+def interrupt_on_stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a command as Ctrl+C does (KeyboardInterrupt), in this process.
+
+    A service manager, ``docker stop`` or a closed terminal then gets the stages'
+    own clean-up (the browser quit, finished work written, "rerun to continue")
+    instead of an abrupt death. A signal ignored at start (``nohup``) stays
+    ignored, and processes forked meanwhile (extract's workers) keep the default:
+    they just end.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if os.getpid() != owner:  # a forked worker: end as it would have
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt
+
+    previous = {
+        s: signal.signal(s, on_signal)
+        for s in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(s) is signal.SIG_DFL
+    }
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

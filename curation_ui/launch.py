@@ -154,7 +154,12 @@ def serve(argv: list[str], env: dict[str, str]) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         stopped.append(signum)
 
-    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+    # A signal ignored at start (`nohup facesift review &`) stays ignored.
+    previous = {
+        s: signal.signal(s, on_signal)
+        for s in STOP_SIGNALS
+        if signal.getsignal(s) is not signal.SIG_IGN
+    }
     try:
         server = subprocess.Popen(argv, env=env, start_new_session=True)
         try:

@@ -419,3 +419,71 @@ def test_a_command_imports_only_its_own_options(data_root):
     for argv in (["stats", "--json"], ["export", "--out", "o", "--format", "hf", "--color"]):
         lazy = pipeline.build_parser(lazy=True).parse_args(argv)
         assert lazy == pipeline.build_parser().parse_args(argv)
+
+
+# --- SIGTERM and SIGHUP end a command as Ctrl+C does: its clean-up runs, work done is kept
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize(("sig", "group"), [("SIGTERM", False), ("SIGHUP", True)])
+def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(
+    sig, group, data_root, photos, tmp_path
+):
+    """SIGTERM to facesift alone (a service manager) or SIGHUP to its whole group (a
+    closed terminal): exit 130 with the rerun hint, images done are kept, no worker left."""
+    import signal
+
+    from catalog.db import connect
+    from tests.conftest import jpeg_variants
+    from tests.curation_ui.test_browser import wait_for
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = [p.path for p in photos if p.hog_up0 >= 1][:4]
+    for i, data in enumerate(jpeg_variants(paths, 30, 640)):
+        (folder / f"{i}.jpg").write_bytes(data)
+    assert run_cli("import", str(folder), "--no-extract", root=data_root).returncode == 0
+
+    def processed() -> int:
+        conn = connect(data_root / "default" / "catalog.sqlite", readonly=True)
+        try:
+            return conn.execute(
+                "SELECT COUNT(*) FROM images WHERE extract_status IS NOT NULL"
+            ).fetchone()[0]
+        finally:
+            conn.close()
+
+    proc = subprocess.Popen(
+        cli_argv("extract", "--workers", "2", root=data_root),
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    family: set[int] = set()
+    try:
+        wait_for(lambda: processed() >= 1 or proc.poll() is not None, 120, "the first write")
+        assert proc.poll() is None, proc.stderr.read()
+        family |= _children(proc.pid)
+        assert family, "extract runs worker processes"
+        seen = processed()
+        if group:
+            os.killpg(proc.pid, getattr(signal, sig))
+        else:
+            os.kill(proc.pid, getattr(signal, sig))
+        err = proc.communicate(timeout=60)[1]
+        wait_for(lambda: not any(_alive(p) for p in family), 10, "the workers to end")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for p in family:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "rerun the same command to continue" in err and "Traceback" not in err, err
+    kept = processed()
+    assert seen <= kept < 30
+    done = run_cli("extract", "--workers", "2", root=data_root)
+    assert done.returncode == 0 and f"extract: {30 - kept} images" in done.stdout, done.stdout
