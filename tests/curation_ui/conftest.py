@@ -128,6 +128,30 @@ def open_page(name: str, annotator: str | None = "ann") -> AppTest:
 # --- the real app in a real browser (test_browser.py and the other *_browser tests) ---------
 
 
+@pytest.fixture
+def browsers():
+    """``make(size)`` -> one more headless Chromium (scraper.browser.Browser: the scraper's
+    flags, its own profile) at ``size``; every one quits at the end."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are needed")
+    from scraper.browser import Browser
+
+    made = []
+
+    def make(size: tuple[int, int] = (1400, 1000)):
+        chromium = Browser()
+        made.append(chromium)
+        chromium.driver.set_window_size(*size)
+        chromium.driver.implicitly_wait(0)
+        return chromium.driver
+
+    try:
+        yield make
+    finally:
+        for chromium in made:
+            chromium.quit()
+
+
 def shots_dir(tmp_path: Path) -> Path:
     """Where a browser test saves its screenshots: $FACESIFT_SCREENSHOTS, else a temp dir."""
     d = Path(os.environ.get("FACESIFT_SCREENSHOTS") or tmp_path / "shots")

@@ -12,8 +12,6 @@ import pytest
 
 from tests.conftest import cli_argv
 from tests.curation_ui.conftest import (
-    CHROMEDRIVER,
-    CHROMIUM,
     free_port,
     screenshot,
     serving,
@@ -22,7 +20,6 @@ from tests.curation_ui.conftest import (
 )
 
 pytestmark = pytest.mark.browser
-WINDOW = (1400, 1000)
 
 
 @pytest.fixture
@@ -35,20 +32,8 @@ def server(seeded, tmp_path):
 
 
 @pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium and chromedriver are needed")
-    from scraper.browser import Browser
-
-    # The scraper's browser (headless, the flags root needs, its own profile) at the
-    # screenshots' size.
-    chromium = Browser()
-    chromium.driver.set_window_size(*WINDOW)
-    chromium.driver.implicitly_wait(0)
-    try:
-        yield chromium.driver
-    finally:
-        chromium.quit()
+def browser(browsers):
+    return browsers()
 
 
 def events(cat):

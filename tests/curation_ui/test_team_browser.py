@@ -19,8 +19,6 @@ from catalog.events import face_state
 from curation_ui.accounts import add_user, auth_path
 from tests.conftest import cli_argv
 from tests.curation_ui.conftest import (
-    CHROMEDRIVER,
-    CHROMIUM,
     free_port,
     screenshot,
     serving,
@@ -64,29 +62,6 @@ def team_server(seeded, tmp_path):
     )
     with serving(argv, tmp_path / "streamlit.log", port) as url:
         yield url
-
-
-@pytest.fixture
-def browsers():
-    """``make()`` -> one more headless Chromium (scraper.browser.Browser); all quit at the end."""
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium and chromedriver are needed")
-    from scraper.browser import Browser
-
-    made = []
-
-    def make():
-        chromium = Browser()
-        chromium.driver.set_window_size(1400, 900)
-        chromium.driver.implicitly_wait(0)
-        made.append(chromium)
-        return chromium.driver
-
-    try:
-        yield make
-    finally:
-        for chromium in made:
-            chromium.quit()
 
 
 class Annotator:
