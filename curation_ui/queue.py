@@ -53,11 +53,12 @@ def _standing_vote_sql(annotator_param: str = "?") -> str:
 
 
 def _decided_since_sql() -> str:
-    """Some annotator's standing decision on the face recorded after event ``?``."""
-    return (
-        "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = s.face_id AND e.id > ? "
-        f"AND {STANDING_SQL})"
-    )
+    """The faces with a standing decision (anyone's) recorded after event ``?``.
+
+    Not correlated: SQLite lists the few faces decided since once per query
+    instead of looking up every candidate's events.
+    """
+    return f"SELECT e.face_id FROM label_events e WHERE e.id > ? AND {STANDING_SQL}"
 
 
 # Subsets of faces this annotator has not decided: each one's own condition.
@@ -79,7 +80,7 @@ def _subset_where(
     if qf.subset == SUSPECTS:
         # The newest model's suspects (out-of-fold: it never saw them) that nobody has
         # decided since it was trained; joined as ``p`` by the caller.
-        conds.append(f"p.out_of_fold = 1 AND NOT {_decided_since_sql()}")
+        conds.append(f"p.out_of_fold = 1 AND p.face_id NOT IN ({_decided_since_sql()})")
         params.append((model.last_event_id or 0) if model is not None else 0)
     elif qf.subset == "unlabelled":
         conds.append("s.status = 'pending' AND s.label IS NULL")
@@ -158,7 +159,7 @@ def remaining(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> int:
 
 # Suspects in the order of ``facesift model suspects``: lowest self-confidence of
 # the label the face had when the model was trained first, then by face id.
-_SUSPECT_KEY = "IFNULL(p.self_confidence, 0.0)"
+_SUSPECT_KEY = "p.self_confidence"  # never NULL out-of-fold; index predictions_queue
 
 
 def _suspects_from(
@@ -169,11 +170,11 @@ def _suspects_from(
     if model is None:
         return None
     where, params = _subset_where(qf, annotator, model=model)
-    sql = (
-        "FROM predictions p JOIN face_state s ON s.face_id = p.face_id "
-        f"WHERE p.model_id = ? AND {where}"
-    )
-    return sql, [model.id, *params]
+    # face_state only for a label or source filter: else the covering index answers alone.
+    join = "JOIN face_state s ON s.face_id = p.face_id "
+    if qf.label is None and qf.source_name is None:
+        join = ""
+    return f"FROM predictions p {join}WHERE p.model_id = ? AND {where}", [model.id, *params]
 
 
 def _next_suspect(
@@ -189,11 +190,11 @@ def _next_suspect(
         return None
     base, params = found
     if skipped:
-        base += f" AND s.face_id NOT IN ({','.join('?' * len(skipped))})"
+        base += f" AND p.face_id NOT IN ({','.join('?' * len(skipped))})"
         params = [*params, *sorted(skipped)]
     sql = (
-        f"SELECT s.face_id {base} AND ({_SUSPECT_KEY}, s.face_id) > (?, ?) "
-        f"ORDER BY {_SUSPECT_KEY}, s.face_id LIMIT 1"
+        f"SELECT p.face_id {base} AND ({_SUSPECT_KEY}, p.face_id) > (?, ?) "
+        f"ORDER BY {_SUSPECT_KEY}, p.face_id LIMIT 1"
     )
     start = (-1.0, 0)
     if after:

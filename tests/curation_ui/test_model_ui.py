@@ -284,3 +284,33 @@ def test_try_it_with_a_model_shows_the_top_3_and_keeps_them_as_hints(app_env, gr
 
 def test_sorts_list_the_model_sorts():
     assert SORTS["suspect"] == "most suspect first (model)"
+
+
+def test_try_it_takes_a_photo_with_the_camera(app_env, single_face_photo):
+    import io
+
+    from PIL import Image
+
+    with Image.open(single_face_photo.path) as im:  # the camera sends a JPEG
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, "JPEG", quality=90)
+    at = open_page("try_it")
+    at.segmented_control(key="ti_mode").set_value("camera").run()
+    assert not at.file_uploader  # one input at a time
+    at.camera_input(key="ti_camera").set_value(("image.jpg", buf.getvalue(), "image/jpeg"))
+    at.run(timeout=120)
+    assert [m.value for m in at.markdown if m.value.startswith("**Face ")] == ["**Face 1**"]
+    at.button(key="ti_add").click().run(timeout=120)
+    rows = app_env.cat.conn.execute(
+        "SELECT i.source_name, i.import_path FROM faces f "
+        "JOIN image_sources i ON i.image_id = f.image_id WHERE i.source_name = 'camera'"
+    ).fetchall()
+    assert [tuple(r) for r in rows] == [("camera", "camera/image.jpg")]
+
+
+def test_try_it_says_when_a_photo_has_no_face(app_env, no_face_photo):
+    at = upload(open_page("try_it"), no_face_photo.path)
+    assert not at.exception
+    assert at.warning[0].value == "No face was found in this photo."
+    at.button(key="ti_add").click().run(timeout=120)
+    assert "no face was found in it" in at.success[0].value
