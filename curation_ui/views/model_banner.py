@@ -27,6 +27,7 @@ def _jobs() -> RetrainJobs:
 
 
 @session.shows_errors
+@session.shows_errors
 def _on_retrain() -> None:
     cat = session.catalog()
     age = model_age(cat)

@@ -60,6 +60,7 @@ def _photo_input() -> tuple[bytes, str | None, str] | None:
 
 
 @session.shows_errors
+@session.shows_errors
 def _on_add(data: bytes, name: str | None, source: str) -> None:
     cat = session.catalog()
     require(session.user(), "label")
