@@ -11,9 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
-from itertools import groupby
 
-from catalog.events import LabelEvent, decision, source_label, votes
+from catalog.events import decision, standing_votes
 
 
 @dataclass(frozen=True)
@@ -35,21 +34,10 @@ def face_decisions(
 ) -> Decisions:
     """Each face's standing decisions by annotator, for (at most ``limit``) faces with
     ``min_annotators`` or more."""
-    rows = conn.execute(
-        "SELECT e.id, e.face_id, e.annotator, e.action, e.label, e.reason, e.undoes, "
-        "e.created_at FROM label_events e WHERE e.face_id IN (SELECT face_id FROM face_state "
-        "WHERE annotators >= ? ORDER BY face_id LIMIT ?) ORDER BY e.face_id, e.id",
-        (min_annotators, -1 if limit is None else limit),
-    )
-    out: Decisions = {}
-    for fid, group in groupby((LabelEvent(*r) for r in rows), key=lambda e: e.face_id):
-        events = list(group)
-        # Only an accept without a label takes the source's label: look it up only then.
-        needs_source = any(e.action == "accept" and not e.label for e in events)
-        vs = votes(events, source_label(conn, fid) if needs_source else None)
-        if len(vs) >= min_annotators:
-            out[fid] = {a: decision(v) for a, v in vs.items()}
-    return out
+    return {
+        fid: {a: decision(v) for a, v in vs.items()}
+        for fid, vs in standing_votes(conn, min_annotators=min_annotators, limit=limit).items()
+    }
 
 
 def disputed_count(conn: sqlite3.Connection) -> int:

@@ -11,7 +11,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from catalog.events import face_events, source_label, votes
+from catalog.events import Vote, standing_votes
 from catalog.images import Provenance, provenance
 from catalog.takedown import TAKEN_DOWN
 from exporter.options import ExportOptions, LabelPlan
@@ -160,17 +160,19 @@ def _quality_reason(r: sqlite3.Row, opts: ExportOptions) -> str | None:
 
 def with_provenance(conn: sqlite3.Connection, faces: list[ExportFace]) -> list[ExportFace]:
     """The faces with their sources (URL, page, import path, query) and annotations."""
-    out = []
-    for f in faces:
-        srcs = tuple(provenance(conn, f.image_id))
-        annotations = tuple(_annotations(conn, f.id))
-        out.append(replace(f, sources=srcs, annotations=annotations))
-    return out
+    by_face = standing_votes(conn, [f.id for f in faces])
+    return [
+        replace(
+            f,
+            sources=tuple(provenance(conn, f.image_id)),
+            annotations=tuple(_annotations(by_face.get(f.id, {}))),
+        )
+        for f in faces
+    ]
 
 
-def _annotations(conn: sqlite3.Connection, face_id: int) -> list[dict]:
+def _annotations(vs: dict[str, Vote]) -> list[dict]:
     """Each annotator's standing vote (after undos), by annotator name."""
-    vs = votes(face_events(conn, face_id), source_label(conn, face_id))
     return [
         {
             k: v
