@@ -180,17 +180,16 @@ def _event_from_row(row: sqlite3.Row) -> LabelEvent:
     return LabelEvent(*row)
 
 
+_EVENT_COLUMNS = "e.id, e.face_id, e.annotator, e.action, e.label, e.reason, e.undoes, e.created_at"
+
+
 def face_events(conn: sqlite3.Connection, face_id: int) -> list[LabelEvent]:
     """All events of a face, oldest first."""
     rows = conn.execute(
-        "SELECT id, face_id, annotator, action, label, reason, undoes, created_at "
-        "FROM label_events WHERE face_id = ? ORDER BY id",
+        f"SELECT {_EVENT_COLUMNS} FROM label_events e WHERE e.face_id = ? ORDER BY e.id",
         (face_id,),
     )
     return [_event_from_row(r) for r in rows]
-
-
-_EVENT_COLUMNS = "e.id, e.face_id, e.annotator, e.action, e.label, e.reason, e.undoes, e.created_at"
 
 
 def standing_votes(
