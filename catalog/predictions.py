@@ -229,8 +229,9 @@ def suspects(
     Only faces the model predicted out-of-fold (it never saw them) are ranked:
     an in-sample probability would flatter the label it was trained on. A face
     relabelled since training is scored on its new label (the model's
-    probability of it); ``label`` keeps faces whose current label is that one
-    (``rejected`` for rejected faces). Ties break by face id.
+    probability of it; a label the model has no class for leaves the face out);
+    ``label`` keeps faces whose current label is that one (``rejected`` for
+    rejected faces). Ties break by face id.
     """
     if include_pending is None:
         row = model_row(conn, model_id)
@@ -240,13 +241,13 @@ def suspects(
         "json_extract(p.probs, '$.\"' || "
         f"({_CURRENT_LABEL}) || '\"') AS sc "
         "FROM predictions p JOIN face_state s ON s.face_id = p.face_id "
-        "WHERE p.model_id = ? AND p.out_of_fold = 1 AND cur IS NOT NULL"
+        "WHERE p.model_id = ? AND p.out_of_fold = 1 AND cur IS NOT NULL AND sc IS NOT NULL"
     )
     params: list[object] = [int(include_pending), int(include_pending), model_id]
     if label is not None:
         sql += " AND cur = ?"
         params.append(label)
-    sql += " ORDER BY IFNULL(sc, 0), p.face_id"
+    sql += " ORDER BY sc, p.face_id"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))
