@@ -141,6 +141,13 @@ class ScrapeOptions:
         metavar="URL",
     )
     headful: bool = option(False, help="show the browser window")
+    captcha_wait: float = option(
+        300.0,
+        help="with --headful: seconds to wait for you to pass a captcha in the window "
+        "before the engine counts as blocked",
+        metavar="S",
+        low=0,
+    )
     driver: Path | None = option(None, help="chromedriver to use", metavar="PATH")
     browser: Path | None = option(None, help="Chrome/Chromium binary to use", metavar="PATH")
     download: DownloadOptions = DownloadOptions()

@@ -176,7 +176,7 @@ class GoogleCrawler:
     def _settle(self, url: str) -> dict | CrawlOutcome:
         """Wait for a decided page state: answer consent, then the layout or how the query ends."""
         results = self._all_tiles()
-        for _ in range(3):  # consent, at most twice, then the page itself
+        for _ in range(5):  # a captcha passed by hand, consent, then the page itself
             state = wait_for(
                 self.d, lambda d: read_state(d, self.rules, results), self.opts.page_timeout
             )
@@ -190,6 +190,8 @@ class GoogleCrawler:
             if state.kind == CONSENT:
                 self._consent(url)
                 continue
+            if state.stops_engine and self._person_passed(state, results):
+                continue
             if state.stops_engine:
                 return CrawlOutcome("blocked", f"Google blocked the search: {state.why}")
             if state.kind == NO_RESULTS:
@@ -198,7 +200,27 @@ class GoogleCrawler:
                 for layout in self.rules["layouts"]:
                     if first_match(self.d, layout["tiles"]):
                         return layout
-        return CrawlOutcome("failed", "the consent page did not go away")
+        return CrawlOutcome("failed", "the page did not settle (consent or captcha kept coming)")
+
+    def _person_passed(self, state, results: list[str]) -> bool:
+        """With --headful, wait for the person at the window to pass the captcha.
+
+        facesift never solves one itself; a profile (--profile) keeps the cookies the
+        engine sets once it is passed, so later headless runs get through.
+        """
+        if not self.opts.headful or self.opts.captcha_wait <= 0:
+            return False
+        log.warning(
+            "google: %s - pass it in the browser window; waiting up to %g s",
+            state.why,
+            self.opts.captcha_wait,
+        )
+
+        def passed(d: WebDriver):
+            now = read_state(d, self.rules, results)
+            return now is not None and not now.stops_engine
+
+        return wait_for(self.d, passed, self.opts.captcha_wait) is not None
 
     def _open_tiles(self, tiles: list[dict], layout: dict) -> list[dict | None]:
         """Open tiles one after another inside the page: one round trip for several."""

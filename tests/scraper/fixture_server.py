@@ -524,6 +524,10 @@ _FILLER = "<p>" + "Images for your search. " * 20 + "</p>"
 GOOGLE_STATES = {
     "captchaform": "<html><body><h1>One more step</h1>" + _FILLER + "<form id='captcha-form' "
     "action='/verify' method='post'><input name='answer'></form></body></html>",
+    # A captcha a person passes after a second (the page then goes back to the search).
+    "passable": "<html><body><h1>One more step</h1><form id='captcha-form' action='/verify'>"
+    "<input name='answer'></form><script>setTimeout(() => { location.href = "
+    "location.href.replace('passable', 'passed'); }, 1000);</script></body></html>",
     "unusualtraffic": "<html><body><h1>About this page</h1><p>Our systems have detected "
     "unusual traffic from your computer network.</p>" + _FILLER + "</body></html>",
     "shortsorry": "<html><head><title>302 Moved</title></head><body>The document has moved "

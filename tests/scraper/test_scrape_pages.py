@@ -90,6 +90,18 @@ def test_every_page_state_ends_the_query_as_it_should(fake_search, browser, word
     assert why in outcome.message
 
 
+def test_headful_waits_for_a_person_to_pass_the_captcha(make_fake_search, browser):
+    server = make_fake_search(n_good=4, faults=False, batch=8)
+    # Headless, the captcha blocks at once; "headful" (the crawler is told so), the
+    # crawl waits until the page leaves the captcha, then reads the results.
+    outcome, _ = crawl(google(browser, server), "happy passable")
+    assert outcome.status == "blocked" and "captcha" in outcome.message
+    outcome, hits = crawl(google(browser, server, headful=True, captcha_wait=20), "happy passable")
+    assert outcome.status == "done" and len(hits) == 4
+    outcome, _ = crawl(google(browser, server, headful=True, captcha_wait=0.5), "happy blocked")
+    assert outcome.status == "blocked"
+
+
 @pytest.mark.skipif(not REAL_BING.is_file(), reason="../shared is absent")
 def test_the_real_bing_page_is_classified_as_results(browser):
     d = browser.driver
