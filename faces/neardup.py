@@ -108,7 +108,8 @@ def roots(n: int, *pair_sets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """For items 0..n-1 linked by all the pair sets, the smallest index in each item's component."""
     a = np.concatenate([_EMPTY, *(np.asarray(p[0], dtype=np.int64) for p in pair_sets)])
     b = np.concatenate([_EMPTY, *(np.asarray(p[1], dtype=np.int64) for p in pair_sets)])
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    # bool weights: a pair listed several times is still one edge (no int overflow).
+    graph = coo_matrix((np.ones(len(a), dtype=bool), (a, b)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     smallest = np.full(n, n, dtype=np.int64)
     np.minimum.at(smallest, label, np.arange(n, dtype=np.int64))
