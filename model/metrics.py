@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from catalog.report import format_table
+
 DIGITS = 4  # figures are rounded so that stored JSON is the same bytes for the same data
 
 
@@ -60,14 +62,5 @@ def per_class_rows(fig: dict) -> list[tuple[str, str, str, str, int]]:
 
 def per_class_table(fig: dict) -> str:
     """The per-class figures as an aligned text table (for the terminal)."""
-    header = ("label", "precision", "recall", "F1", "support")
-    rows = [header, *per_class_rows(fig)]
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            str(x).ljust(w) if i == 0 else str(x).rjust(w)
-            for i, (x, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    return "\n".join(lines)
+    rows = [[str(x) for x in r] for r in per_class_rows(fig)]
+    return format_table(("label", "precision", "recall", "F1", "support"), rows)

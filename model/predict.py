@@ -19,6 +19,7 @@ from catalog.contract import Progress, ProgressFn, StageSummary, check_options, 
 from catalog.dataset import Catalog
 from catalog.decode import ImageRejected, decode_image
 from catalog.errors import FacesiftError
+from catalog.report import format_table
 from faces.align import face_chip, landmarks_68, shape_points
 from faces.detect import DetectParams, detect_faces, detection_input
 from faces.models import Models, load_models
@@ -116,7 +117,7 @@ class PredictSummary(StageSummary):
 
     def table(self) -> str:
         """One row per face: file, box, top labels with scores."""
-        rows = [("file", "box", "top")]
+        rows = []
         for f in self.files:
             name = f.file if f.frame is None else f"{f.file}#{f.frame}"
             if f.error:
@@ -126,8 +127,7 @@ class PredictSummary(StageSummary):
             for face in f.faces:
                 top = ", ".join(f"{label} {score:.2f}" for label, score in face.top)
                 rows.append((name, ",".join(map(str, face.box)), top))
-        widths = [max(len(r[i]) for r in rows) for i in range(2)]
-        return "\n".join(f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}" for r in rows)
+        return format_table(("file", "box", "top"), rows, free_last=True)
 
 
 def predict_image(

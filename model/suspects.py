@@ -13,6 +13,7 @@ from catalog.contract import ProgressFn, StageSummary, check_options, option
 from catalog.dataset import Catalog
 from catalog.labels import LabelError
 from catalog.predictions import REJECTED, Suspect, suspects
+from catalog.report import format_table
 from model.store import require_model_row
 
 
@@ -44,14 +45,11 @@ class SuspectsSummary(StageSummary):
 
     def table(self) -> str:
         """An aligned text table: face, label, predicted, self-confidence."""
-        rows = [("face", "label", "predicted", "self-confidence")] + [
+        rows = [
             (str(s.face_id), s.label, s.predicted, f"{s.self_confidence:.3f}")
             for s in self.suspects
         ]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        return "\n".join(
-            "  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)).rstrip() for r in rows
-        )
+        return format_table(("face", "label", "predicted", "self-confidence"), rows)
 
 
 def find_suspects(
