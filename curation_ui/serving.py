@@ -41,6 +41,18 @@ def wait_for(cond: Callable[[], T], timeout: float = 30.0, what: str = "conditio
     raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+def healthy(port: int, proc: subprocess.Popen, log: Path) -> bool:
+    """Whether the app on ``port`` answers its health check; RuntimeError (with the
+    log) once ``proc``, the command serving it, has exited."""
+    if proc.poll() is not None:
+        raise RuntimeError(f"the app exited with status {proc.returncode}:\n{log.read_text()}")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def serving(argv: list[str], log: Path, port: int, env: dict | None = None) -> Iterator[str]:
     """Run ``argv`` (a command serving the app on ``port``); yield its URL once healthy.
@@ -52,19 +64,8 @@ def serving(argv: list[str], log: Path, port: int, env: dict | None = None) -> I
         proc = subprocess.Popen(
             argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO
         )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited with status {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
     try:
-        wait_for(healthy, START_SECONDS, "the review app to start")
-        yield url
+        wait_for(lambda: healthy(port, proc, log), START_SECONDS, "the review app to start")
+        yield f"http://127.0.0.1:{port}"
     finally:
         stop_group(proc)

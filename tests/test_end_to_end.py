@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -22,12 +21,12 @@ from PIL import Image
 from catalog import Catalog
 from catalog.stats import by_emotion
 from curation_ui.actions import accept_rest, reject, relabel
+from curation_ui.serving import free_port, healthy, wait_for
 from exporter.options import ExportOptions
 from exporter.stage import export
 from faces.detect import SMALL_SIDE
 from faces.neardup import parse_phash, popcount64
 from tests.conftest import REPO, cli_argv, ctrl_c_as_in_a_terminal
-from tests.curation_ui.test_browser import free_port, wait_for
 from tests.test_pipeline import run_cli
 
 PER_QUERY = 20
@@ -189,16 +188,8 @@ def test_run_serves_the_review_app_after_its_summary(data_root, make_fake_search
             cwd=REPO,
         )
 
-        def healthy() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
-                    return r.status == 200
-            except OSError:
-                assert proc.poll() is None, log_path.read_text()
-                return False
-
         try:
-            wait_for(healthy, 180, "the review app after the run")
+            wait_for(lambda: healthy(port, proc, log_path), 180, "the review app after the run")
         finally:
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C, as a user stops the app
             proc.wait(timeout=60)

@@ -336,10 +336,9 @@ def serve_then_signal(argv: list[str], sig: str, log_path: Path, ready: float = 
     that within 5 s it exited 0, no process it started is left and the port is free."""
     import signal
     import time
-    import urllib.request
 
+    from curation_ui.serving import healthy, wait_for
     from tests.conftest import ctrl_c_as_in_a_terminal
-    from tests.curation_ui.test_browser import wait_for
 
     port = int(argv[argv.index("--port") + 1])
     log = log_path.open("w")
@@ -353,16 +352,7 @@ def serve_then_signal(argv: list[str], sig: str, log_path: Path, ready: float = 
     )
     family: set[int] = set()
     try:
-
-        def healthy() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
-                    return r.status == 200
-            except OSError:
-                assert proc.poll() is None, log_path.read_text()
-                return False
-
-        wait_for(healthy, ready, "the review app")
+        wait_for(lambda: healthy(port, proc, log_path), ready, "the review app")
         family |= _children(proc.pid)
         assert family, "the server runs in a child process"
         os.kill(proc.pid, getattr(signal, sig))
