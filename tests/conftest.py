@@ -83,6 +83,19 @@ def cli_argv(*args: str, root: Path | str | None = None) -> list[str]:
     return [sys.executable, str(REPO / "pipeline.py"), *prefix, *args]
 
 
+def extracted_count(catalog_file: Path) -> int:
+    """Images extract has recorded so far, read (read-only) while another process writes."""
+    from catalog.db import connect
+
+    conn = connect(catalog_file, readonly=True)
+    try:
+        return conn.execute(
+            "SELECT COUNT(*) FROM images WHERE extract_status IS NOT NULL"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
 def jpeg_variants(paths: list[Path], n: int, width: int, first: int = 0) -> list[bytes]:
     """n distinct JPEGs of the photos in turn, the i-th resized to ``width + 7 * i`` wide."""
     out = []

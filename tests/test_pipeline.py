@@ -423,8 +423,7 @@ def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(
     closed terminal): exit 130 with the rerun hint, images done are kept, no worker left."""
     import signal
 
-    from catalog.db import connect
-    from tests.conftest import jpeg_variants
+    from tests.conftest import extracted_count, jpeg_variants
     from tests.curation_ui.test_browser import wait_for
 
     folder = tmp_path / "in"
@@ -434,15 +433,7 @@ def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(
         (folder / f"{i}.jpg").write_bytes(data)
     assert run_cli("import", str(folder), "--no-extract", root=data_root).returncode == 0
 
-    def processed() -> int:
-        conn = connect(data_root / "default" / "catalog.sqlite", readonly=True)
-        try:
-            return conn.execute(
-                "SELECT COUNT(*) FROM images WHERE extract_status IS NOT NULL"
-            ).fetchone()[0]
-        finally:
-            conn.close()
-
+    catalog_file = data_root / "default" / "catalog.sqlite"
     proc = subprocess.Popen(
         cli_argv("extract", "--workers", "2", root=data_root),
         cwd=REPO,
@@ -453,11 +444,15 @@ def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(
     )
     family: set[int] = set()
     try:
-        wait_for(lambda: processed() >= 1 or proc.poll() is not None, 120, "the first write")
+        wait_for(
+            lambda: extracted_count(catalog_file) >= 1 or proc.poll() is not None,
+            120,
+            "the first write",
+        )
         assert proc.poll() is None, proc.stderr.read()
         family |= _children(proc.pid)
         assert family, "extract runs worker processes"
-        seen = processed()
+        seen = extracted_count(catalog_file)
         if group:
             os.killpg(proc.pid, getattr(signal, sig))
         else:
@@ -473,7 +468,7 @@ def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(
                 os.kill(p, signal.SIGKILL)
     assert proc.returncode == 130, err
     assert "rerun the same command to continue" in err and "Traceback" not in err, err
-    kept = processed()
+    kept = extracted_count(catalog_file)
     assert seen <= kept < 30
     done = run_cli("extract", "--workers", "2", root=data_root)
     assert done.returncode == 0 and f"extract: {30 - kept} images" in done.stdout, done.stdout

@@ -7,12 +7,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from catalog import Catalog
-from catalog.db import connect
 from faces.stage import ExtractOptions, extract
-from tests.conftest import REPO, cli_argv, ctrl_c_as_in_a_terminal, jpeg_variants
+from tests.conftest import (
+    REPO,
+    cli_argv,
+    ctrl_c_as_in_a_terminal,
+    extracted_count,
+    jpeg_variants,
+)
 from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot, stored_files
 
 N_IMAGES = 14
@@ -38,16 +42,6 @@ def _dump(cat: Catalog) -> tuple[dict, set[str]]:
     return catalog_snapshot(cat.paths.dir), stored_files(cat.paths.dir)
 
 
-def _processed(path: Path) -> int:
-    conn = connect(path, readonly=True)
-    try:
-        return conn.execute(
-            "SELECT COUNT(*) FROM images WHERE extract_status IS NOT NULL"
-        ).fetchone()[0]
-    finally:
-        conn.close()
-
-
 def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_image_bytes):
     images = _images(photos)
     for name in ("killed", "whole"):
@@ -63,7 +57,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
     catalog_file = data_root / "killed" / "catalog.sqlite"
     deadline = time.monotonic() + 120
     try:
-        while _processed(catalog_file) < 3:
+        while extracted_count(catalog_file) < 3:
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the run made no progress"
             time.sleep(0.02)
@@ -71,7 +65,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stderr.close()
-    done_before = _processed(catalog_file)
+    done_before = extracted_count(catalog_file)
     assert 3 <= done_before < N_IMAGES, "the run was killed part-way"
 
     with Catalog.open(data_root, "killed") as cat:
@@ -105,11 +99,11 @@ def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_i
     catalog_file = data_root / "int" / "catalog.sqlite"
     deadline = time.monotonic() + 120
     try:
-        while _processed(catalog_file) < 1:  # the first write (after a second at most)
+        while extracted_count(catalog_file) < 1:  # the first write (after a second at most)
             assert proc.poll() is None, proc.stderr.read()
             assert time.monotonic() < deadline, "the run made no progress"
             time.sleep(0.02)
-        seen = _processed(catalog_file)
+        seen = extracted_count(catalog_file)
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
         err = proc.communicate(timeout=60)[1]
     finally:
@@ -119,7 +113,7 @@ def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_i
     assert proc.returncode == 130, err
     assert "rerun the same command to continue" in err
     assert "Traceback" not in err
-    kept = _processed(catalog_file)
+    kept = extracted_count(catalog_file)
     assert seen <= kept < n
     with Catalog.open(data_root, "int") as cat:
         rest = extract(cat, ExtractOptions(workers=2))
