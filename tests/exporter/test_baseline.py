@@ -44,6 +44,10 @@ def test_baseline_files_and_confusion_matrix_sum_to_the_test_split(builder, tmp_
     assert "## Baseline" in card and f"]({CONFUSION_PNG})" in card
     assert "| happy |" in card.split("## Baseline")[1]
     assert any(line.startswith("  baseline: accuracy") for line in r.lines())
+    # The same catalog and options: the same bytes (the export's reproducibility holds).
+    export(b.cat, ExportOptions(out=tmp_path / "x2", format="imagefolder", splits=(0.6, 0.2, 0.2)))
+    for name in (BASELINE_JSON, CONFUSION_PNG):
+        assert (out / name).read_bytes() == (tmp_path / "x2" / name).read_bytes()
 
 
 def test_no_baseline_writes_none_of_it(builder, tmp_path, capsys):

@@ -41,6 +41,18 @@ def test_train_stores_the_model_and_a_prediction_for_every_face(planted):
     assert is_stale(p.cat, model, 0) and not is_stale(p.cat, model, 1)
 
 
+def test_a_face_whose_chip_is_gone_is_left_out_and_counted(planted):
+    p = planted(per_class=8)
+    chip = p.cat.conn.execute(
+        "SELECT chip_path FROM faces WHERE id = ?", (p.face_ids[0],)
+    ).fetchone()[0]
+    (p.cat.paths.dir / chip).unlink()
+    s = train(p.cat, TrainOptions(folds=3))
+    assert (s.labelled, s.missing_chips) == (15, 1)
+    assert "1 without a readable chip" in s.line()
+    assert p.face_ids[0] not in predictions_for(p.cat.conn, s.model_id, p.face_ids)
+
+
 def test_training_is_deterministic_for_a_seed(planted):
     p = planted(per_class=10)
     a, b = train(p.cat, TrainOptions(seed=3)), train(p.cat, TrainOptions(seed=3))
