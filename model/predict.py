@@ -78,9 +78,11 @@ class PredictOptions:
     path: Path = option(
         help="a photo, a video, or a folder of them", positional=True, metavar="PATH"
     )
-    top: int = option(3, help="labels shown per face", low=1, high=50)
+    top: int = option(3, help="labels shown per face", metavar="K", low=1, high=50)
     json: bool = option(False, help="print JSON instead of a table")
-    fps: float = option(1.0, help="video frames read per second of video", low=0.001, high=240)
+    fps: float = option(
+        1.0, help="video frames read per second of video", metavar="N", low=0.001, high=240
+    )
     cascade: str = option(
         "auto",
         help="where HOG finds no face, try a framed copy and dlib's CNN (as extract does); "
