@@ -65,7 +65,10 @@ def test_cnn_detector_and_descriptors(data_root, single_face_photo, no_face_phot
         a = add_image_bytes(cat, single_face_photo.path.read_bytes(), "a.jpg")
         b = add_image_bytes(cat, buf.getvalue(), "b.jpg")
         add_image_bytes(cat, no_face_photo.path.read_bytes(), "none.png")
-        s = extract(cat, ExtractOptions(detector="cnn", upsample="0", embeddings=True, workers=1))
+        opts = ExtractOptions(
+            detector="cnn", upsample="0", embeddings=True, workers=1, cascade="off"
+        )
+        s = extract(cat, opts)
         assert (s.done, s.no_face, s.errors) == (2, 1, 0)
         rows = {
             r["image_id"]: r
