@@ -113,7 +113,6 @@ def train(
     labelled = [r for r in rows if r.label]
     unlabelled = [r for r in rows if not r.label]
     total = len(rows) + opts.folds + 1
-    done = 0
 
     def features(part: list[FaceRow], offset: int):
         def tick(n: int, _total: int) -> None:
