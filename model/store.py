@@ -19,6 +19,7 @@ import joblib
 from catalog.dataset import Catalog
 from catalog.errors import FacesiftError
 from catalog.predictions import ModelRow, events_since, latest_model_row, model_row
+from model.features import feature_count
 
 MODELS_DIR = "models"
 MODEL_JSON = "model.json"
@@ -80,6 +81,12 @@ def load_model(cat: Catalog, row: ModelRow) -> LoadedModel:
         estimator = joblib.load(path)
     except (OSError, EOFError, ValueError) as e:
         raise ModelError(f"cannot load model {row.id} from {path}: {e}") from None
+    expected = getattr(estimator, "n_features_in_", feature_count())
+    if expected != feature_count():
+        raise ModelError(
+            f"model {row.id} was trained on {expected} features, this facesift computes "
+            f"{feature_count()}; retrain it with 'facesift model train'"
+        )
     return LoadedModel(
         row.id,
         path.parent,

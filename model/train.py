@@ -176,8 +176,8 @@ def train(
         "features": {
             "chip_side": CHIP_SIDE,
             "count": feature_count(),
-            "description": "HOG (8 px and 16 px cells, 9 bins) of the gray chip face region "
-            "and the 68 landmarks normalised to the eye positions",
+            "description": "HOG (8 px and 16 px cells, 9 bins) and uniform LBP (8 px cells) "
+            "of the gray chip face region, and the 68 landmarks normalised to the eye positions",
         },
         "options": options,
         "figures": figures,

@@ -11,8 +11,8 @@ import pipeline
 from catalog.events import record
 from catalog.predictions import REJECTED, predictions_for
 from catalog.stats import summary
-from model import classifier
-from model.features import feature_count, hog, normalised_landmarks
+from model import classifier, store
+from model.features import LBP_BINS, feature_count, hog, lbp, normalised_landmarks
 from model.store import MODEL_JSON, ModelError, is_stale, latest_model
 from model.suspects import SuspectsOptions, find_suspects
 from model.train import TrainOptions, train
@@ -179,4 +179,20 @@ def test_features_hog_and_landmarks():
     b = normalised_landmarks((pts @ turn.T) * 3 + 40)
     assert np.allclose(a, b, atol=1e-4)
     assert normalised_landmarks(None).shape == (136,)
-    assert feature_count() == 1764 + 324 + 136
+    assert feature_count() == 1764 + 324 + 7 * 7 * 59 + 136
+
+
+def test_lbp_of_a_flat_image_is_one_pattern_per_cell():
+    flat = lbp(np.full((1, 18, 18), 7.0), cell=8)  # 16x16 inner pixels: 4 cells
+    hist = flat.reshape(4, LBP_BINS)
+    assert np.allclose(hist.max(axis=1), 1.0) and np.allclose(hist.sum(axis=1), 1.0)
+    ramp = lbp(np.tile(np.arange(18.0), (1, 18, 1)), cell=8).reshape(4, LBP_BINS)
+    assert not np.allclose(ramp, hist)
+
+
+def test_a_model_of_other_features_asks_for_retraining(planted, monkeypatch):
+    p = planted(per_class=6)
+    train(p.cat, TrainOptions(folds=2))
+    monkeypatch.setattr(store, "feature_count", lambda: 10)
+    with pytest.raises(ModelError, match="retrain"):
+        latest_model(p.cat)
