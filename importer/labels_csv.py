@@ -155,9 +155,11 @@ def apply_labels_csv(
             image_id = index.find(row.image) if row.image else None
             problem = None
             if image_id is None:
-                why = "names the same file name as several images" if (
-                    normalise_name(row.image) in index.ambiguous
-                ) else "names no imported image"
+                why = (
+                    "names the same file name as several images"
+                    if (normalise_name(row.image) in index.ambiguous)
+                    else "names no imported image"
+                )
                 problem = f"missing_file: {row.image!r} {why}"
             else:
                 vote, problem = row_vote(cat.labels, row, source_name, where)

@@ -28,7 +28,5 @@ class VoteSummary(StageSummary):
         if self.problems:
             text += ", not used: " + ", ".join(f"{k} {n}" for k, n in self.problems.most_common())
         if self.dropped:
-            text += ", dropped: " + ", ".join(
-                f"{k} {n}" for k, n in self.dropped.most_common()
-            )
+            text += ", dropped: " + ", ".join(f"{k} {n}" for k, n in self.dropped.most_common())
         return text
