@@ -89,11 +89,13 @@ def probabilities(est: object, X: np.ndarray, classes: Sequence[str]) -> np.ndar
 def fold_assignment(y: Sequence[str], folds: int, seed: int) -> np.ndarray:
     """Each sample's fold (0 .. k-1), stratified by label, shuffled with ``seed``.
 
-    k is ``folds``, fewer when there are fewer samples; a class with fewer
-    members than k is spread over as many folds as it has members.
+    k is ``folds``, fewer when even the largest class has fewer members (scikit-learn
+    refuses more folds than that); a class with fewer members than k is spread over
+    as many folds as it has members. Needs a class of at least two members
+    (:func:`largest_class` tells the caller beforehand).
     """
     y = np.asarray(y)
-    k = max(2, min(folds, len(y)))
+    k = max(2, min(folds, largest_class(y)))
     out = np.zeros(len(y), dtype=np.int64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "least populated class has only 1 member"
@@ -101,6 +103,12 @@ def fold_assignment(y: Sequence[str], folds: int, seed: int) -> np.ndarray:
         for i, (_, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
             out[test] = i
     return out
+
+
+def largest_class(y: Sequence[str]) -> int:
+    """How many members the most frequent label of ``y`` has (0 for none)."""
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    return int(counts.max()) if len(counts) else 0
 
 
 def out_of_fold_probabilities(

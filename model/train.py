@@ -129,6 +129,11 @@ def train(
             f"training needs labelled faces of at least two classes; this dataset has {have} "
             "(accept or label faces in review, or use --include-pending)"
         )
+    if classifier.largest_class(y) < 2:
+        raise ModelError(
+            "cross-validation needs at least two labelled faces of one class; every class here "
+            "has one (label more faces)"
+        )
     other_m = features(unlabelled, len(labelled))
     done = len(rows)
 

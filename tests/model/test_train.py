@@ -110,6 +110,28 @@ def test_fold_assignment_is_stratified_and_seeded():
     assert not (f == classifier.fold_assignment(y, 5, 1)).all()
 
 
+def test_fewer_faces_per_class_than_folds_uses_fewer_folds(planted, capsys):
+    p = planted(per_class=3)
+    argv = ["--root", str(p.cat.paths.root), "--dataset", p.cat.paths.name]
+    assert pipeline.main([*argv, "model", "train", "--folds", "5"]) == 0
+    assert "3-fold CV" in capsys.readouterr().out
+    model = latest_model(p.cat)
+    assert model is not None and model.figures["folds"] == 3
+    oof = predictions_for(p.cat.conn, model.id, p.face_ids)
+    assert len(oof) == 6 and all(x.out_of_fold for x in oof.values())
+    f = classifier.fold_assignment(["a", "a", "b", "b", "b", "c"], 5, 0)
+    assert sorted(set(f.tolist())) == [0, 1, 2]
+
+
+def test_one_face_per_class_is_a_one_line_error(planted, capsys):
+    p = planted(per_class=1)
+    argv = ["--root", str(p.cat.paths.root), "--dataset", p.cat.paths.name]
+    assert pipeline.main([*argv, "model", "train"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "at least two labelled faces of one class" in err and len(err.splitlines()) == 1
+    assert p.cat.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] == 0
+
+
 def test_suspects_put_the_planted_wrong_labels_first(planted):
     p = planted(per_class=24, flips=4, seed=1)
     train(p.cat, TrainOptions())
