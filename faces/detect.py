@@ -197,16 +197,10 @@ def frame_of(size: tuple[int, int], scale: float) -> Frame:
 
 
 def framed(img: Image.Image, frame: Frame) -> np.ndarray:
-    """The image scaled by ``frame.scale`` and bordered in grey: the view ``frame`` describes."""
-    size = (max(1, round(img.width * frame.scale)), max(1, round(img.height * frame.scale)))
-    if size == img.size:
-        scaled = img
-    elif frame.scale < 1:
-        scaled = img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    else:
-        scaled = img.resize(size, Image.Resampling.BILINEAR)
+    """The image shrunk by ``frame.scale`` and bordered in grey: the view ``frame`` describes."""
     b = frame.border
-    return np.pad(np.asarray(scaled), ((b, b), (b, b), (0, 0)), constant_values=FRAME_GREY)
+    scaled = np.asarray(shrink(img, frame.scale))
+    return np.pad(scaled, ((b, b), (b, b), (0, 0)), constant_values=FRAME_GREY)
 
 
 def whole_image(size: tuple[int, int]) -> Detection:
