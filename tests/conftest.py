@@ -117,6 +117,19 @@ def load_photos() -> list[Photo]:
     return _skimage_photos()
 
 
+# The test process's own __main__, taken before any test runs.
+_MAIN_MODULE = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest installs its script as ``sys.modules['__main__']`` and leaves it
+    there (also from module-scoped fixtures); a later test whose worker processes start by
+    forkserver or spawn would re-run that script in the child and die."""
+    yield
+    sys.modules["__main__"] = _MAIN_MODULE
+
+
 @pytest.fixture(scope="session")
 def photos() -> list[Photo]:
     """Real test photos with their expected face counts."""

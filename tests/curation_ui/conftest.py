@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,15 +19,6 @@ from curation_ui.serving import free_port, serving, wait_for  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-
-
-@pytest.fixture(autouse=True)
-def _restore_main_module():
-    """AppTest installs its script as ``sys.modules['__main__']`` and leaves it there;
-    a later test that spawns processes would then re-run that script in the child."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @dataclass
