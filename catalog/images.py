@@ -99,6 +99,29 @@ def image_sources(conn: sqlite3.Connection, image_id: int) -> list[ImageSource]:
     return [ImageSource(*r) for r in rows]
 
 
+def source_image_ids(conn: sqlite3.Connection, kind: str, source_name: str) -> list[int]:
+    """Every image one source (an import, a URL list file) gave, e.g. for marking face crops."""
+    rows = conn.execute(
+        "SELECT DISTINCT image_id FROM image_sources WHERE kind = ? AND source_name = ?",
+        (kind, source_name),
+    )
+    return [r[0] for r in rows]
+
+
+def imported_paths(conn: sqlite3.Connection, source_name: str, prefix: str = "") -> dict[str, int]:
+    """``import_path`` (``prefix`` removed) -> image id, for one import source's paths under it."""
+    out: dict[str, int] = {}
+    rows = conn.execute(
+        "SELECT import_path, image_id FROM image_sources "
+        "WHERE kind = 'import' AND source_name = ? ORDER BY id",
+        (source_name,),
+    )
+    for path, image_id in rows:
+        if path and path.startswith(prefix):
+            out[path[len(prefix) :]] = image_id
+    return out
+
+
 @dataclass(frozen=True)
 class Provenance:
     """One place an image came from, with its search result and query where it has one.

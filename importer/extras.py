@@ -46,12 +46,3 @@ def apply_extras(
     if ferplus is not None:
         out.append(apply_ferplus(cat, Path(ferplus), source_name, path.name))
     return out
-
-
-def imported_image_ids(cat: Catalog, source_name: str) -> list[int]:
-    """Every image an import source gave (for marking face crops)."""
-    rows = cat.conn.execute(
-        "SELECT DISTINCT image_id FROM image_sources WHERE kind = 'import' AND source_name = ?",
-        (source_name,),
-    )
-    return [r[0] for r in rows]

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from catalog.dataset import Catalog
 from catalog.db import transaction
+from catalog.images import imported_paths
 from catalog.labels import LabelSet
 from catalog.votes import ImageVote, add_image_votes
-from importer.columns import column_names, find_column
+from importer.columns import column_names, find_column, read_table_text
 from importer.errors import ImportRefused
 from importer.import_errors import record_import_error
 from importer.votes import VoteSummary
@@ -41,14 +42,7 @@ class FerPlusRow:
 
 def read_ferplus(path: Path) -> Iterator[FerPlusRow | tuple[int, str]]:
     """FER+ rows, or ``(row, problem)`` for a row whose counts cannot be read."""
-    if not path.is_file():
-        raise ImportRefused(f"FER+ file {path} is not a file")
-    if path.stat().st_size > MAX_BYTES:
-        raise ImportRefused(f"FER+ file {path.name} is larger than {MAX_BYTES >> 20} MiB")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImportRefused(f"FER+ file {path.name} cannot be read as UTF-8 text: {e}") from None
+    text = read_table_text(path, "FER+ file", MAX_BYTES)
     names = column_names()["ferplus"]
     wanted = [*names["label"], *names["reject"]]
     try:
@@ -103,15 +97,9 @@ def row_votes(labels: LabelSet, r: FerPlusRow, origin: str) -> tuple[list[ImageV
 
 def fer2013_rows(cat: Catalog, source_name: str, csv_name: str) -> dict[int, int]:
     """FER2013 data row -> image id, for the rows an import of ``csv_name`` kept."""
-    prefix = f"{csv_name}:"
     out: dict[int, int] = {}
-    rows = cat.conn.execute(
-        "SELECT import_path, image_id FROM image_sources WHERE kind = 'import' "
-        "AND source_name = ? AND substr(import_path, 1, ?) = ?",
-        (source_name, len(prefix), prefix),
-    )
-    for path, image_id in rows:
-        row = path[len(prefix) :].split(":", 1)[0]
+    for rest, image_id in imported_paths(cat.conn, source_name, f"{csv_name}:").items():
+        row = rest.split(":", 1)[0]
         if row.isascii() and row.isdigit():
             out[int(row)] = image_id
     return out

@@ -21,9 +21,10 @@ from pathlib import Path, PurePosixPath
 
 from catalog.dataset import Catalog
 from catalog.db import transaction
+from catalog.images import imported_paths
 from catalog.labels import LabelError, LabelSet
 from catalog.votes import ImageVote, add_image_votes
-from importer.columns import column_names, find_column
+from importer.columns import column_names, find_column, read_table_text
 from importer.errors import ImportRefused
 from importer.import_errors import record_import_error
 from importer.votes import VoteSummary
@@ -43,14 +44,7 @@ class LabelRow:
 
 def read_labels_csv(path: Path) -> Iterator[LabelRow]:
     """The rows of a labels CSV; ImportRefused (one line) if it is not one."""
-    if not path.is_file():
-        raise ImportRefused(f"labels CSV {path} is not a file")
-    if path.stat().st_size > MAX_BYTES:
-        raise ImportRefused(f"labels CSV {path} is larger than {MAX_BYTES >> 20} MiB")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImportRefused(f"labels CSV {path.name} cannot be read as UTF-8 text: {e}") from None
+    text = read_table_text(path, "labels CSV", MAX_BYTES)
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
@@ -111,20 +105,6 @@ class ImageIndex:
         return None
 
 
-def imported_paths(cat: Catalog, source_name: str, prefix: str = "") -> dict[str, int]:
-    """``import_path`` (``prefix`` removed) -> image id, for one import source."""
-    out: dict[str, int] = {}
-    rows = cat.conn.execute(
-        "SELECT import_path, image_id FROM image_sources "
-        "WHERE kind = 'import' AND source_name = ? ORDER BY id",
-        (source_name,),
-    )
-    for path, image_id in rows:
-        if path and path.startswith(prefix):
-            out[path[len(prefix) :]] = image_id
-    return out
-
-
 def row_vote(
     labels: LabelSet, row: LabelRow, source_name: str, origin: str
 ) -> tuple[ImageVote | None, str | None]:
@@ -145,7 +125,7 @@ def apply_labels_csv(
     ``prefix`` is removed from the stored import paths first (``data.zip/`` for a zip).
     """
     csv_path = Path(csv_path)
-    index = ImageIndex(imported_paths(cat, source_name, prefix))
+    index = ImageIndex(imported_paths(cat.conn, source_name, prefix))
     summary = VoteSummary(csv_path.name)
     per_image: dict[int, list[ImageVote]] = defaultdict(list)
     with transaction(cat.conn):

@@ -17,17 +17,24 @@ from pathlib import Path, PurePosixPath
 from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
 from catalog.decode import ImageRejected, decode_image
-from catalog.images import ImageSource, StoredImage, add_image, add_source, mark_face_crops
+from catalog.images import (
+    ImageSource,
+    StoredImage,
+    add_image,
+    add_source,
+    mark_face_crops,
+    source_image_ids,
+)
 from catalog.labels import LabelError, LabelSet
 from catalog.storage import sha256_hex, store_content
 from catalog.takedown import blocked
 from importer.errors import ImportRefused
-from importer.extras import apply_extras, check_extras, imported_image_ids
+from importer.extras import apply_extras, check_extras
 from importer.import_errors import as_text, record_import_error
 from importer.items import Candidate, Item, Refusal, kind_of
 from importer.options import ImportOptions
 from importer.readers import ReadOptions, read_file, read_folder
-from importer.url_list import UrlListSummary, import_url_list, is_url_list, url_list_image_ids
+from importer.url_list import UrlListSummary, import_url_list, is_url_list
 from importer.votes import VoteSummary
 
 BATCH = 200  # items per catalog transaction: fewer fsyncs, short write locks
@@ -166,13 +173,14 @@ def import_path(
         raise
     summary.votes = apply_extras(cat, path, kind, source_name, opts.labels_csv, opts.ferplus)
     if opts.whole_image or kind == "csv":  # FER2013 rows are registered face crops
-        summary.face_crops = _mark_face_crops(cat, imported_image_ids(cat, source_name))
+        summary.face_crops = _mark_face_crops(cat, "import", source_name)
     tick(final=True)
     return summary
 
 
-def _mark_face_crops(cat: Catalog, image_ids: list[int]) -> int:
-    """Mark images as face crops (extract takes the whole image as the face box); count them."""
+def _mark_face_crops(cat: Catalog, kind: str, source_name: str) -> int:
+    """Mark a source's images as face crops (extract takes the whole image as the face box)."""
+    image_ids = source_image_ids(cat.conn, kind, source_name)
     mark_face_crops(cat.conn, image_ids)
     return len(image_ids)
 
@@ -201,7 +209,7 @@ def _import_url_list(
         urls=urls,
     )
     if opts.whole_image:
-        summary.face_crops = _mark_face_crops(cat, url_list_image_ids(cat, opts.path.name))
+        summary.face_crops = _mark_face_crops(cat, "url_list", opts.path.name)
     return summary
 
 

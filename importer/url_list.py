@@ -342,12 +342,3 @@ def _row_problem(r: UrlRow) -> str | None:
     if not r.url.lower().startswith(("http://", "https://")):
         return f"bad_url: {r.url[:80]!r} is not an http(s) URL"
     return None
-
-
-def url_list_image_ids(cat: Catalog, file: str) -> list[int]:
-    """Every image a URL list file gave (for marking face crops)."""
-    rows = cat.conn.execute(
-        "SELECT DISTINCT image_id FROM image_sources WHERE kind = 'url_list' AND source_name = ?",
-        (file,),
-    )
-    return [r[0] for r in rows]
