@@ -9,7 +9,7 @@ half-way when a second process writes at the same time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,3 +66,19 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def utc_now() -> str:
     """The current time as an ISO 8601 UTC string, as every catalog row stores it."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+IN_CHUNK = 500  # ids bound per statement: under SQLite's variable limit on every build
+
+
+def rows_where_in(
+    conn: sqlite3.Connection, sql: str, ids: Sequence[int], params: Sequence[object] = ()
+) -> Iterator[tuple]:
+    """Rows of ``sql`` for each chunk of ``ids``: ``{marks}`` in it becomes the chunk's ``?``s.
+
+    ``params`` bind before the ids (``... WHERE model_id = ? AND face_id IN ({marks})``).
+    """
+    ids = list(ids)
+    for k in range(0, len(ids), IN_CHUNK):
+        chunk = ids[k : k + IN_CHUNK]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), [*params, *chunk])

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from catalog.db import transaction
+from catalog.db import rows_where_in, transaction
 
 REJECTED = "rejected"  # the extra class: what annotators throw away
 
@@ -102,14 +102,9 @@ def faces_by_id(conn: sqlite3.Connection, face_ids: Sequence[int]) -> list[FaceR
     """The chip and landmarks of the given faces (label None), in the order given."""
     found: dict[int, FaceRow] = {}
     ids = list(face_ids)
-    for k in range(0, len(ids), 500):
-        chunk = ids[k : k + 500]
-        for r in conn.execute(
-            "SELECT id, chip_path, chip_padding, landmarks FROM faces "
-            f"WHERE id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            found[r[0]] = FaceRow(r[0], None, r[1], r[2], r[3])
+    sql = "SELECT id, chip_path, chip_padding, landmarks FROM faces WHERE id IN ({marks})"
+    for r in rows_where_in(conn, sql, ids):
+        found[r[0]] = FaceRow(r[0], None, r[1], r[2], r[3])
     return [found[i] for i in ids if i in found]
 
 
@@ -204,15 +199,12 @@ def predictions_for(
 ) -> dict[int, Prediction]:
     """The model's predictions for the given faces (faces without one are absent)."""
     out: dict[int, Prediction] = {}
-    ids = list(face_ids)
-    for k in range(0, len(ids), 500):
-        chunk = ids[k : k + 500]
-        for r in conn.execute(
-            "SELECT face_id, probs, predicted, label, self_confidence, out_of_fold "
-            f"FROM predictions WHERE model_id = ? AND face_id IN ({','.join('?' * len(chunk))})",
-            [model_id, *chunk],
-        ):
-            out[r[0]] = Prediction(r[0], json.loads(r[1]), r[2], r[3], r[4], bool(r[5]))
+    sql = (
+        "SELECT face_id, probs, predicted, label, self_confidence, out_of_fold "
+        "FROM predictions WHERE model_id = ? AND face_id IN ({marks})"
+    )
+    for r in rows_where_in(conn, sql, face_ids, [model_id]):
+        out[r[0]] = Prediction(r[0], json.loads(r[1]), r[2], r[3], r[4], bool(r[5]))
     return out
 
 
