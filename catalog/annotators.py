@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from catalog.agreement import Decisions, fleiss_kappa
-from catalog.events import STANDING_SQL
+from catalog.events import STANDING_SQL, unique_top
 
 
 def decided_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -24,14 +24,6 @@ def decided_counts(conn: sqlite3.Connection) -> dict[str, int]:
         f"WHERE {STANDING_SQL} GROUP BY annotator"
     )
     return {a: n for a, n in rows}
-
-
-def unique_majority(counts: Counter) -> str | None:
-    """The decision held by more votes than any other, or None on a tie or no votes."""
-    top = counts.most_common(2)
-    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
-        return None
-    return top[0][0]
 
 
 @dataclass(frozen=True)
@@ -67,7 +59,7 @@ def per_annotator(
             if decided is None:
                 faces[a] += 1
             others = Counter(v for b, v in by_annotator.items() if b != a)
-            top = unique_majority(others)
+            top = unique_top(others)
             if top is not None:
                 compared[a] += 1
                 agreed[a] += d == top

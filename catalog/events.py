@@ -93,8 +93,8 @@ def votes(events: Iterable[LabelEvent], source_label: str | None) -> dict[str, V
     return out
 
 
-def _unique_top(counter: Counter) -> object | None:
-    """The most common item, or None when there is none or a tie for first."""
+def unique_top(counter: Counter) -> object | None:
+    """The most common item, or None when there is none or a tie for first (a unique majority)."""
     top = counter.most_common(2)
     if not top or (len(top) == 2 and top[0][1] == top[1][1]):
         return None
@@ -132,9 +132,9 @@ def fold(
     rejected = [v for v in vs.values() if v.status == "rejected"]
     disputed = len({(v.status, v.label) for v in vs.values()}) > 1
     label_votes = Counter(v.label for v in accepted if v.label)
-    top_label = _unique_top(label_votes)
+    top_label = unique_top(label_votes)
     if len(rejected) > len(accepted):
-        reason = _unique_top(Counter(v.reason for v in rejected if v.reason))
+        reason = unique_top(Counter(v.reason for v in rejected if v.reason))
         return FaceState(
             "rejected",
             top_label,
@@ -157,11 +157,11 @@ def fold(
 def _fold_at_k(vs: dict[str, Vote], source_label: str | None, k: int, last: int | None):
     n = len(vs)
     counts = Counter(decision(v) for v in vs.values())
-    top_label = _unique_top(Counter(v.label for v in vs.values() if v.label))
+    top_label = unique_top(Counter(v.label for v in vs.values() if v.label))
     if n >= k:
         top, c = counts.most_common(1)[0]
         if c * 2 > n and top == "reject":
-            reason = _unique_top(Counter(v.reason for v in vs.values() if v.reason))
+            reason = unique_top(Counter(v.reason for v in vs.values() if v.reason))
             return FaceState("rejected", None, "none", reason, n, len(counts) > 1, last)
         if c * 2 > n:
             label = None if top == "accept" else top
