@@ -26,7 +26,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +48,20 @@ def serve(n: int, ready: mp.Queue, stop: mp.Event) -> None:
     with Server(FakeSearch(factory)) as server:
         ready.put((server.base, sum(sizes) / len(sizes)))
         stop.wait()
+
+
+@contextmanager
+def served(n: int) -> Iterator[tuple[str, float]]:
+    """Run ``serve`` in a child process; yield (base URL, mean image bytes); stop it after."""
+    ready: mp.Queue = mp.Queue()
+    stop = mp.Event()
+    server = mp.Process(target=serve, args=(n, ready, stop), daemon=True)
+    server.start()
+    try:
+        yield ready.get(timeout=300)
+    finally:
+        stop.set()
+        server.join(10)
 
 
 def rss_mb() -> float:
@@ -188,24 +204,11 @@ def main() -> None:
     ap.add_argument("--img2dataset", metavar="PATH", help="the img2dataset command to compare")
     args = ap.parse_args()
     if args.url_list:
-        ready: mp.Queue = mp.Queue()
-        stop = mp.Event()
-        server = mp.Process(target=serve, args=(args.urls, ready, stop), daemon=True)
-        server.start()
-        try:
-            base, _ = ready.get(timeout=300)
+        with served(args.urls) as (base, _):
             url_list_bench(args, base)
-        finally:
-            stop.set()
-            server.join(10)
         return
 
-    ready: mp.Queue = mp.Queue()
-    stop = mp.Event()
-    server = mp.Process(target=serve, args=(args.urls, ready, stop), daemon=True)
-    server.start()
-    try:
-        base, mean_bytes = ready.get(timeout=300)
+    with served(args.urls) as (base, mean_bytes):
         urls = [f"{base}/img/good/{i}.jpg" for i in range(args.urls)]
         print(f"{args.urls} distinct JPEGs of real photos, mean {mean_bytes / 1024:.1f} KiB, "
               f"concurrency {args.concurrency}, {mp.cpu_count()} cores")  # fmt: skip
@@ -213,9 +216,6 @@ def main() -> None:
         floor = fetch_only(urls, args.concurrency)
         elapsed, stored = full_pipeline(urls, args.concurrency)
         rss1 = rss_mb()
-    finally:
-        stop.set()
-        server.join(10)
     full_rate, floor_rate = args.urls / elapsed, args.urls / floor
     print(f"fetch only (no validation):       {floor_rate:8.1f} images/s  ({floor:.2f} s)")
     print(f"fetch+decode+sha256+store+record: {full_rate:8.1f} images/s  ({elapsed:.2f} s), "
