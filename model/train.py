@@ -71,14 +71,21 @@ class TrainSummary(StageSummary):
     per_class: dict = field(default_factory=dict)
     confusion: dict = field(default_factory=dict)
     seconds: float = 0.0
+    folds_asked: int = 0  # --folds; more than ``folds`` when the largest class is smaller
 
     def line(self) -> str:
         """One line: the model id, the faces and the cross-validated figures."""
         missing = f", {self.missing_chips} without a readable chip" if self.missing_chips else ""
+        fewer = (
+            f" (not {self.folds_asked}: no class has that many faces)"
+            if self.folds_asked > self.folds
+            else ""
+        )
         return (
             f"model {self.model_id}: {self.labelled} labelled faces, "
             f"{len(self.classes)} classes, "
-            f"{self.folds}-fold CV accuracy {_fmt(self.accuracy)}, macro-F1 {_fmt(self.macro_f1)}; "
+            f"{self.folds}-fold CV{fewer} accuracy {_fmt(self.accuracy)}, "
+            f"macro-F1 {_fmt(self.macro_f1)}; "
             f"{self.unlabelled} unlabelled faces predicted{missing} ({self.seconds:.1f} s)"
         )
 
@@ -207,6 +214,7 @@ def train(
         per_class=fig["per_class"],
         confusion=fig["confusion"],
         seconds=round(time.monotonic() - started, 3),
+        folds_asked=opts.folds,
     )
 
 

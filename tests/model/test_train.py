@@ -114,7 +114,7 @@ def test_fewer_faces_per_class_than_folds_uses_fewer_folds(planted, capsys):
     p = planted(per_class=3)
     argv = ["--root", str(p.cat.paths.root), "--dataset", p.cat.paths.name]
     assert pipeline.main([*argv, "model", "train", "--folds", "5"]) == 0
-    assert "3-fold CV" in capsys.readouterr().out
+    assert "3-fold CV (not 5: no class has that many faces)" in capsys.readouterr().out
     model = latest_model(p.cat)
     assert model is not None and model.figures["folds"] == 3
     oof = predictions_for(p.cat.conn, model.id, p.face_ids)
