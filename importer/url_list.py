@@ -32,7 +32,7 @@ from importer.errors import ImportRefused
 from importer.import_errors import record_import_error
 from scraper.config import DownloadOptions
 from scraper.download import DownloadPool, Fetcher, Outcome
-from scraper.store import Recorder, queue_download
+from scraper.store import Recorder, download_row, queue_download
 
 URL_LIST_EXTS = frozenset({"txt", "csv", "tsv", "parquet"})
 CHUNK = 2000  # rows held in memory at once: a list of millions streams through
@@ -217,9 +217,7 @@ class _Linker:
         # two transactions on one connection cannot interleave.
         with self.lock:
             new = self.recorder.record(outcome)
-            row = self.conn.execute(
-                "SELECT status, reason, image_id FROM downloads WHERE url = ?", (outcome.url,)
-            ).fetchone()
+            row = download_row(self.conn, outcome.url)
             rows = self.rows.pop(outcome.url, [])
             self.count(row, rows, new)
             if row["image_id"] is not None:
@@ -318,9 +316,7 @@ def _queue(cat, file, chunk, fixed, summary, linker: _Linker, pool: DownloadPool
                 record_import_error(conn, file, where, "taken_down")
                 continue
             queue_download(conn, r.url)
-            st = conn.execute(
-                "SELECT status, reason, image_id FROM downloads WHERE url = ?", (r.url,)
-            ).fetchone()
+            st = download_row(conn, r.url)
             if st["status"] == "pending":
                 with linker.lock:
                     if r.url not in linker.rows:

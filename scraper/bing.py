@@ -14,32 +14,22 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from scraper import page_scripts as js
 from scraper.bing_parse import parse_tiles
-from scraper.config import ScrapeOptions
-from scraper.crawl_common import OnHit, blocked, first_match, load, wait_for
+from scraper.crawl_common import EngineCrawler, OnHit, blocked, first_match, load, wait_for
 from scraper.page_state import NO_RESULTS, read_state
 from scraper.records import CrawlOutcome
 
 log = logging.getLogger("facesift.scraper")
 
 
-class BingCrawler:
-    """Crawls one query at a time in the browser it is given."""
+class BingCrawler(EngineCrawler):
+    """Crawls Bing Images, one query at a time in the browser it is given."""
 
     engine = "bing"
-
-    def __init__(
-        self, driver: WebDriver, rules: dict, opts: ScrapeOptions, origin: str | None = None
-    ):
-        self.d = driver
-        self.rules = rules["bing"]
-        self.opts = opts
-        self.origin = (origin or opts.origin).rstrip("/")
 
     def crawl(self, query: str, on_hit: OnHit, language: str = "en") -> CrawlOutcome:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         q = quote_plus(query)
-        url = self.rules["search_url"].format(base=self.origin, q=q)
-        if why := load(self.d, url):
+        if why := load(self.d, self.search_url(query)):
             return CrawlOutcome("failed", why, "bing")
         state = wait_for(
             self.d, lambda d: read_state(d, self.rules, self.rules["tiles"]), self.opts.page_timeout

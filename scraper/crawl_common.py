@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import quote_plus
 
 from selenium.common.exceptions import (
     JavascriptException,
@@ -19,11 +21,35 @@ from scraper import page_scripts as js
 from scraper.page_state import stop_reason
 from scraper.records import Hit
 
+if TYPE_CHECKING:
+    from scraper.config import ScrapeOptions
+
 log = logging.getLogger("facesift.scraper")
 POLL = 0.05  # seconds between checks of an explicit wait
 
 OnHit = Callable[[Hit], bool]
 """Called with each new result; returns False to stop the crawl (limit reached)."""
+
+
+class EngineCrawler:
+    """An engine's crawler: one query at a time in the browser it is given.
+
+    Subclasses set ``engine`` (also their table in the selector rules) and write ``crawl``.
+    """
+
+    engine = ""
+
+    def __init__(
+        self, driver: WebDriver, rules: dict, opts: ScrapeOptions, origin: str | None = None
+    ):
+        self.d = driver
+        self.rules = rules[self.engine]
+        self.opts = opts
+        self.origin = (origin or opts.origin).rstrip("/")
+
+    def search_url(self, query: str) -> str:
+        """The engine's results page for ``query`` (its rules' ``search_url``)."""
+        return self.rules["search_url"].format(base=self.origin, q=quote_plus(query))
 
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], object], timeout: float):
@@ -62,6 +88,12 @@ def first_match(driver: WebDriver, candidates: list[str]) -> str | None:
     return driver.execute_script(js.FIRST_MATCH, candidates) if candidates else None
 
 
+def split_thumbnail(thumb: str | None) -> tuple[str | None, bytes | None]:
+    """A tile's thumbnail as (URL, None), or (None, bytes) when the page inlined it as ``data:``."""
+    data = data_uri_bytes(thumb) if thumb and thumb.startswith("data:") else None
+    return (None if data is not None else thumb), data
+
+
 def hit_from_page(info: dict) -> Hit | None:
     """A Hit from what the page gave for one tile: the original, else the thumbnail (fallback).
 
@@ -71,9 +103,9 @@ def hit_from_page(info: dict) -> Hit | None:
     original, thumb = info.get("original"), info.get("thumb")
     if not original and not info.get("result_id"):
         return None
-    thumb_data = data_uri_bytes(thumb) if thumb and thumb.startswith("data:") else None
+    thumb_url, thumb_data = split_thumbnail(thumb)
     common = {
-        "thumbnail_url": None if thumb_data is not None else thumb,
+        "thumbnail_url": thumb_url,
         "thumbnail_data": thumb_data,
         "source_page_url": info.get("page") or None,
         "title": (info.get("title") or None),

@@ -16,8 +16,7 @@ from selenium.common.exceptions import JavascriptException, TimeoutException
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from scraper import page_scripts as js
-from scraper.config import ScrapeOptions
-from scraper.crawl_common import OnHit, blocked, load, wait_for
+from scraper.crawl_common import EngineCrawler, OnHit, blocked, load, wait_for
 from scraper.records import CrawlOutcome, Hit, reported_size
 
 log = logging.getLogger("facesift.scraper")
@@ -54,23 +53,15 @@ def parse_results(payload: str) -> list[Hit]:
     return hits
 
 
-class DuckDuckGoCrawler:
-    """Crawls one query at a time in the browser it is given."""
+class DuckDuckGoCrawler(EngineCrawler):
+    """Crawls DuckDuckGo's images, one query at a time in the browser it is given."""
 
     engine = "duckduckgo"
-
-    def __init__(
-        self, driver: WebDriver, rules: dict, opts: ScrapeOptions, origin: str | None = None
-    ):
-        self.d = driver
-        self.rules = rules["duckduckgo"]
-        self.opts = opts
-        self.origin = (origin or opts.origin).rstrip("/")
 
     def crawl(self, query: str, on_hit: OnHit, language: str = "en") -> CrawlOutcome:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
         q = quote_plus(query)
-        if why := load(self.d, self.rules["search_url"].format(base=self.origin, q=q)):
+        if why := load(self.d, self.search_url(query)):
             return CrawlOutcome("failed", why, "duckduckgo")
         patterns = self.rules["vqd_patterns"]
 

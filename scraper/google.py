@@ -13,20 +13,20 @@ nothing new appears within ``idle_timeout``, or when Google blocks us.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote_plus
 
 from selenium.common.exceptions import JavascriptException, TimeoutException
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from catalog.decode import data_uri_bytes
 from scraper import page_scripts as js
 from scraper.config import ScrapeOptions
 from scraper.crawl_common import (
+    EngineCrawler,
     OnHit,
     blocked,
     first_match,
     hit_from_page,
     load,
+    split_thumbnail,
     wait_for,
 )
 from scraper.google_data import DataResult, parse_scripts
@@ -40,22 +40,16 @@ TILES_PER_CALL = 8
 SCRIPT_MARKERS = ['["http']
 
 
-class GoogleCrawler:
-    """Crawls one query at a time in the browser it is given."""
+class GoogleCrawler(EngineCrawler):
+    """Crawls Google Images, one query at a time in the browser it is given."""
 
     engine = "google"
 
     def __init__(
         self, driver: WebDriver, rules: dict, opts: ScrapeOptions, origin: str | None = None
     ):
-        self.d = driver
-        self.rules = rules["google"]
-        self.opts = opts
-        self.origin = (origin or opts.origin).rstrip("/")
+        super().__init__(driver, rules, opts, origin)
         self.data: dict[str, DataResult] = {}
-
-    def search_url(self, query: str) -> str:
-        return self.rules["search_url"].format(base=self.origin, q=quote_plus(query))
 
     def crawl(self, query: str, on_hit: OnHit, language: str = "en") -> CrawlOutcome:
         """Collect the results of one query, handing each to ``on_hit`` as it is found."""
@@ -277,11 +271,11 @@ class GoogleCrawler:
 def _hit_from_data(found: DataResult, tile: dict) -> Hit:
     """A Hit from the page's data for a tile; the tile's own thumbnail if it has loaded."""
     thumb = tile.get("thumb") or found.thumbnail
-    thumb_data = data_uri_bytes(thumb) if thumb and thumb.startswith("data:") else None
+    thumb_url, thumb_data = split_thumbnail(thumb)
     return Hit(
         found.original,
         original_url=found.original,
-        thumbnail_url=None if thumb_data is not None else thumb,
+        thumbnail_url=thumb_url,
         thumbnail_data=thumb_data,
         source_page_url=found.page,
         title=found.title or tile.get("title"),

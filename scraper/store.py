@@ -112,9 +112,7 @@ def add_hit(conn, query_id: int, run_id: int, label: str, hit: Hit) -> tuple[boo
                 "WHERE url = ? AND status = 'pending'",
                 (hit.url,),
             )
-        row = conn.execute(
-            "SELECT status, image_id FROM downloads WHERE url = ?", (hit.url,)
-        ).fetchone()
+        row = download_row(conn, hit.url)
         if row["status"] == "ok" and new:
             _link_sources(conn, hit.url, row["image_id"])
         return new, row["status"] == "pending"
@@ -125,6 +123,13 @@ def queue_download(conn: sqlite3.Connection, url: str) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO downloads (url, updated_at) VALUES (?, ?)", (url, utc_now())
     )
+
+
+def download_row(conn: sqlite3.Connection, url: str) -> sqlite3.Row | None:
+    """A URL's download: ``status``, ``reason`` and ``image_id`` (None if never queued)."""
+    return conn.execute(
+        "SELECT status, reason, image_id FROM downloads WHERE url = ?", (url,)
+    ).fetchone()
 
 
 def pending_urls(conn: sqlite3.Connection, query_id: int) -> list[str]:

@@ -620,6 +620,12 @@ function hoverable(t, link) {  // hovering a tile fills its link with /imgres, a
     if (t.imgres && t.original) link.href = imgres(t);
   });
 }
+function wireTile(d, t, link) {  // a result tile: click opens its preview, thumbnail loads late
+  link.addEventListener("click", (ev) => { ev.preventDefault(); openPreview(t, link); });
+  hoverable(t, link);
+  later(30 + (t.i % 5) * 10, () => { d.querySelector("img").src = t.thumb; });
+  return d;
+}
 function addPageData(batch) {  // the batch's result arrays, in a script of their own
   const arrays = batch.filter((t) => t.data).map((t) => t.data);
   if (!arrays.length) return;
@@ -685,11 +691,7 @@ function tile(t) {
   if (t.docid) d.setAttribute("data-docid", t.docid);
   d.innerHTML = '<a jsname="sTFXNd" href="#" role="button"><g-img><img id="dimg_' + t.i +
     '" alt="' + esc(t.title) + '" src="' + PIXEL + '"></g-img></a>';
-  const link = d.querySelector("a");
-  link.addEventListener("click", (ev) => { ev.preventDefault(); openPreview(t, link); });
-  hoverable(t, link);
-  later(30 + (t.i % 5) * 10, () => { d.querySelector("img").src = t.thumb; });
-  return d;
+  return wireTile(d, t, d.querySelector("a"));
 }
 function related() {
   const r = document.createElement("div");
@@ -751,11 +753,7 @@ function tile(t) {
   d.innerHTML = '<a class="wXeWr islib" jsname="sTFXNd" href="#"><div class="bRMDJf islir">' +
     '<img class="rg_i Q4LuWd" alt="' + esc(t.title) + '" src="' + PIXEL + '"></div></a>' +
     '<a class="VFACy" href="' + esc(t.page) + '">' + esc(t.title) + "</a>";
-  const link = d.querySelector("a.wXeWr");
-  link.addEventListener("click", (ev) => { ev.preventDefault(); openPreview(t, link); });
-  hoverable(t, link);
-  later(30 + (t.i % 5) * 10, () => { d.querySelector("img").src = t.thumb; });
-  return d;
+  return wireTile(d, t, d.querySelector("a.wXeWr"));
 }
 function related() {
   const r = document.createElement("div");
