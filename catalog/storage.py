@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 TMP_SUFFIX = ".facesift-tmp"
 _EXT = re.compile(r"^[a-z0-9]{1,5}$")
@@ -32,6 +32,14 @@ def content_relpath(kind: str, sha256: str, ext: str) -> str:
     if not _EXT.match(ext) or not re.match(r"^[a-z_]+$", kind):
         raise ValueError(f"bad kind or extension: {kind!r}, {ext!r}")
     return f"{kind}/{sha256[:2]}/{sha256}.{ext}"
+
+
+def safe_name(name: str | None, fallback: str) -> str:
+    """A plain file name from a name someone else chose (an upload's): no folders, no dot
+    first, only word characters, dots and dashes, at most 120 characters; else ``fallback``.
+    """
+    base = re.sub(r"[^\w.-]", "_", PurePosixPath(name or "").name)[:120].lstrip(".")
+    return base or fallback
 
 
 def write_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:

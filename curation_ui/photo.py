@@ -10,9 +10,7 @@ whose source name is ``camera`` or ``upload``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -21,7 +19,7 @@ from catalog.decode import DecodedImage, ImageRejected, decode_image
 from catalog.errors import FacesiftError
 from catalog.events import image_face_ids
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import store_content
+from catalog.storage import safe_name, store_content
 from curation_ui.queries import image_extract_status
 from faces.detect import DetectParams, detect_faces
 from faces.dupgroups import update_dup_groups
@@ -77,12 +75,6 @@ def find_boxes(models: Models, photo: DecodedImage) -> list[tuple[int, int, int,
     return [d.box for d in detect_faces(models, photo.rgb, params)]
 
 
-def safe_name(name: str | None, source: str) -> str:
-    """A plain file name for the provenance (the browser's name is only kept as text)."""
-    base = re.sub(r"[^\w.-]", "_", PurePosixPath(name or "").name)[:120].lstrip(".")
-    return base or f"{source}.jpg"
-
-
 def add_photo(
     cat: Catalog, data: bytes, name: str | None, source: str, models: Models
 ) -> AddedPhoto:
@@ -103,7 +95,7 @@ def add_photo(
         cat.conn,
         image_id,
         ImageSource(
-            "import", source_name=source, import_path=f"{source}/{safe_name(name, source)}"
+            "import", source_name=source, import_path=f"{source}/{safe_name(name, f'{source}.jpg')}"
         ),
     )
     if image_extract_status(cat.conn, image_id) is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import threading
 from pathlib import Path
@@ -12,6 +11,7 @@ import streamlit as st
 
 from catalog import Catalog
 from catalog.contract import Progress
+from catalog.storage import safe_name
 from curation_ui import actions, roles, session
 from curation_ui.launch import ENV_IMPORT_ROOT
 from curation_ui.queries import latest_import_errors
@@ -25,12 +25,6 @@ LABEL_MODES = {
     "fer2013": "from a FER2013 CSV's emotion column",
     "one": "one label for everything",
 }
-
-
-def _safe_name(name: str) -> str:
-    """A plain file name for an upload (kept only for its extension and as provenance)."""
-    base = re.sub(r"[^\w.-]", "_", Path(name).name)[:120].lstrip(".")
-    return base or "upload"
 
 
 def _extract_with_progress(cat: Catalog) -> str:
@@ -156,7 +150,7 @@ def render() -> None:
         # Kept apart from the upload folder, where a CSV would be imported as FER2013 rows.
         for key, upload in (("labels_csv", votes_csv), ("ferplus", ferplus_csv)):
             if upload is not None:
-                opts[key] = Path(votes_dir) / _safe_name(upload.name)
+                opts[key] = Path(votes_dir) / safe_name(upload.name, "upload")
                 opts[key].write_bytes(upload.getvalue())
         _start(cat, mode, files, path, import_root, opts)
 
@@ -170,9 +164,9 @@ def _start(cat: Catalog, mode: str, files, path, import_root, opts: dict) -> Non
             folder = Path(tmp) / "upload"
             folder.mkdir()
             for f in files:
-                (folder / _safe_name(f.name)).write_bytes(f.getvalue())
+                (folder / safe_name(f.name, "upload")).write_bytes(f.getvalue())
             # FER+ votes re-label one FER2013 CSV: import that file, not the folder.
-            single = folder / _safe_name(files[0].name)
+            single = folder / safe_name(files[0].name, "upload")
             _run(cat, single if opts.get("ferplus") and len(files) == 1 else folder, **opts)
     else:
         if not path or not path.strip():
