@@ -8,7 +8,6 @@ sha256 of its image bytes. Nothing here reads the catalog.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
@@ -20,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog.storage import sha256_hex
 from exporter.options import LabelPlan
 from exporter.render import fer_pixels
 from exporter.select import ExportFace, class_votes
@@ -121,7 +121,7 @@ def write_imagefolder(root: Path, items: Iterable[Item], plan: LabelPlan) -> lis
                 *class_votes(it.face, plan),
             ]
         )
-        sha = hashlib.sha256(data).hexdigest()
+        sha = sha256_hex(data)
         placed.append(Placed(it.face.id, f"{it.split}/{rel_in_split}", None, sha))
     header = [*METADATA_COLUMNS, *(VOTES_PREFIX + n for n in class_order(plan))]
     for split, split_rows in rows.items():
@@ -137,7 +137,7 @@ def write_fer2013(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Pl
         out.writerow(["emotion", "pixels", "Usage"])
         for n, it in enumerate(items):
             out.writerow([it.index, fer_pixels(it.data), FER_USAGE[it.split]])
-            placed.append(Placed(it.face.id, FER_CSV, n, hashlib.sha256(it.data).hexdigest()))
+            placed.append(Placed(it.face.id, FER_CSV, n, sha256_hex(it.data)))
     return placed
 
 
@@ -198,7 +198,7 @@ def write_hf(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]
             batch: list[dict] = []
             for n, it in enumerate(group):
                 data = it.data
-                sha = hashlib.sha256(data).hexdigest()
+                sha = sha256_hex(data)
                 kind, src = primary_source(it.face)
                 q = it.face.quality
                 batch.append(
