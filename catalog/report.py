@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 
@@ -23,3 +24,8 @@ def format_table(
         ]
         lines.append("  ".join(cells + r[fixed:]).rstrip())
     return "\n".join(lines)
+
+
+def counts_text(counts: Counter) -> str:
+    """``reason n, reason n``: a summary's counts, most common first."""
+    return ", ".join(f"{k} {n}" for k, n in counts.most_common())

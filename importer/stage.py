@@ -26,6 +26,7 @@ from catalog.images import (
     source_image_ids,
 )
 from catalog.labels import LabelError, LabelSet
+from catalog.report import counts_text
 from catalog.storage import sha256_hex, store_content
 from catalog.takedown import blocked
 from importer.errors import ImportRefused
@@ -72,7 +73,7 @@ class ImportSummary(StageSummary):
                 f"{self.labelled} with a label), {self.refused} refused"
             )
             if self.reasons:
-                text += " (" + ", ".join(f"{k} {n}" for k, n in self.reasons.most_common()) + ")"
+                text += f" ({counts_text(self.reasons)})"
         if self.face_crops:
             text += f"; {self.face_crops} images are face crops (the face box is the whole image)"
         return "; ".join([text, *(v.line() for v in self.votes)])

@@ -26,6 +26,7 @@ from catalog.dataset import Catalog
 from catalog.db import connect, transaction
 from catalog.images import ImageSource, add_source
 from catalog.labels import LabelError
+from catalog.report import counts_text
 from catalog.takedown import blocked
 from importer.columns import column_names, find_column, named_column
 from importer.errors import ImportRefused
@@ -75,15 +76,9 @@ class UrlListSummary(StageSummary):
         )
         for name, counts in (("failed", self.failed), ("skipped", self.skipped)):
             if counts:
-                text += (
-                    f", {sum(counts.values())} {name} ("
-                    + ", ".join(f"{k} {n}" for k, n in counts.most_common())
-                    + ")"
-                )
+                text += f", {sum(counts.values())} {name} ({counts_text(counts)})"
         if self.refused:
-            text += ", rows refused: " + ", ".join(
-                f"{k} {n}" for k, n in self.refused.most_common()
-            )
+            text += ", rows refused: " + counts_text(self.refused)
         return text
 
 

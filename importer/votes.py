@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from catalog.contract import StageSummary
+from catalog.report import counts_text
 
 
 @dataclass
@@ -26,7 +27,7 @@ class VoteSummary(StageSummary):
         if self.already:
             text += f" ({self.already} already stored)"
         if self.problems:
-            text += ", not used: " + ", ".join(f"{k} {n}" for k, n in self.problems.most_common())
+            text += ", not used: " + counts_text(self.problems)
         if self.dropped:
-            text += ", dropped: " + ", ".join(f"{k} {n}" for k, n in self.dropped.most_common())
+            text += ", dropped: " + counts_text(self.dropped)
         return text
