@@ -3,8 +3,8 @@ chosen on val, measured on test; ``baseline.json``, ``confusion_matrix.png`` and
 
 This is the check the seed projects ran by hand after training: which classes
 a plain model confuses (sad and neutral, happy and the rest). The features are
-the model's own (model.features: HOG of the catalog chip and normalised
-landmarks), the same whatever size or crop the export writes. Everything here
+the model's own (model.features: HOG and LBP of the catalog chip and
+normalised landmarks), the same whatever size or crop the export writes. Everything here
 is deterministic for a seed (lbfgs, fixed grid, figures rounded, the PNG
 without a date), so an export's bytes stay the same when repeated.
 """
@@ -156,7 +156,7 @@ def card_lines(record: dict | None) -> list[str]:
         return [*lines, f"No baseline: {record['skipped']}."]
     lines += [
         "A plain model trained on the train split (class-balanced logistic regression on "
-        "HOG features of the face chips and landmarks normalised to the eyes; its "
+        "HOG and LBP features of the face chips and landmarks normalised to the eyes; its "
         f"regularisation C = {record['c']:g} chosen on {record['chosen_on']}), measured on "
         f"the {record['test_faces']} test faces: accuracy {record['accuracy']:.3f}, "
         f"macro-F1 {record['macro_f1']:.3f}. It shows which classes are easy to tell apart "

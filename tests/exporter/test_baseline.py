@@ -72,3 +72,15 @@ def test_a_baseline_that_cannot_be_trained_says_why(builder, tmp_path):
     assert base["skipped"] == "the train split has fewer than two classes"
     assert not (out / CONFUSION_PNG).exists()
     assert "No baseline: the train split has fewer than two classes." in r.card.read_text()
+
+
+def test_card_names_the_features_the_model_uses(builder, tmp_path):
+    # The model gained LBP histograms (model.features.lbp); the card still said HOG only.
+    import model.features as features
+
+    b = _three_classes(builder)
+    out = tmp_path / "z"
+    export(b.cat, ExportOptions(out=out, format="imagefolder", splits=(0.6, 0.2, 0.2)))
+    section = (out / "README.md").read_text().split("## Baseline")[1].split("\n## ")[0]
+    assert "HOG" in section and "landmarks" in section
+    assert ("LBP" in section) == any("lbp" in name for name in dir(features))
