@@ -14,7 +14,15 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from scraper import page_scripts as js
 from scraper.bing_parse import parse_tiles
-from scraper.crawl_common import EngineCrawler, OnHit, blocked, first_match, load, wait_for
+from scraper.crawl_common import (
+    EngineCrawler,
+    OnHit,
+    blocked,
+    first_match,
+    hand_over,
+    load,
+    wait_for,
+)
 from scraper.page_state import NO_RESULTS, read_state
 from scraper.records import CrawlOutcome
 
@@ -56,10 +64,8 @@ class BingCrawler(EngineCrawler):
             new = [h for h in hits if h.url not in seen]
             if not new:
                 return CrawlOutcome("done", "no new results (Bing repeats its last page)", "bing")
-            for h in new:
-                seen.add(h.url)
-                if not on_hit(h):
-                    return CrawlOutcome("done", "reached the limit", "bing")
+            if not hand_over(new, seen, on_hit):
+                return CrawlOutcome("done", "reached the limit", "bing")
             url = self.rules["async_url"].format(base=self.origin, q=q, first=first, count=size)
             try:
                 fragment = self.d.execute_async_script(js.FETCH_TEXT, url)
@@ -84,10 +90,8 @@ class BingCrawler(EngineCrawler):
             new = [h for h in parse_tiles(self.d.page_source) if h.url not in seen]
             if not new:
                 return CrawlOutcome("done", "no new results after scrolling", "bing")
-            for h in new:
-                seen.add(h.url)
-                if not on_hit(h):
-                    return CrawlOutcome("done", "reached the limit", "bing")
+            if not hand_over(new, seen, on_hit):
+                return CrawlOutcome("done", "reached the limit", "bing")
 
     def _count(self) -> int:
         return self.d.execute_script(js.STATE, self.rules["tiles"], [], [], [])["count"]

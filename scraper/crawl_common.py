@@ -31,6 +31,15 @@ OnHit = Callable[[Hit], bool]
 """Called with each new result; returns False to stop the crawl (limit reached)."""
 
 
+def hand_over(hits: list[Hit], seen: set[str], on_hit: OnHit) -> bool:
+    """Hand each hit to ``on_hit``, marking its URL seen; False once it asks to stop (limit)."""
+    for h in hits:
+        seen.add(h.url)
+        if not on_hit(h):
+            return False
+    return True
+
+
 class EngineCrawler:
     """An engine's crawler: one query at a time in the browser it is given.
 

@@ -16,7 +16,7 @@ from selenium.common.exceptions import JavascriptException, TimeoutException
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from scraper import page_scripts as js
-from scraper.crawl_common import EngineCrawler, OnHit, blocked, load, wait_for
+from scraper.crawl_common import EngineCrawler, OnHit, blocked, hand_over, load, wait_for
 from scraper.records import CrawlOutcome, Hit, reported_size
 
 log = logging.getLogger("facesift.scraper")
@@ -112,8 +112,6 @@ class DuckDuckGoCrawler(EngineCrawler):
             if not new:
                 why = "no results" if offset == 0 else "no new results (the last page again)"
                 return CrawlOutcome("done", why, "duckduckgo")
-            for h in new:
-                seen.add(h.url)
-                if not on_hit(h):
-                    return CrawlOutcome("done", "reached the limit", "duckduckgo")
+            if not hand_over(new, seen, on_hit):
+                return CrawlOutcome("done", "reached the limit", "duckduckgo")
             offset += step

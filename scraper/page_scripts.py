@@ -10,15 +10,29 @@ for (const c of cands) { try { if (document.querySelector(c)) return c; } catch 
 return null;
 """
 
-# What scraper.page_state.classify reads: args (selector lists {captcha, consent, results},
-# the longest page kept whole) -> {url, short_html, text, noscripts, ready, matched}.
-SNAPSHOT = """
-const [roles, shortMax] = arguments;
+# A visible element among candidates: args (candidates) -> [element, selector] or null.
+_VISIBLE = """
 function visible(e) {
   if (!e.getClientRects().length) return false;
   const st = getComputedStyle(e);
   return st.visibility !== "hidden" && st.display !== "none";
 }
+function firstVisible(cands) {
+  for (const c of cands) {
+    let all = [];
+    try { all = document.querySelectorAll(c); } catch (e) { continue; }
+    for (const e of all) if (visible(e)) return [e, c];
+  }
+  return null;
+}
+"""
+
+# What scraper.page_state.classify reads: args (selector lists {captcha, consent, results},
+# the longest page kept whole) -> {url, short_html, text, noscripts, ready, matched}.
+SNAPSHOT = (
+    _VISIBLE
+    + """
+const [roles, shortMax] = arguments;
 const matched = {};
 for (const [role, cands] of Object.entries(roles)) {
   matched[role] = null;
@@ -43,23 +57,8 @@ return {
   matched: matched,
 };
 """
+)
 
-# A visible element among candidates: args (candidates) -> [element, selector] or null.
-_VISIBLE = """
-function visible(e) {
-  if (!e.getClientRects().length) return false;
-  const st = getComputedStyle(e);
-  return st.visibility !== "hidden" && st.display !== "none";
-}
-function firstVisible(cands) {
-  for (const c of cands) {
-    let all = [];
-    try { all = document.querySelectorAll(c); } catch (e) { continue; }
-    for (const e of all) if (visible(e)) return [e, c];
-  }
-  return null;
-}
-"""
 
 FIRST_VISIBLE = (
     _VISIBLE

@@ -626,6 +626,21 @@ function wireTile(d, t, link) {  // a result tile: click opens its preview, thum
   later(30 + (t.i % 5) * 10, () => { d.querySelector("img").src = t.thumb; });
   return d;
 }
+function addTiles() {  // the next batch: its data, its tiles, the ads once, related searches
+  const end = Math.min(C.tiles.length, shown + C.batch);
+  addPageData(C.tiles.slice(shown, end));
+  const first = shown === 0;
+  for (; shown < end; shown++) GRID.appendChild(tile(C.tiles[shown]));
+  if (first) for (const a of adTiles(tile)) GRID.insertBefore(a, GRID.children[2] || null);
+  if (end === Math.min(C.tiles.length, C.batch)) GRID.appendChild(related());
+}
+function loadMore() {  // the page's addBatch after the scroll delay (or the sorry page mid-scroll)
+  loading = true;
+  later(C.scrollDelay, () => {
+    if (C.blockMid) { location.href = "/sorry/index?continue=x"; return; }
+    addBatch(); loading = false; more();
+  });
+}
 function addPageData(batch) {  // the batch's result arrays, in a script of their own
   const arrays = batch.filter((t) => t.data).map((t) => t.data);
   if (!arrays.length) return;
@@ -701,21 +716,10 @@ function related() {
     k + '" src="' + u + '"></g-img></a></div>').join("");
   return r;
 }
-function addBatch() {
-  const end = Math.min(C.tiles.length, shown + C.batch);
-  addPageData(C.tiles.slice(shown, end));
-  const first = shown === 0;
-  for (; shown < end; shown++) GRID.appendChild(tile(C.tiles[shown]));
-  if (first) for (const a of adTiles(tile)) GRID.insertBefore(a, GRID.children[2] || null);
-  if (shown === end && end === Math.min(C.tiles.length, C.batch)) GRID.appendChild(related());
-}
+function addBatch() { addTiles(); }
 function more() {
   if (loading || shown >= C.tiles.length || !nearBottom()) return;
-  loading = true;
-  later(C.scrollDelay, () => {
-    if (C.blockMid) { location.href = "/sorry/index?continue=x"; return; }
-    addBatch(); loading = false; more();
-  });
+  loadMore();
 }
 window.addEventListener("scroll", more);
 addBatch();
@@ -763,22 +767,13 @@ function related() {
   return r;
 }
 function addBatch() {
-  const end = Math.min(C.tiles.length, shown + C.batch);
-  addPageData(C.tiles.slice(shown, end));
-  const first = shown === 0;
-  for (; shown < end; shown++) GRID.appendChild(tile(C.tiles[shown]));
-  if (first) for (const a of adTiles(tile)) GRID.insertBefore(a, GRID.children[2] || null);
-  if (end === Math.min(C.tiles.length, C.batch)) GRID.appendChild(related());
+  addTiles();
   if (shown >= C.tiles.length) END.style.display = "block";
   else if (shown % (2 * C.batch) === 0) MORE.style.display = "block";
 }
 function more() {
   if (loading || shown >= C.tiles.length || MORE.style.display === "block" || !nearBottom()) return;
-  loading = true;
-  later(C.scrollDelay, () => {
-    if (C.blockMid) { location.href = "/sorry/index?continue=x"; return; }
-    addBatch(); loading = false; more();
-  });
+  loadMore();
 }
 MORE.addEventListener("click", () => {
   MORE.style.display = "none"; loading = true;
