@@ -96,6 +96,22 @@ def extracted_count(catalog_file: Path) -> int:
         conn.close()
 
 
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    """The image as a file's bytes in ``fmt`` (PIL's save options in ``kw``)."""
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
 def jpeg_variants(paths: list[Path], n: int, width: int, first: int = 0) -> list[bytes]:
     """n distinct JPEGs of the photos in turn, the i-th resized to ``width + 7 * i`` wide."""
     out = []
@@ -104,9 +120,7 @@ def jpeg_variants(paths: list[Path], n: int, width: int, first: int = 0) -> list
             rgb = im.convert("RGB")
         w = width + 7 * i
         rgb = rgb.resize((w, round(rgb.height * w / rgb.width)), Image.Resampling.BILINEAR)
-        buf = io.BytesIO()
-        rgb.save(buf, "JPEG", quality=90)
-        out.append(buf.getvalue())
+        out.append(encode(rgb, "JPEG", quality=90))
     return out
 
 

@@ -44,7 +44,7 @@ from importer.options import ImportOptions
 from importer.readers import ReadOptions
 from importer.stage import ImportSummary, import_path
 from scraper.download import Fetcher
-from tests.conftest import load_photos
+from tests.conftest import encode, load_photos
 from tests.importer.conftest import fer_row, png_bytes
 from tests.scraper.conftest import TEST_DOWNLOADS
 
@@ -61,12 +61,6 @@ DECODE_REASONS = frozenset(
 
 
 # --- helpers --------------------------------------------------------------------------
-
-
-def encode(img: Image.Image, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt)
-    return buf.getvalue()
 
 
 def assert_one_line(text: str) -> None:

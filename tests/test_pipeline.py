@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from tests.conftest import REPO, cli_argv
+from tests.conftest import REPO, alive, cli_argv
 
 SEVEN = ("scrape", "extract", "import", "review", "export", "stats", "run")
 
@@ -304,14 +304,6 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _port_free(port: int) -> bool:
     """Nothing listens on the port, and a new server can bind it (as servers do, with
     SO_REUSEADDR: a connection the old server closed may linger in TIME_WAIT)."""
@@ -358,7 +350,7 @@ def serve_then_signal(argv: list[str], sig: str, log_path: Path, ready: float = 
         os.kill(proc.pid, getattr(signal, sig))
         started = time.monotonic()
         wait_for(lambda: proc.poll() is not None, 5, f"facesift to exit on {sig}")
-        wait_for(lambda: not any(_alive(p) for p in family), 5 - (time.monotonic() - started))
+        wait_for(lambda: not any(alive(p) for p in family), 5 - (time.monotonic() - started))
         assert proc.returncode == 0, log_path.read_text()
         assert _port_free(port)
     finally:
@@ -458,7 +450,7 @@ def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(
         else:
             os.kill(proc.pid, getattr(signal, sig))
         err = proc.communicate(timeout=60)[1]
-        wait_for(lambda: not any(_alive(p) for p in family), 10, "the workers to end")
+        wait_for(lambda: not any(alive(p) for p in family), 10, "the workers to end")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -1,5 +1,4 @@
 import base64
-import io
 import struct
 import urllib.parse
 import zlib
@@ -9,12 +8,7 @@ import pytest
 from PIL import Image
 
 from catalog.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
-
-
-def encode(img: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
+from tests.conftest import encode
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +61,7 @@ def test_cmyk_palette_alpha_and_16_bit(photo_rgb):
 
 def test_animated_gif_keeps_the_first_frame(photo_rgb):
     frames = [photo_rgb, Image.new("RGB", photo_rgb.size, (255, 0, 0))]
-    buf = io.BytesIO()
-    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
-    d = decode_image(buf.getvalue())
+    d = decode_image(encode(frames[0], "GIF", save_all=True, append_images=frames[1:]))
     assert np.asarray(d.rgb)[..., 0].mean() < 200  # not the red frame
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from curation_ui.serving import free_port, serving, wait_for
+from tests.conftest import alive
 
 # A stand-in for Streamlit: answers the health check, and starts a child that
 # would outlive it if only the server itself were stopped. Writes both pids.
@@ -26,14 +26,6 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_serving_yields_a_healthy_server_and_stops_every_process_of_it(tmp_path):
     port, pids = free_port(), tmp_path / "pids"
     argv = [sys.executable, "-c", SERVER, str(port), str(pids)]
@@ -41,8 +33,8 @@ def test_serving_yields_a_healthy_server_and_stops_every_process_of_it(tmp_path)
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as r:
             assert r.status == 200
         server, child = (int(p) for p in pids.read_text().split())
-        assert _alive(server) and _alive(child)
-    wait_for(lambda: not _alive(server) and not _alive(child), 10, "both processes to end")
+        assert alive(server) and alive(child)
+    wait_for(lambda: not alive(server) and not alive(child), 10, "both processes to end")
 
 
 def test_a_server_that_exits_early_is_an_error_with_its_log(tmp_path):

@@ -23,6 +23,7 @@ from catalog.events import record
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
 from catalog.storage import store_content
+from tests.conftest import encode
 
 # Hugging Face must never reach for the network in tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,12 +40,6 @@ class Chip:
 
     png: bytes
     phash: str
-
-
-def _png(im: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _candidates(paths: list[Path]):
@@ -74,7 +69,7 @@ def chip_pool(photos) -> list[Chip]:
         if any(h - k < MIN_BITS_APART for k in hashes):
             continue
         hashes.append(h)
-        kept.append(Chip(_png(im), str(h)))
+        kept.append(Chip(encode(im), str(h)))
         if len(kept) >= POOL_SIZE:
             break
     assert len(kept) >= 40, f"only {len(kept)} distinct chips from the test photos"
@@ -86,7 +81,7 @@ def near_copy(chip: Chip) -> Chip:
     with Image.open(io.BytesIO(chip.png)) as im:
         arr = np.asarray(im.convert("RGB"), dtype=np.int16)
     out = Image.fromarray(np.clip(arr + 3, 0, 255).astype(np.uint8))
-    return Chip(_png(out), str(imagehash.phash(out)))
+    return Chip(encode(out), str(imagehash.phash(out)))
 
 
 def person_embeddings(n_people: int, per_person: int, seed: int = 0) -> list[list[bytes]]:
@@ -116,7 +111,7 @@ def make_chip():
     """``make_chip(pil_image)``: a Chip of any image."""
 
     def make(im: Image.Image) -> Chip:
-        return Chip(_png(im), str(imagehash.phash(im)))
+        return Chip(encode(im), str(imagehash.phash(im)))
 
     return make
 
