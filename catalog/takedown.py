@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from catalog.contract import Progress, ProgressFn, StageSummary, check_options, option, report
 from catalog.dataset import Catalog
-from catalog.db import transaction, utc_now
+from catalog.db import rows_where_in, transaction, utc_now
 from catalog.errors import FacesiftError
 from catalog.events import FINAL_REJECT
 from catalog.images import image_id_of
@@ -232,11 +232,8 @@ def _blocklist_entries(conn: sqlite3.Connection, m: Match, shas: list[str]) -> l
         entries.append(("domain", m.value))
     elif m.kind == "page" and m.image_ids:
         # The page's images could be found again under the same URLs.
-        marks = ",".join("?" * len(m.image_ids))
-        rows = conn.execute(
-            f"SELECT url FROM downloads WHERE image_id IN ({marks})", m.image_ids
-        ).fetchall()
-        entries += [("url", r[0]) for r in rows]
+        sql = "SELECT url FROM downloads WHERE image_id IN ({marks})"
+        entries += [("url", r[0]) for r in rows_where_in(conn, sql, m.image_ids)]
     return entries
 
 
@@ -244,23 +241,16 @@ def _blocklist_entries(conn: sqlite3.Connection, m: Match, shas: list[str]) -> l
 
 
 def _faces_of(conn: sqlite3.Connection, image_ids: tuple[int, ...]) -> list[sqlite3.Row]:
-    if not image_ids:
-        return []
-    marks = ",".join("?" * len(image_ids))
-    return conn.execute(
-        f"SELECT f.id, f.chip_path, s.status, s.reason FROM faces f "
-        f"LEFT JOIN face_state s ON s.face_id = f.id WHERE f.image_id IN ({marks}) ORDER BY f.id",
-        image_ids,
-    ).fetchall()
+    sql = (
+        "SELECT f.id, f.chip_path, s.status, s.reason FROM faces f "
+        "LEFT JOIN face_state s ON s.face_id = f.id WHERE f.image_id IN ({marks})"
+    )
+    return sorted(rows_where_in(conn, sql, image_ids), key=lambda r: r[0])
 
 
 def _images_of(conn: sqlite3.Connection, image_ids: tuple[int, ...]) -> list[sqlite3.Row]:
-    if not image_ids:
-        return []
-    marks = ",".join("?" * len(image_ids))
-    return conn.execute(
-        f"SELECT id, sha256, path FROM images WHERE id IN ({marks}) ORDER BY id", image_ids
-    ).fetchall()
+    sql = "SELECT id, sha256, path FROM images WHERE id IN ({marks})"
+    return sorted(rows_where_in(conn, sql, image_ids), key=lambda r: r[0])
 
 
 def _requester(opts: TakedownOptions) -> str:
