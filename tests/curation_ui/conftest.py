@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from catalog.storage import store_content
 
 # The browser tests import these from here, with the fixtures below.
 from curation_ui.serving import free_port, serving, wait_for  # noqa: F401
+from tests.conftest import encode
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -38,9 +38,7 @@ def chip_bytes(photo_path, shift: int) -> bytes:
         top = (im.height - side) // 2 + (shift % 3 - 1) * side // 20
         box = (left, top, left + side, top + side)
         crop = im.crop(box).resize((96, 96))
-    buf = io.BytesIO()
-    crop.save(buf, "PNG")
-    return buf.getvalue()
+    return encode(crop)
 
 
 # name: (source label, size_px, sharpness, yaw, dup group leader name or None)

@@ -5,19 +5,17 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from PIL import Image
+
+from tests.conftest import encode
 
 
 def png_bytes(seed: int, side: int = 64) -> bytes:
     """A distinct small PNG (content differs by seed)."""
     rng = np.random.default_rng(seed)
     arr = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr, "RGB").save(buf, "PNG")
-    return buf.getvalue()
+    return encode(Image.fromarray(arr, "RGB"))
 
 
 def fer_row(emotion: object, seed: int, usage: str = "Training", n: int = 2304) -> str:
