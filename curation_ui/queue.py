@@ -106,6 +106,16 @@ def _subset_where(
     return " AND ".join(conds), params
 
 
+def _not_skipped(
+    column: str, skipped: frozenset[int], sql: str, params: list[object]
+) -> tuple[str, list[object]]:
+    """``sql`` and ``params`` narrowed to faces (``column``) not skipped this session."""
+    if not skipped:
+        return sql, params
+    marks = ",".join("?" * len(skipped))
+    return f"{sql} AND {column} NOT IN ({marks})", [*params, *sorted(skipped)]
+
+
 def next_face_id(
     conn: sqlite3.Connection,
     qf: QueueFilter,
@@ -120,9 +130,7 @@ def next_face_id(
     if qf.subset == SUSPECTS:
         return _next_suspect(conn, qf, annotator, after, skipped)
     where, params = _subset_where(qf, annotator, labels_per_face(conn))
-    if skipped:
-        where += f" AND s.face_id NOT IN ({','.join('?' * len(skipped))})"
-        params = [*params, *sorted(skipped)]
+    where, params = _not_skipped("s.face_id", skipped, where, params)
     # face_state's key is the face id: walking it in order finds the next face at once.
     sql = (
         f"SELECT s.face_id FROM face_state s WHERE {where} AND s.face_id > ? "
@@ -189,9 +197,7 @@ def _next_suspect(
     if found is None:
         return None
     base, params = found
-    if skipped:
-        base += f" AND p.face_id NOT IN ({','.join('?' * len(skipped))})"
-        params = [*params, *sorted(skipped)]
+    base, params = _not_skipped("p.face_id", skipped, base, params)
     sql = (
         f"SELECT p.face_id {base} AND ({_SUSPECT_KEY}, p.face_id) > (?, ?) "
         f"ORDER BY {_SUSPECT_KEY}, p.face_id LIMIT 1"
