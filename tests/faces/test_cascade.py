@@ -32,13 +32,13 @@ def models():
 
 
 @pytest.fixture(scope="module")
-def astronaut(models):
+def astronaut(models, tmp_path_factory):
     """scikit-image's astronaut photo, her face box and her 68 landmarks (HOG at upsample 0)."""
     img = Image.fromarray(skimage_data.astronaut())
     dets = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
     assert len(dets) == 1
     box = dets[0].raw_box
-    return img, box, find_faces(models, WorkerConfig("unused"), img)[0]
+    return img, box, find_faces(models, WorkerConfig(str(tmp_path_factory.mktemp("ds"))), img)[0]
 
 
 def tight_crop(astronaut, cut: float) -> tuple[Image.Image, tuple[float, float, float, float]]:
