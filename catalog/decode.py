@@ -73,7 +73,10 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedI
             raise ImageRejected("bomb", str(e)) from None
         except Image.DecompressionBombWarning as e:
             raise ImageRejected("bomb", str(e)) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        except UnidentifiedImageError:
+            # Pillow's own message names the BytesIO object's address: nothing a user can read.
+            raise ImageRejected("not_an_image", "not an image format Pillow reads") from None
+        except (OSError, ValueError, SyntaxError) as e:
             raise ImageRejected("not_an_image", str(e) or type(e).__name__) from None
         fmt = img.format or ""
         if fmt not in KEPT_FORMATS:

@@ -118,3 +118,12 @@ def test_data_uris_decode_alike_in_base64_and_percent_encoding():
     assert data_uri_bytes("data:image/png;base64") is None  # no payload
     assert data_uri_bytes("https://example.com/a,b") is None
     assert data_uri_bytes("data:;base64,@@@") in (b"", None)  # junk: nothing usable
+
+
+def test_not_an_image_detail_is_readable():
+    # It was Pillow's "cannot identify image file <_io.BytesIO object at 0x7f...>", stored
+    # in import_errors and printed by predict.
+    with pytest.raises(ImageRejected) as e:
+        decode_image(b"# SOURCES\nplain text, not a picture\n")
+    assert e.value.reason == "not_an_image"
+    assert "BytesIO" not in str(e.value) and " at 0x" not in str(e.value)
