@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -498,7 +499,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(e.code) if isinstance(e.code, int) else 2
     try:
         with interrupt_on_stop_signals():  # SIGTERM, SIGHUP: cleaned up as for Ctrl+C
-            return args.handler(args)
+            status = args.handler(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return status
+    except BrokenPipeError:
+        # The reader went away (`facesift model suspects --json | head`): stop quietly,
+        # as cat does; stdout goes to /dev/null so the exit's own flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except FacesiftError as e:
         print(f"facesift: error: {e}", file=sys.stderr)
         return 2

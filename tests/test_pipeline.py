@@ -464,3 +464,20 @@ def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(
     assert seen <= kept < 30
     done = run_cli("extract", "--workers", "2", root=data_root)
     assert done.returncode == 0 and f"extract: {30 - kept} images" in done.stdout, done.stdout
+
+
+def test_a_reader_that_goes_away_is_no_traceback(data_root):
+    # `facesift ... | head -1`: the plan (5,124 lines, more than a pipe's buffer) outlives
+    # its reader; it printed a BrokenPipeError traceback.
+    plan = ("scrape", "--plan", "--expand", "full", "--engine", "google,bing,duckduckgo")
+    proc = subprocess.Popen(
+        cli_argv(*plan, root=data_root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert proc.stdout.readline()  # one line read, then the reader is gone
+    proc.stdout.close()
+    err = proc.communicate(timeout=120)[1].decode()
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert proc.returncode == 141
