@@ -76,17 +76,21 @@ class TakedownSummary(StageSummary):
     files_deleted: int = 0  # image files, chips and thumbnails removed
     thumbnails_cleared: int = 0  # search-result thumbnails held in the catalog
     blocklist_added: int = 0
+    already_down: int = 0  # matching images an earlier takedown had taken down
 
     def line(self) -> str:
         """``takedown domain example.com: 3 images, 4 faces rejected, ...``."""
         what = f"takedown {self.kind} {self.value}"
+        # A repeated request must not claim the images it found already down.
+        new = len(self.images) - self.already_down
+        already = f" ({self.already_down} already down)" if self.already_down else ""
         if self.dry_run:
             return (
-                f"{what} (dry run): would take down {len(self.images)} images and reject "
+                f"{what} (dry run): would take down {new} images{already} and reject "
                 f"{self.faces} faces; nothing changed"
             )
         return (
-            f"{what}: {len(self.images)} images taken down, {self.faces} faces rejected, "
+            f"{what}: {new} images taken down{already}, {self.faces} faces rejected, "
             f"{self.files_deleted} files deleted, {self.thumbnails_cleared} stored thumbnails "
             f"cleared, {self.blocklist_added} blocklist entries added"
         )
@@ -249,7 +253,7 @@ def _faces_of(conn: sqlite3.Connection, image_ids: tuple[int, ...]) -> list[sqli
 
 
 def _images_of(conn: sqlite3.Connection, image_ids: tuple[int, ...]) -> list[sqlite3.Row]:
-    sql = "SELECT id, sha256, path FROM images WHERE id IN ({marks})"
+    sql = "SELECT id, sha256, path, taken_down_at FROM images WHERE id IN ({marks})"
     return sorted(rows_where_in(conn, sql, image_ids), key=lambda r: r[0])
 
 
@@ -274,6 +278,7 @@ def takedown(
     faces = _faces_of(conn, m.image_ids)
     summary = TakedownSummary(kind, value, opts.dry_run, images=[r["sha256"] for r in images])
     summary.faces = sum(1 for f in faces if f["reason"] != REASON)
+    summary.already_down = sum(1 for r in images if r["taken_down_at"] is not None)
     if opts.dry_run:
         return summary
     with transaction(conn):

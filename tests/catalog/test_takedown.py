@@ -197,3 +197,16 @@ def test_only_a_takedown_request_makes_a_final_reject(catalog):
     record(catalog.conn, face, "bob", "label", label="sad")
     record(catalog.conn, face, "cy", "label", label="sad")
     assert face_state(catalog.conn, face).status == "accepted"
+
+
+def test_a_repeated_takedown_counts_only_newly_taken_down_images(catalog):
+    scraped(catalog, "https://img.example.com/a.jpg", "https://x.org/p", b"a")
+    first = takedown(catalog, TakedownOptions(domain="example.com"))
+    assert first.already_down == 0 and "1 images taken down," in first.line()
+    scraped(catalog, "https://img.example.com/b.jpg", "https://x.org/q", b"b")
+    again = takedown(catalog, TakedownOptions(domain="example.com"))
+    assert again.already_down == 1
+    assert "1 images taken down (1 already down)" in again.line()
+    third = takedown(catalog, TakedownOptions(domain="example.com"))
+    assert "0 images taken down (2 already down)" in third.line()
+    assert takedown_counts(catalog.conn)["images"] == 2
