@@ -14,14 +14,21 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from catalog.agreement import Decisions, fleiss_kappa
-from catalog.events import STANDING_SQL, unique_top
+from catalog.events import FINAL_REJECT, STANDING_SQL, unique_top
 
 
 def decided_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Per annotator, the faces on which they have a standing decision (one not undone)."""
+    """Per annotator, the faces on which they have a standing decision (one not undone),
+    in annotator order.
+
+    A takedown's rejects (annotator ``takedown:<id>``) are a removal, not anyone's
+    judgement of the face: they are counted as takedowns, never as an annotator.
+    """
     rows = conn.execute(
         "SELECT annotator, COUNT(DISTINCT face_id) FROM label_events e "
-        f"WHERE {STANDING_SQL} GROUP BY annotator"
+        f"WHERE {STANDING_SQL} AND NOT (e.action = 'reject' AND e.reason = ? "
+        "AND e.annotator LIKE 'takedown:%') GROUP BY annotator ORDER BY annotator",
+        (FINAL_REJECT,),
     )
     return {a: n for a, n in rows}
 

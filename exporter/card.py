@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from catalog.agreement import Agreement, agreement
+from catalog.annotators import decided_counts
 from catalog.labels import reject_reasons
 from catalog.stats import status_counts
 from catalog.takedown import TAKEN_DOWN
@@ -85,13 +86,7 @@ def gather(conn: sqlite3.Connection) -> Curation:
             )
         }
     )
-    c.annotators = [
-        (r[0], r[1])
-        for r in conn.execute(
-            "SELECT annotator, COUNT(DISTINCT face_id) FROM label_events "
-            "GROUP BY annotator ORDER BY annotator"
-        )
-    ]
+    c.annotators = list(decided_counts(conn).items())
     c.agreement = agreement(conn)
     return c
 

@@ -210,3 +210,16 @@ def test_a_repeated_takedown_counts_only_newly_taken_down_images(catalog):
     third = takedown(catalog, TakedownOptions(domain="example.com"))
     assert "0 images taken down (2 already down)" in third.line()
     assert takedown_counts(catalog.conn)["images"] == 2
+
+
+def test_the_card_and_stats_never_list_a_takedown_as_an_annotator(catalog):
+    from catalog.annotators import decided_counts
+    from exporter.card import gather
+
+    _, faces_a = scraped(catalog, "http://h.test/a.jpg", "http://h.test/p", b"a", faces=2)
+    _, faces_b = scraped(catalog, "http://k.test/b.jpg", "http://k.test/p", b"b")
+    record(catalog.conn, faces_a[0], "ann", "label", label="happy")
+    record(catalog.conn, faces_b[0], "ann", "label", label="happy")
+    takedown(catalog, TakedownOptions(domain="h.test"))
+    assert decided_counts(catalog.conn) == {"ann": 2}
+    assert gather(catalog.conn).annotators == [("ann", 2)]
