@@ -294,19 +294,23 @@ def cmd_scrape(args: argparse.Namespace) -> int:
 
     _log_to_stderr()
     opts = from_args(ScrapeOptions, args)
+    if opts.plan:
+        return print_plan(args, opts)
     with open_catalog(args) as cat:
-        if opts.plan:
-            return print_plan(cat, opts)
         s = scrape(cat, opts, on_progress=terminal_progress())
     print(s.table())
     return 0 if s.ok else 1
 
 
-def print_plan(cat, opts: ScrapeOptions) -> int:
-    """``--plan``: one line per planned search (label, language, engine, query), no browser."""
+def print_plan(args: argparse.Namespace, opts: ScrapeOptions) -> int:
+    """``--plan``: one line per planned search (label, language, engine, query), no browser.
+
+    Creates nothing: a dataset that does not exist yet is listed with the default labels.
+    """
+    from catalog.dataset import planned_labels
     from scraper.stage import plan
 
-    print("\n".join(p.line() for p in plan(opts, cat.labels)))
+    print("\n".join(p.line() for p in plan(opts, planned_labels(args.root, args.dataset))))
     return 0
 
 
@@ -346,10 +350,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _log_to_stderr()
     progress = terminal_progress()
+    opts = from_args(ScrapeOptions, args)
+    if opts.plan:
+        return print_plan(args, opts)
     with open_catalog(args) as cat:
-        opts = from_args(ScrapeOptions, args)
-        if opts.plan:
-            return print_plan(cat, opts)
         if not args.no_review:  # refused at once, not after an hour of scraping
             _refuse_open_network(cat, from_args(ReviewOptions, args))
         scraped = scrape(cat, opts, on_progress=progress)

@@ -110,6 +110,18 @@ class Catalog:
         self.close()
 
 
+def planned_labels(root: Path | str = DEFAULT_ROOT, name: str = DEFAULT_DATASET) -> LabelSet:
+    """The label set a dataset has, or would get if created, without creating anything.
+
+    For listings (``facesift scrape --plan``) that must leave no folder or catalog behind.
+    """
+    paths = DatasetPaths(Path(root), name)
+    if not paths.catalog.exists():
+        return LabelSet.default()
+    with Catalog.open(root, name, create=False) as cat:
+        return cat.labels
+
+
 def _ensure_labels(conn: sqlite3.Connection, wanted: LabelSet | None) -> LabelSet:
     """Store the label set on first open; check it on later ones."""
     with transaction(conn):

@@ -153,3 +153,20 @@ def test_plan_lists_the_queries_without_a_browser(data_root):
     assert {line.split("\t")[1] for line in done.stdout.splitlines()} == {"de", "ja"}
     done = facesift(data_root, "scrape", "--plan", "--languages", "en,xx")
     assert done.returncode == 2 and "'xx' is not in queries.toml" in done.stderr
+
+
+def test_plan_creates_no_dataset_and_lists_an_existing_one_s_labels(data_root, capsys):
+    import pipeline
+
+    for command in ("scrape", "run"):
+        assert pipeline.main(cli_argv(command, "--plan", root=data_root)[2:]) == 0
+        labels = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()}
+        assert labels == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+        assert list(data_root.iterdir()) == []  # no dataset folder, no catalog
+    assert pipeline.main(cli_argv("init", "--labels", "happy,sad", root=data_root)[2:]) == 0
+    capsys.readouterr()
+    assert pipeline.main(cli_argv("scrape", "--plan", root=data_root)[2:]) == 0
+    assert {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()} == {
+        "happy",
+        "sad",
+    }
