@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from catalog.contract import Progress
+from catalog.dataset import DatasetPaths
 from curation_ui import actions, session
 from exporter.options import FORMATS, ExportError, ExportOptions, split_fractions
 from exporter.stage import ExportResult
@@ -19,9 +20,7 @@ def render() -> None:
     st.header("Export")
     with st.form("export"):
         c = st.columns(3)
-        out = c[0].text_input(
-            "Output folder", value=str(cat.paths.root / f"{cat.paths.name}-export"), key="ex_out"
-        )
+        out = c[0].text_input("Output folder", value=str(default_out(cat.paths)), key="ex_out")
         fmt = c[1].selectbox("Format", FORMATS, key="ex_format")
         size = c[2].number_input("Image size (px)", 8, 1024, 48, key="ex_size")
         c = st.columns(3)
@@ -77,6 +76,15 @@ def render() -> None:
     result = run()
     if result is not None:
         _show_result(result)
+
+
+def default_out(paths: DatasetPaths) -> Path:
+    """``exports/<dataset>`` beside the data root (``./exports/default`` for ``./datasets``).
+
+    Never inside the data root, whose folders are datasets, and where the README's
+    ``facesift export --out exports/...`` examples put exports.
+    """
+    return paths.root.parent / "exports" / paths.name
 
 
 def _show_result(result: ExportResult) -> None:

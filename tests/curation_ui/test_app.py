@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
@@ -321,3 +322,15 @@ def test_review_says_so_when_nothing_is_pending(app_env):
     at = open_page("review")
     assert not at.exception
     assert "Nothing is pending" in at.info[0].value
+
+
+# --- the pages' options map to the stages' options ------------------------------------------
+
+
+def test_export_page_default_output_is_outside_the_data_root(app_env):
+    paths = app_env.cat.paths
+    at = open_page("export")
+    default = at.text_input(key="ex_out").value
+    assert default == str(paths.root.parent / "exports" / paths.name)
+    assert not Path(default).resolve().is_relative_to(paths.root.resolve())
+
