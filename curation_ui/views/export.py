@@ -40,6 +40,10 @@ def render() -> None:
         include_pending = st.toggle("Include pending faces that carry a label", key="ex_pending")
         identity = st.toggle("Keep each person in one split (needs embeddings)", key="ex_ident")
         overwrite = st.toggle("Replace a non-empty output folder", key="ex_overwrite")
+        no_baseline = st.toggle(
+            "Skip the baseline model (no baseline.json, confusion matrix or card section)",
+            key="ex_no_baseline",
+        )
         go = st.form_submit_button("Export", type="primary", key="ex_go")
     if not go:
         return
@@ -62,6 +66,7 @@ def render() -> None:
             identity_disjoint=identity,
             seed=int(seed),
             overwrite=overwrite,
+            no_baseline=no_baseline,
         )
         bar = st.progress(0.0, text="Exporting…")
 

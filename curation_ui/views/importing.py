@@ -65,6 +65,7 @@ def _run(
     label,
     fps,
     extract,
+    whole_image: bool = False,
     labels_csv: Path | None = None,
     ferplus: Path | None = None,
 ):
@@ -83,6 +84,7 @@ def _run(
             fps=fps,
             labels_csv=labels_csv,
             ferplus=ferplus,
+            whole_image=whole_image,
         )
         # The role is checked again here, whatever the page showed.
         return actions.import_as(session.user(), cat, opts, on_progress=report)
@@ -143,9 +145,20 @@ def render() -> None:
         key="im_ferplus",
     )
     extract = st.toggle("Extract faces after the import", value=True, key="im_extract")
+    whole_image = st.toggle(
+        "The images are face crops (each whole image is one face, as in FER2013)",
+        key="im_whole_image",
+    )
     if not st.button("Import", type="primary", key="im_go"):
         return
-    opts = dict(source=source.strip(), label_mode=label_mode, label=label, fps=fps, extract=extract)
+    opts = dict(
+        source=source.strip(),
+        label_mode=label_mode,
+        label=label,
+        fps=fps,
+        extract=extract,
+        whole_image=whole_image,
+    )
     with tempfile.TemporaryDirectory(prefix="facesift-votes-") as votes_dir:
         # Kept apart from the upload folder, where a CSV would be imported as FER2013 rows.
         for key, upload in (("labels_csv", votes_csv), ("ferplus", ferplus_csv)):

@@ -334,3 +334,29 @@ def test_export_page_default_output_is_outside_the_data_root(app_env):
     assert default == str(paths.root.parent / "exports" / paths.name)
     assert not Path(default).resolve().is_relative_to(paths.root.resolve())
 
+
+def test_export_page_no_baseline_toggle_reaches_the_options(app_env, tmp_path, monkeypatch):
+    from curation_ui import actions
+
+    seen = []
+    monkeypatch.setattr(actions, "export_as", lambda user, cat, opts, **kw: seen.append(opts))
+    at = open_page("export")
+    at.text_input(key="ex_out").input(str(tmp_path / "out"))
+    at.button(key="ex_go").click().run()
+    at.toggle(key="ex_no_baseline").set_value(True)
+    at.button(key="ex_go").click().run()
+    assert not at.exception and [o.no_baseline for o in seen] == [False, True]
+
+
+def test_import_page_face_crops_toggle_reaches_the_options(app_env, monkeypatch):
+    from curation_ui import actions
+
+    seen = []
+    monkeypatch.setattr(actions, "import_as", lambda user, cat, opts, **kw: seen.append(opts))
+    at = open_page("import")
+    at.file_uploader(key="im_files").set_value(("a.png", png_bytes(7), "image/png"))
+    at.toggle(key="im_extract").set_value(False)
+    at.button(key="im_go").click().run()
+    at.toggle(key="im_whole_image").set_value(True)
+    at.button(key="im_go").click().run()
+    assert not at.exception and [o.whole_image for o in seen] == [False, True]
