@@ -115,9 +115,52 @@ def face_chip(
     direction = (right - left) / max(eye_dist, 1e-9)
     middle = (left + right) / 2
     half = direction * scale * (txr - txl) / 2
+    corners = chip_footprint(size, (txl + txr) / 2, tyl, middle, direction, scale)
+    source, offset = pad_to_cover(rgb, corners, margin=math.ceil(2 * scale) + 2)
     details = dlib.chip_details(
         dlib.dpoints([dlib.dpoint(txl, tyl), dlib.dpoint(txr, tyr)]),
-        dlib.dpoints([dlib.dpoint(*(middle - half)), dlib.dpoint(*(middle + half))]),
+        dlib.dpoints(
+            [dlib.dpoint(*(middle - half + offset)), dlib.dpoint(*(middle + half + offset))]
+        ),
         dlib.chip_dims(size, size),
     )
-    return dlib.extract_image_chip(rgb, details)
+    return dlib.extract_image_chip(source, details)
+
+
+def chip_footprint(
+    size: int,
+    anchor_x: float,
+    anchor_y: float,
+    middle: np.ndarray,
+    direction: np.ndarray,
+    scale: float,
+) -> np.ndarray:
+    """The four corners (4, 2) in image pixels of a size x size chip whose point
+    (anchor_x, anchor_y) sits at ``middle``, turned by ``direction``, ``scale``
+    image pixels per chip pixel."""
+    cos, sin = direction
+    rotation = np.array([[cos, -sin], [sin, cos]]) * scale
+    chip = np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=np.float64)
+    return (chip - [anchor_x, anchor_y]) @ rotation.T + middle
+
+
+def pad_to_cover(
+    rgb: np.ndarray, corners: np.ndarray, margin: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The image, edge-replicated until it covers ``corners`` plus ``margin`` pixels,
+    and the (x, y) shift of its pixels.
+
+    dlib fills a chip's pixels from outside the image with black; a face at the
+    border (a tight crop, a whole-image FER2013 face) then shows tilted black
+    borders. Its own edge pixels repeated outward invent no such frame. The
+    image is returned as is (no copy) when the chip stays inside it.
+    """
+    height, width = rgb.shape[:2]
+    low = np.floor(corners.min(axis=0)) - margin
+    high = np.ceil(corners.max(axis=0)) + margin
+    left, top = (max(0, int(-v)) for v in low)
+    right, bottom = max(0, int(high[0]) - (width - 1)), max(0, int(high[1]) - (height - 1))
+    if not (left or top or right or bottom):
+        return rgb, np.zeros(2)
+    pads = ((top, bottom), (left, right)) + ((0, 0),) * (rgb.ndim - 2)
+    return np.pad(rgb, pads, mode="edge"), np.array([left, top], dtype=np.float64)
