@@ -61,9 +61,10 @@ def detector():
 @pytest.mark.browser
 def test_run_review_and_export_all_seven_emotions(data_root, make_fake_search, detector, tmp_path):
     server = make_fake_search(n_good=PER_QUERY, faults=False, distinct_per_query=True)
+    # No pause between queries: the delay has its own test in tests/scraper.
     done = run_cli(
         "run", "--emotions", "all", "--base-url", server.base, "--allow-private-hosts",
-        "--limit", str(PER_QUERY), "--no-review", root=data_root, timeout=900,
+        "--limit", str(PER_QUERY), "--no-review", "--delay", "0", root=data_root, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
