@@ -216,7 +216,7 @@ def candidates(classes: list[str]) -> dict:
         return default(X[keep], y[keep])
 
     return {
-        "default: standardise + logistic regression": default,
+        "standardise + logistic regression": default,
         "sqrt of HOG (Hellinger) + default": plain(hellinger),
         "PCA 256 + RBF (Nystroem 1000) + log. regr.": plain(rbf),
         "PCA 256 + MLP (256 hidden)": plain(mlp),
@@ -243,8 +243,8 @@ def ranking_figures(p: np.ndarray, given_idx: np.ndarray, flipped: np.ndarray, s
 def compare(clean_root: Path, noisy_root: Path, name: str, flipped_ids: set[int]) -> None:
     """Candidate models on the noisy copy's features, side by side (one run, same folds)."""
     from catalog.predictions import model_faces
-    from model import classifier
-    from model.features import face_features
+    from model import classifier, prior
+    from model.features import PRIOR_COLUMNS, face_features
     from model.inputs import face_input, features_of
 
     with Catalog.open(clean_root, name, create=False) as cat:
@@ -288,43 +288,58 @@ def compare(clean_root: Path, noisy_root: Path, name: str, flipped_ids: set[int]
         )
         print("  " + " | ".join(table[-1]), flush=True)
 
+    # The prior's columns end every feature row; the candidates below learn from the
+    # hand-made features before them (HX), as the dataset model does.
+    HX, HXm, expert = X[:, :-PRIOR_COLUMNS], Xm[:, :-PRIOR_COLUMNS], X[:, -PRIOR_COLUMNS:]
+    uniform = np.full((len(y), len(classes)), 1 / len(classes))
+    prior_p = prior.mix(uniform, expert, prior.columns_for(classes), 1.0)
+    add("the prior alone (pretrained, no training here)", prior_p, 0.0)
+
+    def with_prior(weight):
+        def fit(XX, yy):
+            return classifier.fit(XX, yy, prior_weight=weight)
+
+        return fit
+
     probs = {}
+    for weight in (0.0, 0.3, classifier.DEFAULT_PRIOR_WEIGHT, 0.7):
+        t = time.process_time()
+        probs[weight] = classifier.out_of_fold_probabilities(
+            X, y, classes, folds, with_prior(weight)
+        )
+        what = "DEFAULT: " if weight == classifier.DEFAULT_PRIOR_WEIGHT else ""
+        add(f"{what}dataset model, prior weight {weight:g}", probs[weight], time.process_time() - t)
+    default = probs[classifier.DEFAULT_PRIOR_WEIGHT]
+
+    hand = {}
     for label, fit in candidates(classes).items():
         t = time.process_time()
-        probs[label] = classifier.out_of_fold_probabilities(X, y, classes, folds, fit)
-        add(label, probs[label], time.process_time() - t)
-    default = probs["default: standardise + logistic regression"]
-    fit = candidates(classes)["default: standardise + logistic regression"]
+        hand[label] = classifier.out_of_fold_probabilities(HX, y, classes, folds, fit)
+        add(f"no prior: {label}", hand[label], time.process_time() - t)
+    fit = candidates(classes)["standardise + logistic regression"]
 
     # Mirror: train on each face and its mirror image, score the mean of both views.
     t = time.process_time()
     mirrored = np.zeros_like(default)
     for k in np.unique(folds):
         held = folds == k
-        est = fit(np.vstack([X[~held], Xm[~held]]), np.concatenate([y[~held], y[~held]]))
+        est = fit(np.vstack([HX[~held], HXm[~held]]), np.concatenate([y[~held], y[~held]]))
         mirrored[held] = (
-            classifier.probabilities(est, X[held], classes)
-            + classifier.probabilities(est, Xm[held], classes)
+            classifier.probabilities(est, HX[held], classes)
+            + classifier.probabilities(est, HXm[held], classes)
         ) / 2
-    add("default + mirror images (train and test)", mirrored, time.process_time() - t)
-    add(
-        "ensemble: mean of default and MLP",
-        (default + probs["PCA 256 + MLP (256 hidden)"]) / 2,
-        None,
-    )
-    add(
-        "ensemble: mean of default and RBF",
-        (default + probs["PCA 256 + RBF (Nystroem 1000) + log. regr."]) / 2,
-        None,
-    )
+    add("no prior: + mirror images (train and test)", mirrored, time.process_time() - t)
     own = default[np.arange(len(y)), given]
     other = default.copy()
     other[np.arange(len(y)), given] = -1
     add("default, ranked by margin p(label) - max p(other)", default, None, own - other.max(1))
     add("default, ranked by p(label) / max p", default, None, own / default.max(1))
     t = time.process_time()
-    oracle = classifier.out_of_fold_probabilities(X, y_true, classes, folds, fit)
+    oracle = classifier.out_of_fold_probabilities(X, y_true, classes, folds, with_prior(0.5))
     add("bound: default trained on the TRUE labels", oracle, time.process_time() - t)
+    t = time.process_time()
+    oracle = classifier.out_of_fold_probabilities(HX, y_true, classes, folds, fit)
+    add("bound: no prior, trained on the TRUE labels", oracle, time.process_time() - t)
     print(format_table(header, table))
 
 

@@ -61,7 +61,11 @@ def run_baseline(
     y = np.array([labels[i] for i in idx], dtype=object)
     part = np.array([splits[i] for i in idx], dtype=object)
     tr, va, te = (part == s for s in ("train", "val", "test"))
-    base = {"model": "model.classifier logreg (class-balanced), model.features", "seed": seed}
+    base = {
+        "model": "model.classifier logreg (class-balanced), model.features",
+        "prior_weight": classifier.DEFAULT_PRIOR_WEIGHT,
+        "seed": seed,
+    }
     if len(set(y[tr].tolist())) < 2:
         return Baseline({**base, "skipped": "the train split has fewer than two classes"})
     if not te.any():
@@ -147,6 +151,16 @@ def confusion_png(confusion: dict, path: Path) -> None:
     fig.savefig(path, format="png", metadata={"Software": None})
 
 
+def _prior_words(record: dict) -> str:
+    weight = record.get("prior_weight") or 0
+    if not weight:
+        return ""
+    return (
+        f"; its probabilities mixed at weight {weight:g} with those of a small network "
+        "pretrained on FER2013's training faces"
+    )
+
+
 def card_lines(record: dict | None) -> list[str]:
     """The card's Baseline section (empty when the export was asked for none)."""
     if record is None:
@@ -157,7 +171,8 @@ def card_lines(record: dict | None) -> list[str]:
     lines += [
         "A plain model trained on the train split (class-balanced logistic regression on "
         "HOG and LBP features of the face chips and landmarks normalised to the eyes; its "
-        f"regularisation C = {record['c']:g} chosen on {record['chosen_on']}), measured on "
+        f"regularisation C = {record['c']:g} chosen on {record['chosen_on']}"
+        f"{_prior_words(record)}), measured on "
         f"the {record['test_faces']} test faces: accuracy {record['accuracy']:.3f}, "
         f"macro-F1 {record['macro_f1']:.3f}. It shows which classes are easy to tell apart "
         f"and which are confused, not what a trained network reaches. Figures: `{BASELINE_JSON}`.",

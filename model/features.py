@@ -10,6 +10,8 @@ Landmarks are the 68 dlib points moved so that the eye midpoint is the origin,
 rotated so that the eye line is level and scaled so that the eyes are one unit
 apart: what is left is the shape of the face (a smile, an open mouth, raised
 brows), not where or how large it was in the photo.
+The last columns are the expression prior's probabilities (model.prior): the
+classifier mixes them in rather than learning weights for them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faces.quality import eye_centres, gray_face
+from model import prior
 
 CHIP_SIDE = 64  # the gray chip HOG is computed on
 CELL = 8  # pixels per HOG cell side
@@ -28,6 +31,7 @@ COARSE_CELL = 16  # a second, coarser HOG grid (whole-mouth and brow shapes)
 BINS = 9  # unsigned orientations over 0-180 degrees
 LBP_CELL = 8  # pixels per LBP histogram cell side
 N_LANDMARKS = 68
+PRIOR_COLUMNS = len(prior.LABELS)  # the expression prior's probabilities, last in a row
 _EPS = 1e-6
 
 
@@ -40,12 +44,14 @@ class FaceInput:
     landmarks: np.ndarray | None  # (68, 2) in any pixel frame, or None when unknown
 
 
-def gray_chips(inputs: Sequence[FaceInput], side: int = CHIP_SIDE) -> np.ndarray:
-    """The face regions of the chips as an (n, side, side) float array in 0-255."""
+def gray_chips(
+    inputs: Sequence[FaceInput], side: int = CHIP_SIDE, margin: float = 0.0
+) -> np.ndarray:
+    """The face regions (with ``margin``, faces.quality.face_region) as (n, side, side), 0-255."""
     out = np.empty((len(inputs), side, side), dtype=np.float32)
     for i, face in enumerate(inputs):
         chip = face.chip if face.chip.ndim == 3 else np.stack([face.chip] * 3, axis=-1)
-        out[i] = gray_face(chip, face.padding, side)
+        out[i] = gray_face(chip, face.padding, side, margin)
     return out
 
 
@@ -161,20 +167,24 @@ def parse_landmarks(text: str | None) -> np.ndarray | None:
 
 
 def face_features(inputs: Sequence[FaceInput]) -> np.ndarray:
-    """The feature matrix (n, d) of faces: fine HOG, coarse HOG, LBP, normalised landmarks."""
+    """The feature matrix (n, d) of faces: fine HOG, coarse HOG, LBP, normalised landmarks,
+    then the expression prior's probabilities (the last :data:`PRIOR_COLUMNS`)."""
     if not inputs:
         return np.zeros((0, feature_count()), dtype=np.float32)
     gray = gray_chips(inputs)
     marks = np.stack([normalised_landmarks(f.landmarks) for f in inputs])
-    return np.hstack([hog(gray, CELL), hog(gray, COARSE_CELL), lbp(gray), marks])
+    wide = gray_chips(inputs, prior.INPUT_SIDE, prior.MARGIN)
+    expert = prior.forward(prior.default_network(), wide)
+    return np.hstack([hog(gray, CELL), hog(gray, COARSE_CELL), lbp(gray), marks, expert])
 
 
 def feature_count() -> int:
-    """How many features :func:`face_features` gives per face."""
+    """How many features :func:`face_features` gives per face (the prior's columns included)."""
 
     def blocks(cell: int) -> int:
         k = CHIP_SIDE // cell - 1
         return k * k * 4 * BINS
 
     lbp_cells = ((CHIP_SIDE - 2) // LBP_CELL) ** 2
-    return blocks(CELL) + blocks(COARSE_CELL) + lbp_cells * LBP_BINS + 2 * N_LANDMARKS
+    hand = blocks(CELL) + blocks(COARSE_CELL) + lbp_cells * LBP_BINS + 2 * N_LANDMARKS
+    return hand + PRIOR_COLUMNS

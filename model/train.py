@@ -25,7 +25,7 @@ from catalog.predictions import (
     model_faces,
     record_model,
 )
-from model import classifier, metrics
+from model import classifier, metrics, prior
 from model.features import CHIP_SIDE, feature_count
 from model.inputs import features_of
 from model.store import ModelError, new_model_id, write_model_files
@@ -53,6 +53,14 @@ class TrainOptions:
         cli=False,
     )
     kind: str = option("logreg", help="the classifier", choices=classifier.KINDS, cli=False)
+    prior_weight: float = option(
+        classifier.DEFAULT_PRIOR_WEIGHT,
+        help="share of the pretrained expression prior in each probability "
+        "(0: learn from this dataset's labels alone)",
+        metavar="W",
+        low=0.0,
+        high=1.0,
+    )
 
 
 @dataclass
@@ -145,7 +153,7 @@ def train(
     done = len(rows)
 
     def fit_fn(X: np.ndarray, yy: np.ndarray) -> object:
-        return classifier.fit(X, yy, opts.kind, opts.c, opts.seed)
+        return classifier.fit(X, yy, opts.kind, opts.c, opts.seed, opts.prior_weight)
 
     def fold_done(n: int, k: int) -> None:
         report(on_progress, Progress(STAGE, done + n, total, "step", f"fold {n} of {k}"))
@@ -163,6 +171,7 @@ def train(
         _prediction(r.face_id, oof[i], classes, r.label, True) for i, r in enumerate(train_m.rows)
     ] + [_prediction(r.face_id, other[i], classes, None, False) for i, r in enumerate(other_m.rows)]
 
+    mixed = [c for c, i in zip(classes, prior.columns_for(classes), strict=True) if i >= 0]
     model_id = new_model_id(cat)
     trained_at = utc_now()
     options = {
@@ -171,6 +180,7 @@ def train(
         "seed": opts.seed,
         "c": opts.c,
         "kind": opts.kind,
+        "prior_weight": opts.prior_weight,
     }
     figures = {
         **fig,
@@ -190,6 +200,12 @@ def train(
             "count": feature_count(),
             "description": "HOG (8 px and 16 px cells, 9 bins) and uniform LBP (8 px cells) "
             "of the gray chip face region, and the 68 landmarks normalised to the eye positions",
+            "prior": {
+                "network": "mini-Xception pretrained on FER2013 (model/weights/NOTICE.md)",
+                "labels": list(prior.LABELS),
+                "weight": opts.prior_weight,
+                "classes_mixed": mixed,
+            },
         },
         "options": options,
         "figures": figures,

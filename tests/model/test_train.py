@@ -201,7 +201,7 @@ def test_features_hog_and_landmarks():
     b = normalised_landmarks((pts @ turn.T) * 3 + 40)
     assert np.allclose(a, b, atol=1e-4)
     assert normalised_landmarks(None).shape == (136,)
-    assert feature_count() == 1764 + 324 + 7 * 7 * 59 + 136
+    assert feature_count() == 1764 + 324 + 7 * 7 * 59 + 136 + 7  # the prior's 7 probabilities
 
 
 def test_lbp_of_a_flat_image_is_one_pattern_per_cell():
