@@ -218,3 +218,27 @@ def test_a_model_of_other_features_asks_for_retraining(planted, monkeypatch):
     monkeypatch.setattr(store, "feature_count", lambda: 10)
     with pytest.raises(ModelError, match="retrain"):
         latest_model(p.cat)
+
+
+def test_prior_weight_is_a_flag_recorded_with_the_model_and_mixed_in(planted, capsys):
+    p = planted(per_class=10, rejected=4)
+    argv = ["--root", str(p.cat.paths.root), "--dataset", p.cat.paths.name]
+    probs = {}
+    for weight in ("0", "0.5"):
+        assert (
+            pipeline.main([*argv, "model", "train", "--folds", "3", "--prior-weight", weight]) == 0
+        )
+        model = latest_model(p.cat)
+        meta = json.loads((model.dir / MODEL_JSON).read_text())
+        assert meta["options"]["prior_weight"] == float(weight)
+        assert meta["features"]["prior"]["classes_mixed"] == ["happy", "sad"]  # not "rejected"
+        found = predictions_for(p.cat.conn, model.id, p.face_ids)
+        probs[weight] = {f: r.probs for f, r in found.items()}
+    # The same folds and regression: only the prior's share differs, and "rejected",
+    # which the prior has no word for, keeps the regression's probability.
+    assert all(np.isclose(probs["0"][f][REJECTED], probs["0.5"][f][REJECTED]) for f in probs["0"])
+    moved = [f for f in probs["0"] if abs(probs["0"][f]["happy"] - probs["0.5"][f]["happy"]) > 0.01]
+    assert len(moved) > len(probs["0"]) // 2
+    capsys.readouterr()
+    assert pipeline.main([*argv, "model", "train", "--prior-weight", "1.5"]) == 2
+    assert "prior-weight" in capsys.readouterr().err
