@@ -14,9 +14,11 @@ finding and predict throughput.
    and in a random order, to find 80% of the flipped faces.
 4. ``predict`` over the 40 shared photos (many faces, real sizes): faces per second.
 5. With ``--compare``: candidate models fitted side by side on the flipped set's
-   features (same folds): accuracy against the true labels, precision and the
-   80%-of-flips share of each, and the bound of the default model trained on the
-   true labels (what no robustness to the noise can beat).
+   features (same folds): the expression prior alone, the dataset model at prior
+   weights 0, 0.3, 0.5 (the default) and 0.7, the variants tried without the prior,
+   two other rankings, and the bounds of the default and of the prior-free model
+   trained on the true labels (what no robustness to the noise can beat):
+   accuracy against the true labels, precision and the 80%-of-flips share of each.
 
 Run: ``.venv/bin/python benchmarks/bench_model.py [--reuse /tmp/root/fer] [--compare]``.
 Targets: training under 60 s on 2 cores; precision >= 0.4; 80% of the flips
