@@ -123,11 +123,16 @@ class FaceCard:
 
     @property
     def caption(self) -> str:
-        """A short plain-text caption (never HTML)."""
+        """A short plain-text caption (never HTML): ``#id`` and :attr:`label_note`."""
+        return f"#{self.id} {self.label_note}"
+
+    @property
+    def label_note(self) -> str:
+        """The label (``?`` when only claimed by its query or import) and its duplicates."""
         label = self.label or "no label"
         origin = "?" if self.label_origin == "source" else ""
         extra = f" ×{self.dup_count}" if self.dup_count > 1 else ""
-        return f"#{self.id} {label}{origin}{extra}"
+        return f"{label}{origin}{extra}"
 
     @property
     def model_note(self) -> str | None:

@@ -221,9 +221,10 @@ def grid(flt: FaceFilter, per_page: int) -> None:
                     st.image(str(thumb), width="stretch")
                 else:
                     st.text("(no chip)")
-                st.checkbox(card.caption, key=f"mark_{card.id}", help=_detail(card))
-                if card.model_note:  # its own line: the checkbox label is cut short
-                    st.caption(card.model_note)
+                # The checkbox label is cut to the column's width: only the face
+                # number there, the label (and the model's guess) on a line that wraps.
+                st.checkbox(f"#{card.id}", key=f"mark_{card.id}", help=_detail(card))
+                st.caption(" · ".join(filter(None, (card.label_note, card.model_note))))
     st.divider()
     reasons = reject_reasons()
     bar = st.columns([2, 2, 2, 2, 3, 2])

@@ -52,6 +52,11 @@ def test_review_reject_marked_accept_the_rest_and_undo(app_env):
     at = open_page("review")
     at.selectbox(key="rv_label").select("sad").run()
     assert sorted(checkbox_ids(at)) == sorted([ids["sad_1"], ids["sad_2"], ids["sad_3"]])
+    # The checkbox says only the face number (a longer label is cut to the column);
+    # the label is on its own caption line under it.
+    marks = [c for c in at.checkbox if c.key.startswith("mark_")]
+    assert [c.label for c in marks] == [f"#{c.key.split('_')[1]}" for c in marks]
+    assert sum(c.value.startswith("sad") for c in at.caption) == 3
     assert len(at.image) == 3  # real chips, as thumbnails cached on disk by content
     # happy's 4 (the page opens on them) and sad's 3
     assert len(list((cat.paths.dir / "thumbs").rglob("*.jpg"))) == 4 + 3

@@ -148,7 +148,9 @@ def test_review_most_suspect_and_most_likely_rejected_first(with_model):
     assert grid_ids(at) == by_rejected + rest
     assert by_rejected[0] == env.ids["happy_blurry"]
     # The model's guess is captioned only where it differs from the shown label.
-    guesses = [c.value for c in at.caption if c.value.startswith("model: ")]
+    guesses = [
+        part for c in at.caption for part in c.value.split(" · ") if part.startswith("model: ")
+    ]
     differ = [f for f in by_rejected if max(probs[f], key=probs[f].get) != shown[f]]
     expected = [f"model: {max(probs[f], key=probs[f].get)}" for f in differ]
     assert guesses == expected and "model: happy" in guesses and "model: rejected" in guesses
