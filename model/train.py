@@ -80,6 +80,8 @@ class TrainSummary(StageSummary):
     confusion: dict = field(default_factory=dict)
     seconds: float = 0.0
     folds_asked: int = 0  # --folds; more than ``folds`` when the largest class is smaller
+    prior_mixed: list[str] = field(default_factory=list)  # classes the prior's say is mixed into
+    prior_weight: float = 0.0
 
     def line(self) -> str:
         """One line: the model id, the faces and the cross-validated figures."""
@@ -91,11 +93,16 @@ class TrainSummary(StageSummary):
         )
         return (
             f"model {self.model_id}: {self.labelled} labelled faces, "
-            f"{len(self.classes)} classes, "
+            f"{len(self.classes)} classes{self._prior()}, "
             f"{self.folds}-fold CV{fewer} accuracy {_fmt(self.accuracy)}, "
             f"macro-F1 {_fmt(self.macro_f1)}; "
             f"{self.unlabelled} unlabelled faces predicted{missing} ({self.seconds:.1f} s)"
         )
+
+    def _prior(self) -> str:
+        if not self.prior_weight or len(self.prior_mixed) < 2:
+            return " (no expression prior)"
+        return f" ({len(self.prior_mixed)} with the expression prior at {self.prior_weight:g})"
 
     def table(self) -> str:
         """The per-class cross-validated figures as a text table."""
@@ -231,6 +238,8 @@ def train(
         confusion=fig["confusion"],
         seconds=round(time.monotonic() - started, 3),
         folds_asked=opts.folds,
+        prior_mixed=mixed,
+        prior_weight=opts.prior_weight,
     )
 
 

@@ -241,6 +241,11 @@ def test_prior_weight_is_a_flag_recorded_with_the_model_and_mixed_in(planted, ca
         meta = json.loads((model.dir / MODEL_JSON).read_text())
         assert meta["options"]["prior_weight"] == float(weight)
         assert meta["features"]["prior"]["classes_mixed"] == ["happy", "sad"]  # not "rejected"
+        said = capsys.readouterr().out
+        prior_said = (
+            "2 with the expression prior at 0.5" if weight == "0.5" else "no expression prior"
+        )
+        assert f"3 classes ({prior_said})" in said
         found = predictions_for(p.cat.conn, model.id, p.face_ids)
         probs[weight] = {f: r.probs for f, r in found.items()}
     # The same folds and regression: only the prior's share differs, and "rejected",
