@@ -76,10 +76,36 @@ def summary(cat: Catalog) -> dict:
         "label_events": _count(cat, "SELECT COUNT(*) FROM label_events"),
         "exports": _count(cat, "SELECT COUNT(*) FROM exports"),
         "takedowns": takedown_counts(cat.conn),
+        "by_language": search_breakdown(cat.conn, "language"),
+        "by_engine": search_breakdown(cat.conn, "engine"),
     }
     model = model_summary(cat.conn)
     if model is not None:  # the newest model: id, trained_at, accuracy (cross-validated)
         out["model"] = model
+    return out
+
+
+_SEARCH_COLUMNS = ("language", "engine")  # the queries columns a breakdown may group by
+
+
+def search_breakdown(conn: sqlite3.Connection, column: str) -> dict[str, dict[str, int]]:
+    """What each query language (or engine) brought: queries, result links, stored
+    images and faces on them. An image found by queries of two languages counts for both."""
+    if column not in _SEARCH_COLUMNS:
+        raise ValueError(f"no breakdown by {column!r}")
+    out: dict[str, dict[str, int]] = {}
+    for key, queries, results in conn.execute(
+        f"SELECT q.{column}, COUNT(DISTINCT q.id), COUNT(r.id) FROM queries q "
+        "LEFT JOIN search_results r ON r.query_id = q.id GROUP BY 1 ORDER BY 1"
+    ):
+        out[key] = {"queries": queries, "results": results, "images": 0, "faces": 0}
+    for key, images, faces in conn.execute(
+        f"SELECT q.{column}, COUNT(DISTINCT s.image_id), COUNT(DISTINCT f.id) "
+        "FROM queries q JOIN search_results r ON r.query_id = q.id "
+        "JOIN image_sources s ON s.search_result_id = r.id "
+        "LEFT JOIN faces f ON f.image_id = s.image_id GROUP BY 1"
+    ):
+        out[key].update(images=images, faces=faces)
     return out
 
 

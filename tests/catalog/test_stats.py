@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import pytest
+
 from catalog.faces import insert_face
 from catalog.images import StoredImage
 from catalog.report import format_table
-from catalog.stats import by_emotion
+from catalog.stats import by_emotion, search_breakdown, summary
 from catalog.storage import store_content
 from scraper import store
 from scraper.download import Outcome
 from scraper.records import Hit
 
 
-def _scraped(cat, label: str, outcomes: list[Outcome]) -> None:
+def _scraped(
+    cat, label: str, outcomes: list[Outcome], text: str = "", engine="google", language="en"
+) -> None:
     """Record one query's results and their download outcomes, as the scrape stage does."""
-    query = store.ensure_query(cat.conn, "google", f"{label} human face", label)
+    text = text or f"{label} human face"
+    query = store.ensure_query(cat.conn, engine, text, label, language)
     run = store.start_run(cat.conn, query, "http://test")
     recorder = store.Recorder(cat.conn)
     for outcome in outcomes:
@@ -73,3 +78,52 @@ def test_by_emotion_counts_links_images_faces_and_failure_reasons(catalog):
 def test_format_table_aligns_columns_and_leaves_the_last_free():
     text = format_table(("name", "n", "note"), [("happy", "12", "ok"), ("sad", "7", "a b")], True)
     assert text.splitlines() == ["name    n  note", "happy  12  ok", "sad     7  a b"]
+
+
+def test_stats_break_the_search_down_by_language_and_engine(catalog):
+    shared, german, spanish = (_image(catalog, n) for n in ("a", "b", "c"))
+    _scraped(
+        catalog,
+        "happy",
+        [
+            Outcome("http://x/1.jpg", "ok", image=shared),
+            Outcome("http://x/2.jpg", "failed", "http_404"),
+        ],
+    )
+    _scraped(
+        catalog,
+        "happy",
+        [
+            Outcome("http://x/1.jpg", "ok", image=shared),
+            Outcome("http://x/3.jpg", "ok", image=german),
+        ],
+        text="glückliches Gesicht",
+        language="de",
+    )
+    _scraped(
+        catalog,
+        "sad",
+        [Outcome("http://x/4.jpg", "ok", image=spanish)],
+        "cara triste",
+        "bing",
+        "es",
+    )
+    _scraped(catalog, "angry", [], "wütendes Gesicht", language="de")  # a query that found nothing
+    ids = dict(catalog.conn.execute("SELECT sha256, id FROM images"))
+    for image, faces in ((shared, 2), (german, 1), (spanish, 0)):
+        for index in range(faces):
+            insert_face(catalog.conn, ids[image.sha256], index, (0, 0, 9, 9), "hog")
+    by_language = search_breakdown(catalog.conn, "language")
+    assert by_language == {
+        "de": {"queries": 2, "results": 2, "images": 2, "faces": 3},  # the shared image too
+        "en": {"queries": 1, "results": 2, "images": 1, "faces": 2},
+        "es": {"queries": 1, "results": 1, "images": 1, "faces": 0},
+    }
+    assert search_breakdown(catalog.conn, "engine") == {
+        "bing": {"queries": 1, "results": 1, "images": 1, "faces": 0},
+        "google": {"queries": 3, "results": 4, "images": 2, "faces": 3},
+    }
+    stats = summary(catalog)
+    assert stats["by_language"] == by_language and set(stats["by_engine"]) == {"bing", "google"}
+    with pytest.raises(ValueError):
+        search_breakdown(catalog.conn, "text; DROP TABLE queries")
