@@ -39,9 +39,19 @@ class BingCrawler(EngineCrawler):
         q = quote_plus(query)
         if why := load(self.d, self.search_url(query)):
             return CrawlOutcome("failed", why, "bing")
-        state = wait_for(
-            self.d, lambda d: read_state(d, self.rules, self.rules["tiles"]), self.opts.page_timeout
-        )
+
+        def settled(d: WebDriver):
+            return read_state(d, self.rules, self.rules["tiles"])
+
+        state = wait_for(self.d, settled, self.opts.page_timeout)
+        if (
+            state is not None
+            and state.stops_engine
+            and self.person_passed(
+                state.why, lambda d: (now := settled(d)) and not now.stops_engine
+            )
+        ):
+            state = wait_for(self.d, settled, self.opts.page_timeout)
         if state is not None and state.stops_engine:
             return CrawlOutcome("blocked", f"Bing blocked the search: {state.why}")
         if state is not None and state.kind == NO_RESULTS:

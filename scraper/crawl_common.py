@@ -60,6 +60,23 @@ class EngineCrawler:
         """The engine's results page for ``query`` (its rules' ``search_url``)."""
         return self.rules["search_url"].format(base=self.origin, q=quote_plus(query))
 
+    def person_passed(self, why: str, passed: Callable[[WebDriver], object]) -> bool:
+        """With --headful, wait (--captcha-wait) for the person at the window to pass a block.
+
+        facesift never solves a captcha itself; a profile (--profile) keeps the cookies
+        the engine sets once it is passed, so later headless runs get through. True
+        once ``passed(driver)`` holds; False at once when headless or the wait is 0.
+        """
+        if not self.opts.headful or self.opts.captcha_wait <= 0:
+            return False
+        log.warning(
+            "%s: %s - pass it in the browser window; waiting up to %g s",
+            self.engine,
+            why,
+            self.opts.captcha_wait,
+        )
+        return wait_for(self.d, passed, self.opts.captcha_wait) is not None
+
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], object], timeout: float):
     """The first truthy value of ``condition`` within ``timeout`` seconds, else None."""

@@ -71,6 +71,11 @@ class DuckDuckGoCrawler(EngineCrawler):
             return find_token(d.page_source, patterns)
 
         token = wait_for(self.d, ready, self.opts.page_timeout)
+        if token == "blocked" and self.person_passed(
+            blocked(self.d, self.rules) or "a challenge",
+            lambda d: ready(d) not in (None, "blocked"),
+        ):
+            token = wait_for(self.d, ready, self.opts.page_timeout)
         if token == "blocked":
             why = blocked(self.d, self.rules)
             return CrawlOutcome("blocked", f"DuckDuckGo blocked the search: {why}", "duckduckgo")

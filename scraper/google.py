@@ -197,24 +197,13 @@ class GoogleCrawler(EngineCrawler):
         return CrawlOutcome("failed", "the page did not settle (consent or captcha kept coming)")
 
     def _person_passed(self, state, results: list[str]) -> bool:
-        """With --headful, wait for the person at the window to pass the captcha.
-
-        facesift never solves one itself; a profile (--profile) keeps the cookies the
-        engine sets once it is passed, so later headless runs get through.
-        """
-        if not self.opts.headful or self.opts.captcha_wait <= 0:
-            return False
-        log.warning(
-            "google: %s - pass it in the browser window; waiting up to %g s",
-            state.why,
-            self.opts.captcha_wait,
-        )
+        """With --headful, wait for the person at the window to pass the captcha."""
 
         def passed(d: WebDriver):
             now = read_state(d, self.rules, results)
             return now is not None and not now.stops_engine
 
-        return wait_for(self.d, passed, self.opts.captcha_wait) is not None
+        return self.person_passed(state.why, passed)
 
     def _open_tiles(self, tiles: list[dict], layout: dict) -> list[dict | None]:
         """Open tiles one after another inside the page: one round trip for several."""

@@ -421,6 +421,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.searches.append(("duckduckgo", q))
         if "blocked" in q:
             return self.page(DDG_ANOMALY)
+        if "passable" in q and not self.human():
+            return self.page(DDG_ANOMALY + PASS_AFTER_A_SECOND)
         body = DDG_PAGE.replace("{q}", html.escape(q)).replace("{vqd}", ddg_token(q))
         self.page(body, {"Set-Cookie": f"ddg_session={ddg_token(q)}; Path=/"})
 
@@ -474,9 +476,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return '<ul class="dgControl_list">' + "".join(out) + "</ul>"
 
+    def human(self) -> bool:
+        """Whether this browser passed a challenge (PASS_AFTER_A_SECOND set its cookie)."""
+        return "human=1" in (self.headers.get("Cookie") or "")
+
     def bing(self, q: str) -> None:
         if "blocked" in q:
             return self.page(BING_CAPTCHA)
+        if "passable" in q and not self.human():
+            return self.page(BING_CAPTCHA + PASS_AFTER_A_SECOND)
         first = self.bing_tiles(q, 0, 35)
         body = (
             f'<html><body><div id="mmComponent_images_2" class="dgControl" '
@@ -581,6 +589,11 @@ SORRY_PAGE = """<html><head><title>Sorry...</title></head><body>
 <div>Our systems have detected unusual traffic from your computer network.</div>
 <form id="captcha-form" action="index" method="post"><div id="recaptcha" class="g-recaptcha">
 </div></form></body></html>"""
+
+# A challenge a person passes after a second: a cookie says so, and the same page
+# (the same query, so DuckDuckGo's token still fits) loads again.
+PASS_AFTER_A_SECOND = """<script>setTimeout(() => {
+document.cookie = "human=1; path=/"; location.reload(); }, 1000);</script>"""
 
 BING_CAPTCHA = """<html><body><div id="b_captcha">Please verify you are a human</div>
 </body></html>"""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
+from scraper.bing import BingCrawler
 from scraper.config import load_selectors
 from scraper.duckduckgo import DuckDuckGoCrawler
 from scraper.google import GoogleCrawler
@@ -99,6 +101,23 @@ def test_headful_waits_for_a_person_to_pass_the_captcha(make_fake_search, browse
     outcome, hits = crawl(google(browser, server, headful=True, captcha_wait=20), "happy passable")
     assert outcome.status == "done" and len(hits) == 4
     outcome, _ = crawl(google(browser, server, headful=True, captcha_wait=0.5), "happy blocked")
+    assert outcome.status == "blocked"
+
+
+@pytest.mark.parametrize("engine", [BingCrawler, DuckDuckGoCrawler])
+def test_headful_bing_and_duckduckgo_wait_for_a_person_too(make_fake_search, browser, engine):
+    server = make_fake_search(n_good=4, faults=False)
+    opts = scrape_options(server, page_timeout=3.0)
+    outcome, _ = crawl(engine(browser.driver, RULES, opts), "happy passable")
+    assert outcome.status == "blocked"
+    # The challenge page sets its "passed" cookie a second after it loads: start afresh.
+    browser.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    waited = replace(opts, headful=True, captcha_wait=20)
+    outcome, hits = crawl(engine(browser.driver, RULES, waited), "happy passable")
+    assert outcome.status == "done" and len(hits) == 4, outcome
+    browser.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    short = replace(opts, headful=True, captcha_wait=0.3)
+    outcome, _ = crawl(engine(browser.driver, RULES, short), "happy passable")
     assert outcome.status == "blocked"
 
 
