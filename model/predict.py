@@ -21,7 +21,7 @@ from catalog.decode import ImageRejected, decode_image
 from catalog.errors import FacesiftError
 from catalog.report import format_table
 from faces.align import face_chip, landmarks_68, shape_points
-from faces.detect import DetectParams, detect_faces, detection_input
+from faces.detect import Detection, DetectParams, detect_faces, detection_input
 from faces.models import Models, load_models
 from importer.items import Candidate, Refusal
 from importer.readers import ReadOptions, read_file, read_folder
@@ -146,25 +146,33 @@ def predict_image(
     than one image (loading the landmark model takes about a second).
     """
     face_models = face_models or load_models()
-    params = detect or DetectParams()
     img = rgb if isinstance(rgb, Image.Image) else Image.fromarray(np.asarray(rgb, dtype=np.uint8))
-    img = img.convert("RGB")
+    faces = aligned_faces(face_models, img.convert("RGB"), detect or DetectParams())
+    if not faces:
+        return []
+    inputs = [face for _, face in faces]
+    probs = classifier.probabilities(model.estimator, face_features(inputs), model.classes)
+    return [
+        FacePrediction(det.box, top_labels(p, model.classes, top))
+        for (det, _), p in zip(faces, probs, strict=True)
+    ]
+
+
+def aligned_faces(
+    face_models: Models, img: Image.Image, params: DetectParams
+) -> list[tuple[Detection, FaceInput]]:
+    """Every face of an RGB image, found and aligned as the extract stage does, with its
+    detection (box in image pixels)."""
     prepared = detection_input(img, params)
     detections = detect_faces(face_models, img, params, prepared)
-    if not detections:
-        return []
     full = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
-    inputs = []
+    out = []
     for det in detections:
         shape = landmarks_68(face_models, full, det.raw_box)
         points = shape_points(shape)
         chip = face_chip(full, shape, CHIP_SIZE, CHIP_PADDING, points)
-        inputs.append(FaceInput(np.asarray(chip), CHIP_PADDING, points))
-    probs = classifier.probabilities(model.estimator, face_features(inputs), model.classes)
-    return [
-        FacePrediction(det.box, top_labels(p, model.classes, top))
-        for det, p in zip(detections, probs, strict=True)
-    ]
+        out.append((det, FaceInput(np.asarray(chip), CHIP_PADDING, points)))
+    return out
 
 
 def top_labels(p: np.ndarray, classes: tuple[str, ...], k: int) -> tuple[tuple[str, float], ...]:

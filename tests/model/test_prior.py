@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faces.align import face_chip, landmarks_68, shape_points
-from faces.detect import DetectParams, detect_faces, detection_input
+from faces.detect import DetectParams
 from faces.models import load_models
 from model import prior
-from model.features import FaceInput, gray_chips
+from model.features import gray_chips
+from model.predict import aligned_faces
 
 FER = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "fer2013_privatetest"
 
@@ -70,24 +70,11 @@ def test_max_pooling_matches_plain_loops(side):
     assert np.array_equal(prior._max_pool(x), _naive_max_pool(x))
 
 
-def _chips(path: Path) -> list[FaceInput]:
-    models = load_models()
-    img = Image.open(path).convert("RGB")
-    params = DetectParams()
-    prepared = detection_input(img, params)
-    full = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
-    out = []
-    for det in detect_faces(models, img, params, prepared):
-        shape = landmarks_68(models, full, det.raw_box)
-        points = shape_points(shape)
-        out.append(FaceInput(np.asarray(face_chip(full, shape, 128, 0.45, points)), 0.45, points))
-    return out
-
-
 def test_smiling_astronaut_is_happy():
     from skimage import data_dir
 
-    faces = _chips(Path(data_dir) / "astronaut.png")
+    img = Image.open(Path(data_dir) / "astronaut.png").convert("RGB")
+    faces = [face for _, face in aligned_faces(load_models(), img, DetectParams())]
     assert len(faces) == 1
     p = prior.forward(prior.default_network(), gray_chips(faces, prior.INPUT_SIDE, prior.MARGIN))
     assert p.shape == (1, 7)
