@@ -19,6 +19,7 @@ from tests.scraper.fixture_server import FakeSearch, Server
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FACESIFT_SHARED_DIR", REPO.parent / "shared"))
 SHARED_FACES = SHARED / "testdata" / "faces"
+SHARED_FER = SHARED / "testdata" / "fer2013_privatetest"  # FER2013 PrivateTest, a folder per label
 
 
 def ctrl_c_as_in_a_terminal() -> None:

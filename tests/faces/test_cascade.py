@@ -22,8 +22,7 @@ from faces.options import ExtractOptions
 from faces.quality import eye_centres
 from faces.stage import extract
 from faces.worker import WorkerConfig, find_faces
-
-FER = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "fer2013_privatetest"
+from tests.conftest import SHARED_FER
 
 
 @pytest.fixture(scope="module")
@@ -250,13 +249,13 @@ def test_face_row_round_trip(catalog, add_image_bytes, single_face_photo):
         insert_face(catalog.conn, image_id, row, (1, 2, 3, 4))
 
 
-@pytest.mark.skipif(not FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
+@pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
 def test_cascade_finds_fer2013_faces(data_root, add_image_bytes):
     """15 crops of each FER2013 class (PrivateTest): HOG alone finds about two in three."""
     rng = random.Random(12)
     with Catalog.open(data_root, "fer") as cat:
         labels = {}
-        for folder in sorted(p for p in FER.iterdir() if p.is_dir()):
+        for folder in sorted(p for p in SHARED_FER.iterdir() if p.is_dir()):
             for f in rng.sample(sorted(folder.glob("*.jpg")), 15):
                 labels[add_image_bytes(cat, f.read_bytes(), f.name, folder.name)] = folder.name
         s = extract(cat, ExtractOptions(workers=2))

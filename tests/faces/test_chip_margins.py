@@ -16,8 +16,8 @@ from faces.chips import chip_png
 from faces.detect import DetectParams, detect_faces
 from faces.models import load_models
 from faces.worker import WorkerConfig, find_faces
+from tests.conftest import SHARED_FER
 
-FER = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "fer2013_privatetest"
 RING = 6  # chip pixels of the outer ring looked at
 
 
@@ -37,7 +37,7 @@ def astronaut_48(models) -> Image.Image:
 
 def fer_crops(n: int) -> list[Path]:
     """``n`` crops spread over all labels."""
-    paths = sorted(FER.glob("*/*.jpg"))
+    paths = sorted(SHARED_FER.glob("*/*.jpg"))
     return paths[:: max(1, len(paths) // n)][:n]
 
 
@@ -93,7 +93,7 @@ def test_whole_image_chips_are_deterministic(models, astronaut_48, tmp_path):
     assert chip_png(first) == chip_png(again)
 
 
-@pytest.mark.skipif(not FER.is_dir(), reason="needs ../shared FER2013 crops")
+@pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared FER2013 crops")
 def test_real_fer2013_crops_give_chips_without_black_frame(models, tmp_path):
     crops = fer_crops(12)
     assert len(crops) == 12

@@ -13,6 +13,7 @@ import pipeline
 from catalog import Catalog
 from catalog.events import face_events, face_state
 from catalog.faces import insert_face
+from tests.conftest import SHARED_FER
 from tests.importer.conftest import fer_row, png_bytes
 from tests.importer.test_ferplus import HEADER as FERPLUS_HEADER
 
@@ -20,10 +21,6 @@ from tests.importer.test_ferplus import HEADER as FERPLUS_HEADER
 def args(*argv: str, root: Path | None = None) -> list[str]:
     """``facesift [--root DIR] ARGV`` for pipeline.main (in this process: capsys sees it)."""
     return [*(["--root", str(root)] if root is not None else []), *argv]
-
-
-FER2013_PRIVATETEST = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata"
-FER2013_PRIVATETEST = (FER2013_PRIVATETEST / "fer2013_privatetest").resolve()
 
 
 def test_labels_csv_votes_reach_the_faces_extract_finds(data_root, tmp_path, capsys, photos):
@@ -125,9 +122,9 @@ def test_url_list_command_and_takedown_command(data_root, tmp_path, capsys, fake
     assert "exactly one of" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not FER2013_PRIVATETEST.is_dir(), reason="needs ../shared/testdata")
+@pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared/testdata")
 def test_fer2013_privatetest_labels_csv_counts_per_label(data_root, tmp_path, capsys):
-    folders = sorted(p for p in FER2013_PRIVATETEST.iterdir() if p.is_dir())
+    folders = sorted(p for p in SHARED_FER.iterdir() if p.is_dir())
     expected = Counter()
     lines = ["file,label,annotator"]
     for folder in folders:
@@ -137,7 +134,7 @@ def test_fer2013_privatetest_labels_csv_counts_per_label(data_root, tmp_path, ca
     labels = tmp_path / "labels.csv"
     labels.write_text("\n".join(lines) + "\n")
     argv = args(
-        "import", str(FER2013_PRIVATETEST), "--labels-csv", str(labels), "--no-extract",
+        "import", str(SHARED_FER), "--labels-csv", str(labels), "--no-extract",
         root=data_root,
     )  # fmt: skip
     assert pipeline.main(argv) == 0

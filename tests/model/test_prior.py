@@ -14,8 +14,7 @@ from faces.models import load_models
 from model import prior
 from model.features import gray_chips
 from model.predict import aligned_faces
-
-FER = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "fer2013_privatetest"
+from tests.conftest import SHARED_FER
 
 
 def _naive_conv3(x, k, same):
@@ -83,13 +82,13 @@ def test_smiling_astronaut_is_happy():
     assert p.max() > 0.8
 
 
-@pytest.mark.skipif(not FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
+@pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
 def test_network_reads_real_fer2013_faces():
     # 40 faces of each class, read as FER2013 crops (the network was trained on such):
     # a broken layer gives chance (about 1 in 7); the network scores 0.58 on all 3,589.
     gray, truth = [], []
     for label in prior.LABELS:
-        for path in sorted((FER / label).iterdir())[:40]:
+        for path in sorted((SHARED_FER / label).iterdir())[:40]:
             im = Image.open(path).convert("L").resize((64, 64), Image.Resampling.BILINEAR)
             gray.append(np.asarray(im))
             truth.append(label)

@@ -7,7 +7,6 @@ import io
 import json
 import random
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from model.features import LBP_BINS, feature_count, hog, lbp, normalised_landmar
 from model.store import MODEL_JSON, ModelError, is_stale, latest_model
 from model.suspects import SuspectsOptions, find_suspects
 from model.train import TrainOptions, train
+from tests.conftest import SHARED_FER
 
 
 def test_train_stores_the_model_and_a_prediction_for_every_face(planted):
@@ -258,15 +258,12 @@ def test_prior_weight_is_a_flag_recorded_with_the_model_and_mixed_in(planted, ca
     assert "prior-weight" in capsys.readouterr().err
 
 
-FER = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "fer2013_privatetest"
-
-
-@pytest.mark.skipif(not FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
+@pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
 def test_prior_finds_planted_errors_on_real_fer2013_faces(tmp_path):
     # 20 real FER2013 faces per class, imported as a user would, 14 labels flipped.
-    for label in sorted(p.name for p in FER.iterdir() if p.is_dir()):
+    for label in sorted(p.name for p in SHARED_FER.iterdir() if p.is_dir()):
         (tmp_path / "in" / label).mkdir(parents=True)
-        for f in sorted((FER / label).iterdir())[:20]:
+        for f in sorted((SHARED_FER / label).iterdir())[:20]:
             shutil.copy(f, tmp_path / "in" / label / f.name)
     argv = ["--root", str(tmp_path / "root"), "--dataset", "fer", "import", str(tmp_path / "in")]
     with contextlib.redirect_stdout(io.StringIO()):
