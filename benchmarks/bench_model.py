@@ -313,12 +313,12 @@ def compare(clean_root: Path, noisy_root: Path, name: str, flipped_ids: set[int]
         add(f"{what}dataset model, prior weight {weight:g}", probs[weight], time.process_time() - t)
     default = probs[classifier.DEFAULT_PRIOR_WEIGHT]
 
-    hand = {}
-    for label, fit in candidates(classes).items():
+    fits = candidates(classes)
+    for label, fit in fits.items():
         t = time.process_time()
-        hand[label] = classifier.out_of_fold_probabilities(HX, y, classes, folds, fit)
-        add(f"no prior: {label}", hand[label], time.process_time() - t)
-    fit = candidates(classes)["standardise + logistic regression"]
+        p = classifier.out_of_fold_probabilities(HX, y, classes, folds, fit)
+        add(f"no prior: {label}", p, time.process_time() - t)
+    fit = fits["standardise + logistic regression"]
 
     # Mirror: train on each face and its mirror image, score the mean of both views.
     t = time.process_time()
