@@ -10,9 +10,9 @@ from PIL import Image
 
 from catalog.dataset import Catalog, DatasetError
 from catalog.predictions import FaceRow
+from faces.defaults import CHIP_PADDING
 from model.features import FaceInput, face_features, parse_landmarks
 
-DEFAULT_PADDING = 0.45  # the extract stage's default, for chips stored without one
 BATCH = 256  # faces per feature batch (bounded memory at any dataset size)
 
 
@@ -34,7 +34,8 @@ def face_input(cat: Catalog, row: FaceRow) -> FaceInput | None:
             chip = np.asarray(img.convert("RGB"))
     except (OSError, ValueError, DatasetError):
         return None
-    padding = DEFAULT_PADDING if row.chip_padding is None else float(row.chip_padding)
+    # A chip stored without its padding was made with the extract stage's default.
+    padding = CHIP_PADDING if row.chip_padding is None else float(row.chip_padding)
     return FaceInput(chip, padding, parse_landmarks(row.landmarks))
 
 

@@ -21,6 +21,7 @@ from catalog.decode import ImageRejected, decode_image
 from catalog.errors import FacesiftError
 from catalog.report import format_table
 from faces.align import face_chip, landmarks_68, shape_points
+from faces.defaults import CHIP_PADDING
 from faces.detect import Detection, DetectParams, detect_faces, detection_input
 from faces.models import Models, load_models
 from importer.items import Candidate, Refusal
@@ -32,7 +33,6 @@ from model.store import LoadedModel, require_model
 
 STAGE = "predict"
 CHIP_SIZE = 128  # features use a 64 px gray face region; a larger chip adds nothing
-CHIP_PADDING = 0.45  # the extract stage's default padding
 
 
 @dataclass(frozen=True)
