@@ -15,7 +15,6 @@ from catalog.dataset import Catalog
 from catalog.decode import DecodedImage
 from catalog.predictions import (
     ModelRow,
-    Prediction,
     faces_by_id,
     latest_model_row,
     predictions_for,
@@ -27,6 +26,7 @@ from model import classifier
 from model.inputs import features_of
 from model.predict import predict_image, top_labels
 from model.store import STALE_AFTER, LoadedModel, new_events
+from model.train import prediction
 
 TOP_K = 3
 
@@ -93,8 +93,8 @@ def face_top(cat: Catalog, model_id: str, face_id: int, k: int = TOP_K) -> list[
     pred = predictions_for(cat.conn, model_id, [face_id]).get(face_id)
     if pred is None:
         return []
-    ranked = sorted(pred.probs.items(), key=lambda kv: -kv[1])[:k]
-    return [Guess(label, float(p)) for label, p in ranked]
+    ranked = top_labels(np.array(list(pred.probs.values())), tuple(pred.probs), k)
+    return [Guess(label, p) for label, p in ranked]
 
 
 def keep_hints(cat: Catalog, model: LoadedModel | None, face_ids: list[int]) -> int:
@@ -110,15 +110,9 @@ def keep_hints(cat: Catalog, model: LoadedModel | None, face_ids: list[int]) -> 
     if not matrix.rows:
         return 0
     probs = classifier.probabilities(model.estimator, matrix.X, model.classes)
+    classes = list(model.classes)
     preds = [
-        Prediction(
-            row.face_id,
-            {c: round(float(x), 6) for c, x in zip(model.classes, p, strict=True)},
-            top_labels(p, model.classes, 1)[0][0],
-            None,
-            None,
-            False,
-        )
-        for row, p in zip(matrix.rows, np.asarray(probs), strict=True)
+        prediction(row.face_id, p, classes, None, False)
+        for row, p in zip(matrix.rows, probs, strict=True)
     ]
     return store_predictions(cat.conn, model.id, preds)

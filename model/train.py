@@ -175,8 +175,8 @@ def train(
     fig = metrics.figures(y, predicted, classes)
     n_folds = len(np.unique(folds))
     predictions = [
-        _prediction(r.face_id, oof[i], classes, r.label, True) for i, r in enumerate(train_m.rows)
-    ] + [_prediction(r.face_id, other[i], classes, None, False) for i, r in enumerate(other_m.rows)]
+        prediction(r.face_id, oof[i], classes, r.label, True) for i, r in enumerate(train_m.rows)
+    ] + [prediction(r.face_id, other[i], classes, None, False) for i, r in enumerate(other_m.rows)]
 
     mixed = [c for c, i in zip(classes, prior.columns_for(classes), strict=True) if i >= 0]
     model_id = new_model_id(cat)
@@ -243,9 +243,10 @@ def train(
     )
 
 
-def _prediction(
+def prediction(
     face_id: int, p: np.ndarray, classes: list[str], label: str | None, out_of_fold: bool
 ) -> Prediction:
+    """A face's ``predictions`` row from its probabilities ``p`` (in ``classes`` order)."""
     probs = {c: round(float(x), 6) for c, x in zip(classes, p, strict=True)}
     return Prediction(
         face_id,
