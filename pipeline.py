@@ -3,7 +3,7 @@
 ``python pipeline.py ARGS`` and the ``facesift ARGS`` console script are the
 same program. Each command is a thin layer over a stage function; the stages
 stay usable on their own. The flags of each command are generated from the
-options dataclasses named in :data:`COMMANDS` (see :mod:`catalog.cli`), so a
+options dataclasses named in :data:`COMMANDS` (see :mod:`core.cli`), so a
 flag's default, bounds and help text live once, in its stage.
 """
 
@@ -17,8 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog import Catalog, FacesiftError, LabelSet
-from catalog.cli import (
+from catalog import Catalog, LabelSet
+from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
+from catalog.stats import EmotionCounts, by_emotion, summary
+from core.cli import (
     OneLineParser,
     OptionsRef,
     add_flags,
@@ -26,16 +28,15 @@ from catalog.cli import (
     interrupt_on_stop_signals,
     terminal_progress,
 )
-from catalog.contract import option
-from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
-from catalog.report import format_table
-from catalog.stats import EmotionCounts, by_emotion, summary
-from catalog.takedown import TakedownOptions
+from core.contract import option
+from core.errors import FacesiftError
+from core.report import format_table
 from curation_ui.launch import ReviewOptions
 from exporter.options import ExportOptions
 from faces.options import ExtractOptions
 from importer.options import ImportOptions
 from scraper.config import ScrapeOptions
+from takedown.stage import TakedownOptions
 
 # --- the options of the CLI itself (each stage's own live in its package) ---------------
 
@@ -111,7 +112,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_takedown(args: argparse.Namespace) -> int:
     """Take a source out of the dataset: reject, delete its files, block it for good."""
-    from catalog.takedown import takedown
+    from takedown.stage import takedown
 
     opts = from_args(TakedownOptions, args)
     with open_catalog(args) as cat:
@@ -125,7 +126,8 @@ def cmd_takedown(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Serve the review app on this dataset until interrupted (SIGINT, SIGTERM or SIGHUP)."""
-    from catalog.settings import labels_per_face, set_labels_per_face
+    from catalog.events import set_labels_per_face
+    from catalog.settings import labels_per_face
     from curation_ui.launch import serve, streamlit_command
 
     opts = from_args(ReviewOptions, args)

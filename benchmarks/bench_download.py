@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_download.py [--urls 2000] [--concurrency 8]
 
 The server runs in its own process (as a real one would); this process fetches,
-validates (catalog.decode.decode_image), hashes, stores and records every image.
+validates (core.decode.decode_image), hashes, stores and records every image.
 Prints images/s and peak RSS for the full pipeline and, side by side, for a
 fetch-only pass over the same URLs, and the ratio to the 300 images/s target.
 

@@ -41,9 +41,9 @@ from conftest import load_photos  # noqa: E402
 
 from catalog import Catalog  # noqa: E402
 from catalog.db import connect  # noqa: E402
-from catalog.decode import decode_image  # noqa: E402
 from catalog.images import ImageSource, StoredImage, add_image, add_source  # noqa: E402
-from catalog.storage import store_content  # noqa: E402
+from core.decode import decode_image  # noqa: E402
+from core.storage import store_content  # noqa: E402
 from faces.detect import SMALL_SIDE, cnn_step, frame_step, upsample_passes  # noqa: E402
 from faces.models import Models, dnn_loaded_here  # noqa: E402
 from faces.neardup import near_duplicate_groups  # noqa: E402

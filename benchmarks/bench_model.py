@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO))
 
 from catalog import Catalog  # noqa: E402
 from catalog.events import record  # noqa: E402
-from catalog.report import format_table  # noqa: E402
+from core.report import format_table  # noqa: E402
 from model import metrics  # noqa: E402
 
 FER = REPO.parent / "shared" / "testdata" / "fer2013_privatetest"

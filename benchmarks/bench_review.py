@@ -34,7 +34,7 @@ from PIL import Image
 from catalog import Catalog
 from catalog.db import transaction, utc_now
 from catalog.events import refresh_face_states
-from catalog.storage import store_content
+from core.storage import store_content
 from curation_ui import actions
 from curation_ui import queue as q
 from curation_ui.queries import STATUSES, FaceFilter, face_page

@@ -24,7 +24,7 @@ from benchmarks.bench_review import LABELS, build, report, timed
 from catalog import Catalog
 from catalog import annotators as ann
 from catalog.agreement import face_decisions
-from catalog.settings import set_labels_per_face
+from catalog.events import set_labels_per_face
 from curation_ui import accounts
 from curation_ui import queue as q
 

@@ -30,7 +30,7 @@ from catalog import Catalog
 from catalog.events import record
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import store_content
+from core.storage import store_content
 from exporter.options import ExportOptions
 from exporter.stage import export, prepare
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.db import connect, transaction, utc_now
-from catalog.errors import FacesiftError
 from catalog.events import dataset_labels
 from catalog.labels import LabelError, LabelSet
 from catalog.schema import migrate
+from core.errors import FacesiftError
 
 DEFAULT_ROOT = Path("datasets")
 DEFAULT_DATASET = "default"

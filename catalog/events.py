@@ -20,9 +20,15 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from catalog.db import transaction, utc_now
-from catalog.errors import FacesiftError
 from catalog.labels import reject_reasons
-from catalog.settings import labels_per_face
+from catalog.settings import (
+    LABELS_PER_FACE,
+    MAX_LABELS_PER_FACE,
+    SettingError,
+    labels_per_face,
+    put_value,
+)
+from core.errors import FacesiftError
 
 ACTIONS = ("label", "reject", "accept", "undo")
 # A reject no majority overturns: `facesift takedown` records it as annotator takedown:<id>.
@@ -363,3 +369,19 @@ def undo_last(
     if row is None:
         return None
     return record(conn, row["face_id"], annotator, "undo", undoes=row["id"])
+
+
+def set_labels_per_face(conn: sqlite3.Connection, k: int) -> bool:
+    """Store the dataset's decisions per face; rebuild every face's state if it changed.
+
+    Returns whether it changed. The face states depend on it (a face is decided
+    by a majority of its K decisions), so the change and the rebuild are one transaction.
+    """
+    if not 1 <= k <= MAX_LABELS_PER_FACE:
+        raise SettingError(f"labels per face must be 1 to {MAX_LABELS_PER_FACE}, not {k}")
+    if labels_per_face(conn) == k:
+        return False
+    with transaction(conn):
+        put_value(conn, LABELS_PER_FACE, str(k))
+        rebuild_face_states(conn)
+    return True

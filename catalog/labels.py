@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from catalog.db import transaction
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 _V1 = """
 CREATE TABLE meta (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from catalog.db import transaction
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 LABELS_PER_FACE = "labels_per_face"
 MAX_LABELS_PER_FACE = 50
@@ -33,21 +32,3 @@ def labels_per_face(conn: sqlite3.Connection) -> int:
         return max(1, int(value)) if value is not None else 1
     except ValueError:  # a hand-edited value: fall back to one decision per face
         return 1
-
-
-def set_labels_per_face(conn: sqlite3.Connection, k: int) -> bool:
-    """Store the dataset's decisions per face; rebuild every face's state if it changed.
-
-    Returns whether it changed. The face states depend on it (a face is decided
-    by a majority of its K decisions), so the change and the rebuild are one transaction.
-    """
-    from catalog.events import rebuild_face_states  # events reads this module's setting
-
-    if not 1 <= k <= MAX_LABELS_PER_FACE:
-        raise SettingError(f"labels per face must be 1 to {MAX_LABELS_PER_FACE}, not {k}")
-    if labels_per_face(conn) == k:
-        return False
-    with transaction(conn):
-        put_value(conn, LABELS_PER_FACE, str(k))
-        rebuild_face_states(conn)
-    return True

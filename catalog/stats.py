@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from catalog.dataset import Catalog
 from catalog.faces import DETECTOR_STEPS
 from catalog.predictions import model_summary
-from catalog.takedown import takedown_counts
+from catalog.takedowns import takedown_counts
 
 STATUSES = ("pending", "accepted", "rejected")
 

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from catalog.db import transaction, utc_now
-from catalog.errors import FacesiftError
 from catalog.events import image_face_ids, refresh_face_states
 from catalog.labels import reject_reasons
+from core.errors import FacesiftError
 
 
 class VoteError(FacesiftError, ValueError):

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.contract import option
-from catalog.errors import FacesiftError
-from catalog.storage import write_atomic
+from core.contract import option
+from core.errors import FacesiftError
+from core.storage import write_atomic
 
 AUTH_FILE = "users.toml"
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"  # where `st.login` reads its [auth] section

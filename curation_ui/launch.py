@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.contract import option
-from catalog.errors import FacesiftError
+from core.contract import option
+from core.errors import FacesiftError
 
 APP = Path(__file__).resolve().parent / "app.py"
 REPO = APP.parents[1]

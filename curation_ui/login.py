@@ -29,6 +29,7 @@ from curation_ui.accounts import (
 )
 from curation_ui.launch import ENV_AUTH, ENV_REQUIRE_LOGIN
 from curation_ui.roles import User
+from curation_ui.typed_name import typed_name
 
 SESSION_SECONDS = 12 * 3600
 WRONG_PASSWORD_DELAY = 1.0  # seconds: makes guessing slow, is not felt by a typo
@@ -73,8 +74,6 @@ def known_user(cat: Catalog) -> User | None:
         return None
     if provider:
         return None
-    from curation_ui.session import typed_name
-
     name = typed_name(ask=False)
     return User(name, "admin") if name else None
 
@@ -90,8 +89,6 @@ def current_user(cat: Catalog) -> User:
         st.error(NO_ACCOUNTS)
         st.stop()
     if not accounts and not provider:
-        from curation_ui.session import typed_name
-
         return User(typed_name(ask=True), "admin")
     login_form(accounts, provider)
     st.stop()

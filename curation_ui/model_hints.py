@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.dataset import Catalog
-from catalog.decode import DecodedImage
 from catalog.predictions import (
     ModelRow,
     faces_by_id,
@@ -20,6 +19,7 @@ from catalog.predictions import (
     predictions_for,
     store_predictions,
 )
+from core.decode import DecodedImage
 from curation_ui.photo import find_boxes
 from faces.models import Models
 from model import classifier

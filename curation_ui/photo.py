@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageFont
 
 from catalog.dataset import Catalog
-from catalog.decode import DecodedImage, ImageRejected, decode_image
-from catalog.errors import FacesiftError
 from catalog.events import image_face_ids
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import safe_name, store_content
+from core.decode import DecodedImage, ImageRejected, decode_image
+from core.errors import FacesiftError
+from core.storage import safe_name, store_content
 from curation_ui.queries import image_extract_status
 from faces.detect import DetectParams, detect_faces
 from faces.dupgroups import update_dup_groups

@@ -2,7 +2,7 @@
 
 A :class:`RetrainJob` runs ``model.train.train`` in a thread with its own
 catalog connection (SQLite connections stay in the thread that opened them)
-and keeps the latest :class:`~catalog.contract.Progress`; pages read a
+and keeps the latest :class:`~core.contract.Progress`; pages read a
 :class:`JobStatus` snapshot of it. One job per dataset: the app keeps the jobs
 in a :class:`RetrainJobs` registry, so a second click, from any session, shows
 the running job instead of starting another.
@@ -14,9 +14,9 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from catalog.contract import Progress
 from catalog.dataset import Catalog
-from catalog.errors import FacesiftError, one_line
+from core.contract import Progress
+from core.errors import FacesiftError, one_line
 from curation_ui.roles import User, require
 from model.train import TrainOptions, TrainSummary, train
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 ROLES_FILE = Path(__file__).with_name("roles.toml")
 

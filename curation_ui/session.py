@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -18,21 +17,15 @@ import streamlit as st
 
 from catalog import Catalog
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
-from catalog.errors import FacesiftError, one_line
+from core.errors import FacesiftError, one_line
 from curation_ui.launch import ENV_DATASET, ENV_ROOT
+from curation_ui.login import current_user, has_login, log_out
+from curation_ui.typed_name import forget_name
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-ANNOTATOR = "annotator"
 _CATALOG = "_facesift_catalog"
-_NAME = re.compile(r"^[\w .@'-]{1,64}$")
-
-
-def valid_annotator(name: str | None) -> str | None:
-    """A cleaned annotator name, or None when it is empty or has odd characters."""
-    name = (name or "").strip()
-    return name if _NAME.match(name) else None
 
 
 def catalog() -> Catalog:
@@ -52,8 +45,6 @@ def catalog() -> Catalog:
 
 def user():
     """This session's user (name and role); asks for a login or a name and stops when unknown."""
-    from curation_ui.login import current_user
-
     return current_user(catalog())
 
 
@@ -62,43 +53,8 @@ def annotator() -> str:
     return user().name
 
 
-def typed_name(*, ask: bool) -> str | None:
-    """The name typed for this session (kept in the URL); ``ask``: prompt and stop without one."""
-    name = valid_annotator(st.session_state.get(ANNOTATOR))
-    if name:
-        return name
-    from_url = valid_annotator(st.query_params.get(ANNOTATOR))
-    if from_url:
-        st.session_state[ANNOTATOR] = from_url
-        return from_url
-    if not ask:
-        return None
-    st.title("facesift review")
-    with st.form("who"):
-        typed = st.text_input(
-            "Your name (recorded with every label you give)", max_chars=64, key="who_name"
-        )
-        go = st.form_submit_button("Start reviewing")
-    if go:
-        name = valid_annotator(typed)
-        if name:
-            st.session_state[ANNOTATOR] = name
-            st.query_params[ANNOTATOR] = name
-            st.rerun()
-        st.error("Give a name of letters, digits, spaces, '.', '-', '@' or '_' (64 at most).")
-    st.stop()
-    raise AssertionError("unreachable")
-
-
-def _forget_name() -> None:
-    st.session_state.pop(ANNOTATOR, None)
-    st.query_params.pop(ANNOTATOR, None)
-
-
 def sidebar(cat: Catalog, who) -> None:
     """Who and what: the dataset and the user, with a way to log out or change the name."""
-    from curation_ui.login import has_login, log_out
-
     name = getattr(who, "name", who)
     role = getattr(who, "role", None)
     with st.sidebar:
@@ -107,7 +63,7 @@ def sidebar(cat: Catalog, who) -> None:
         if has_login(cat):
             st.button("Log out", on_click=log_out, key="log_out")
         else:
-            st.button("Change name", on_click=_forget_name, key="change_name")
+            st.button("Change name", on_click=forget_name, key="change_name")
 
 
 def message(key: str) -> None:

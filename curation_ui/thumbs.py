@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from PIL import Image, ImageDraw
 
 from catalog.dataset import Catalog
-from catalog.storage import write_atomic
+from core.storage import write_atomic
 
 THUMB_SIZE = 112
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -51,8 +51,8 @@ def image_with_box(
     cat: Catalog, image_path: str, box: tuple[int, int, int, int], max_side: int = 800
 ) -> Image.Image | None:
     """The source image, scaled to fit ``max_side``, with the face's box drawn (on demand)."""
-    from catalog.decode import decode_image
-    from catalog.errors import FacesiftError
+    from core.decode import decode_image
+    from core.errors import FacesiftError
 
     try:
         rgb = decode_image(cat.paths.resolve(image_path).read_bytes()).rgb

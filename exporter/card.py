@@ -15,7 +15,7 @@ from catalog.agreement import Agreement, agreement
 from catalog.annotators import decided_counts
 from catalog.labels import reject_reasons
 from catalog.stats import status_counts
-from catalog.takedown import TAKEN_DOWN
+from catalog.takedowns import TAKEN_DOWN
 from exporter import baseline as baseline_report
 from exporter.leakage import Leakage
 from exporter.options import SPLITS, ExportOptions, LabelPlan

@@ -12,9 +12,9 @@ import argparse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from catalog.contract import OptionError, check_options, option
-from catalog.errors import FacesiftError
 from catalog.labels import LabelError, LabelSet, canonical
+from core.contract import OptionError, check_options, option
+from core.errors import FacesiftError
 from faces.defaults import CHIP_PADDING, NEAR_DUP_BITS
 
 FORMATS = ("imagefolder", "fer2013-csv", "hf")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from catalog.events import Vote, standing_votes
 from catalog.images import Provenance, provenance
-from catalog.takedown import TAKEN_DOWN
+from catalog.takedowns import TAKEN_DOWN
 from exporter.options import ExportOptions, LabelPlan
 
 # The manifest's keys of a provenance (a face's ``sources``), written where not empty.

@@ -19,9 +19,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.contract import Progress, ProgressFn, StageSummary, report
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
+from core.contract import Progress, ProgressFn, StageSummary, report
 from exporter import baseline, card, groups, leakage, render
 from exporter.options import (
     IDENTITY_DISTANCE,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from catalog.storage import sha256_hex
+from core.storage import sha256_hex
 from exporter.options import LabelPlan
 from exporter.render import fer_pixels
 from exporter.select import ExportFace, class_votes

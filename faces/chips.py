@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog.storage import content_relpath, sha256_hex, write_atomic
+from core.storage import content_relpath, sha256_hex, write_atomic
 
 
 def store_chip(dataset_dir: Path, png: bytes) -> str:
     """Write a chip's PNG at ``chips/ab/<sha256>.png`` (once); return that relative path.
 
-    Like catalog.storage.store_content (temporary file, then rename: a killed
+    Like core.storage.store_content (temporary file, then rename: a killed
     process leaves the whole file or none), but without an fsync per file: that
     fsync cost more than the rest of a face's processing. As with the catalog's
     ``synchronous = NORMAL``, only a power loss can then drop the newest chips;

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dlib
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 LANDMARKS_68 = "shape_predictor_68_face_landmarks.dat"
 CNN_DETECTOR = "mmod_human_face_detector.dat"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.contract import option
+from core.contract import option
 from faces.defaults import CHIP_PADDING, CHIP_SIZE, NEAR_DUP_BITS
 
 DETECTORS = ("hog", "cnn")

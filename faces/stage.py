@@ -21,11 +21,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
-from catalog.errors import FacesiftError
 from catalog.faces import DETECTOR_STEPS, insert_face
+from core.contract import Progress, ProgressFn, StageSummary, check_options, report
+from core.errors import FacesiftError
 from faces.detect import DetectParams
 from faces.dupgroups import update_dup_groups
 from faces.models import (

@@ -18,9 +18,9 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from catalog.decode import DecodeLimits, ImageRejected, decode_image
-from catalog.errors import FacesiftError
 from catalog.faces import FaceRow
+from core.decode import DecodeLimits, ImageRejected, decode_image
+from core.errors import FacesiftError
 from faces.align import face_chip, landmarks_68, landmarks_in_view, shape_points
 from faces.chips import chip_png, store_chip
 from faces.defaults import CHIP_PADDING, CHIP_SIZE

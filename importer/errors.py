@@ -1,6 +1,6 @@
 """Errors an import reports to the user as one line."""
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 
 class ImportRefused(FacesiftError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from catalog.db import transaction, utc_now
-from catalog.errors import one_line
+from core.errors import one_line
 
 
 def as_text(name: str) -> str:

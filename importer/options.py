@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from catalog.contract import option
+from core.contract import option
+from importer.defaults import DEFAULT_FPS
 from scraper.config import DownloadOptions
 
 if TYPE_CHECKING:  # importing the readers loads PyAV: not needed to build the CLI
     from importer.readers import ReadOptions
 
 LABELS_FROM = ("folders", "fer2013")
-DEFAULT_FPS = 1.0  # video frames kept per second of video
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.dataset import Catalog
-from catalog.decode import ImageRejected, decode_image
 from catalog.images import (
     ImageSource,
     StoredImage,
@@ -26,9 +24,11 @@ from catalog.images import (
     source_image_ids,
 )
 from catalog.labels import LabelError, LabelSet
-from catalog.report import counts_text
-from catalog.storage import sha256_hex, store_content
-from catalog.takedown import blocked
+from catalog.takedowns import blocked
+from core.contract import Progress, ProgressFn, StageSummary, check_options, report
+from core.decode import ImageRejected, decode_image
+from core.report import counts_text
+from core.storage import sha256_hex, store_content
 from importer.errors import ImportRefused
 from importer.extras import apply_extras, check_extras
 from importer.import_errors import as_text, record_import_error

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from catalog.contract import Progress, ProgressFn, StageSummary, report
 from catalog.dataset import Catalog
 from catalog.db import connect, transaction
 from catalog.images import ImageSource, add_source
 from catalog.labels import LabelError
-from catalog.report import counts_text
-from catalog.takedown import blocked
+from catalog.takedowns import blocked
+from core.contract import Progress, ProgressFn, StageSummary, report
+from core.report import counts_text
 from importer.columns import column_names, find_column, named_column
 from importer.errors import ImportRefused
 from importer.import_errors import record_import_error

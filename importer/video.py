@@ -15,9 +15,9 @@ from typing import BinaryIO
 
 import av
 
+from importer.defaults import DEFAULT_FPS
 from importer.errors import ImportRefused
 from importer.items import Candidate, Items, Refusal
-from importer.options import DEFAULT_FPS
 
 
 @dataclass(frozen=True)

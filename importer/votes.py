@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from catalog.contract import StageSummary
-from catalog.report import counts_text
+from core.contract import StageSummary
+from core.report import counts_text
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from catalog.report import format_table
+from core.report import format_table
 
 DIGITS = 4  # figures are rounded so that stored JSON is the same bytes for the same data
 

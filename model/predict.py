@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from catalog.contract import Progress, ProgressFn, StageSummary, check_options, option, report
 from catalog.dataset import Catalog
-from catalog.decode import ImageRejected, decode_image
-from catalog.errors import FacesiftError
-from catalog.report import format_table
+from core.contract import Progress, ProgressFn, StageSummary, check_options, option, report
+from core.decode import ImageRejected, decode_image
+from core.errors import FacesiftError
+from core.report import format_table
 from faces.align import face_chip, landmarks_68, shape_points
 from faces.defaults import CHIP_PADDING
 from faces.detect import Detection, DetectParams, detect_faces, detection_input

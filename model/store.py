@@ -17,8 +17,8 @@ from pathlib import Path
 import joblib
 
 from catalog.dataset import Catalog
-from catalog.errors import FacesiftError
 from catalog.predictions import ModelRow, events_since, latest_model_row, model_row
+from core.errors import FacesiftError
 from model.features import feature_count
 
 MODELS_DIR = "models"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog.contract import ProgressFn, StageSummary, check_options, option
 from catalog.dataset import Catalog
 from catalog.labels import LabelError
 from catalog.predictions import REJECTED, Suspect, suspects
-from catalog.report import format_table
+from core.contract import ProgressFn, StageSummary, check_options, option
+from core.report import format_table
 from model.store import require_model_row
 
 

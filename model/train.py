@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from catalog.contract import Progress, ProgressFn, StageSummary, check_options, option, report
 from catalog.dataset import Catalog
 from catalog.db import utc_now
 from catalog.predictions import (
@@ -25,6 +24,7 @@ from catalog.predictions import (
     model_faces,
     record_model,
 )
+from core.contract import Progress, ProgressFn, StageSummary, check_options, option, report
 from model import classifier, metrics, prior
 from model.features import CHIP_SIDE, feature_count
 from model.inputs import features_of

@@ -8,9 +8,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from catalog.contract import option
-from catalog.errors import FacesiftError
 from catalog.labels import LabelSet
+from core.contract import option
+from core.errors import FacesiftError
 from scraper.engines import DEFAULT_BASE_URLS, ENGINES, EngineError, parse_engines, parse_fallback
 from scraper.queries import EXPAND_MODES, QueryPlanError, QuerySpec, expand, parse_languages
 

@@ -16,7 +16,7 @@ from selenium.common.exceptions import (
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from catalog.decode import data_uri_bytes
+from core.decode import data_uri_bytes
 from scraper import page_scripts as js
 from scraper.page_state import stop_reason
 from scraper.records import Hit

@@ -1,6 +1,6 @@
 """Fetching one image URL robustly, and a pool that fetches many.
 
-A worker fetches, validates (through :func:`catalog.decode.decode_image`, the one
+A worker fetches, validates (through :func:`core.decode.decode_image`, the one
 decoder) and stores the bytes by content; it never touches the catalog. The
 outcome goes back to the caller, who records it.
 """
@@ -21,9 +21,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from catalog.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
 from catalog.images import StoredImage
-from catalog.storage import store_content
+from core.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
+from core.storage import store_content
 from scraper.config import USER_AGENT_TOKEN, DownloadOptions
 from scraper.netguard import Refused, check_url, is_public_address
 from scraper.robots import opted_out

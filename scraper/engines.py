@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 ENGINES = ("google", "bing", "duckduckgo")
 DEFAULT_BASE_URLS = {

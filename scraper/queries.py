@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 EXPAND_MODES = ("none", "synonyms", "full")
 DEFAULT_LANGUAGE = "en"

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from selenium.common.exceptions import WebDriverException
 
 from catalog import Catalog
-from catalog.contract import Progress, ProgressFn, StageSummary, check_options, report
 from catalog.db import connect
-from catalog.report import format_table
-from catalog.storage import sweep_temp_files
+from core.contract import Progress, ProgressFn, StageSummary, check_options, report
+from core.report import format_table
+from core.storage import sweep_temp_files
 from scraper import store
 from scraper.bing import BingCrawler
 from scraper.browser import Browser

@@ -12,7 +12,7 @@ import threading
 
 from catalog.db import transaction, utc_now
 from catalog.images import ImageSource, add_image, add_source
-from catalog.takedown import blocked, blocked_download, discard_blocked_file
+from catalog.takedowns import blocked, blocked_download, discard_blocked_file
 from scraper.download import Outcome
 from scraper.records import Hit
 

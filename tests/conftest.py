@@ -230,7 +230,7 @@ def make_face():
     """
     from catalog.faces import insert_face
     from catalog.images import ImageSource, StoredImage, add_image, add_source
-    from catalog.storage import store_content
+    from core.storage import store_content
 
     counter = iter(range(1_000_000))
 

@@ -11,7 +11,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from catalog.storage import TMP_SUFFIX
+from core.storage import TMP_SUFFIX
 
 
 def catalog_snapshot(dataset_dir: Path) -> dict[str, object]:

@@ -37,9 +37,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from catalog import Catalog
-from catalog.decode import KEPT_FORMATS, DecodedImage, DecodeLimits, ImageRejected, decode_image
-from catalog.errors import FacesiftError
-from catalog.storage import TMP_SUFFIX
+from core.decode import KEPT_FORMATS, DecodedImage, DecodeLimits, ImageRejected, decode_image
+from core.errors import FacesiftError
+from core.storage import TMP_SUFFIX
 from importer.options import ImportOptions
 from importer.readers import ReadOptions
 from importer.stage import ImportSummary, import_path
@@ -493,7 +493,7 @@ def test_data_uris_decode_or_fail_with_a_reason(
 
 # --- imports: shared invariants ------------------------------------------------------
 
-# Every reason code an import may record (README "import", catalog/decode.py).
+# Every reason code an import may record (README "import", core/decode.py).
 IMPORT_REASONS = DECODE_REASONS | {
     "unknown_label",
     "wrong_pixel_count",
@@ -1238,7 +1238,7 @@ def cli_flags() -> list[Flag]:
             if not a.option_strings or a.dest == "help":
                 continue
             name = max(a.option_strings, key=len)
-            spec = getattr(a.type, "spec", None)  # a number flag (catalog.cli.number_parser)
+            spec = getattr(a.type, "spec", None)  # a number flag (core.cli.number_parser)
             if a.choices:
                 flags.append(Flag(command, name, "choice", choices=tuple(a.choices)))
             elif spec is not None and a.type.kind is int:

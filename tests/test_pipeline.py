@@ -150,7 +150,7 @@ def test_bad_values_give_a_one_line_error(data_root, args, needle):
 
 def parsed(cls: type, *argv: str):
     """The ``cls`` options of a command line (parsed only, nothing run)."""
-    from catalog.cli import from_args
+    from core.cli import from_args
 
     return from_args(cls, pipeline.build_parser().parse_args(["--root", "r", *argv]))
 

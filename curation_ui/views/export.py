@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from catalog.contract import Progress
 from catalog.dataset import DatasetPaths
+from core.contract import Progress
 from curation_ui import actions, session
 from exporter.options import FORMATS, ExportError, ExportOptions, split_fractions
 from exporter.stage import ExportResult

@@ -10,8 +10,8 @@ from pathlib import Path
 import streamlit as st
 
 from catalog import Catalog
-from catalog.contract import Progress
-from catalog.storage import safe_name
+from core.contract import Progress
+from core.storage import safe_name
 from curation_ui import actions, roles, session
 from curation_ui.launch import ENV_IMPORT_ROOT
 from curation_ui.queries import latest_import_errors

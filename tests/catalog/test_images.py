@@ -4,7 +4,7 @@ import pytest
 
 from catalog import DatasetError
 from catalog.images import ImageSource, StoredImage, add_image, add_source, image_sources
-from catalog.storage import (
+from core.storage import (
     TMP_SUFFIX,
     content_relpath,
     store_content,

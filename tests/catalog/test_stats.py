@@ -6,9 +6,9 @@ import pytest
 
 from catalog.faces import insert_face
 from catalog.images import StoredImage
-from catalog.report import format_table
 from catalog.stats import by_emotion, search_breakdown, summary
-from catalog.storage import store_content
+from core.report import format_table
+from core.storage import store_content
 from scraper import store
 from scraper.download import Outcome
 from scraper.records import Hit

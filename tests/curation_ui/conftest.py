@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from catalog.storage import store_content
+from core.storage import store_content
 
 # The browser tests import these from here, with the fixtures below.
 from curation_ui.serving import free_port, serving, wait_for  # noqa: F401

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from catalog import annotators as ann
 from catalog.agreement import face_decisions
-from catalog.events import LabelEvent, face_state, fold, record
-from catalog.settings import SettingError, labels_per_face, set_labels_per_face
+from catalog.events import LabelEvent, face_state, fold, record, set_labels_per_face
+from catalog.settings import SettingError, labels_per_face
 from curation_ui import queue as q
 from tests.curation_ui.conftest import page_script
 

@@ -22,7 +22,7 @@ from catalog.db import utc_now
 from catalog.events import record
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import store_content
+from core.storage import store_content
 from tests.conftest import encode
 
 # Hugging Face must never reach for the network in tests.

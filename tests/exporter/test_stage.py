@@ -356,7 +356,7 @@ def test_fer2013_csv_imported_by_the_importer_is_seen_by_the_leakage_check(
         with Image.open(b.cat.paths.resolve(rel)) as im:
             chip = make_chip(im.convert("RGB").resize((96, 96)))
         chips.append(chip)
-        from catalog.storage import store_content
+        from core.storage import store_content
 
         _, chip_rel = store_content(b.cat.paths.dir, "chips", chip.png, "png")
         fid = insert_face(

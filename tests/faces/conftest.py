@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from catalog import Catalog
-from catalog.decode import ImageRejected, decode_image
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import store_content
+from core.decode import ImageRejected, decode_image
+from core.storage import store_content
 from faces.detect import SMALL_SIDE
 
 

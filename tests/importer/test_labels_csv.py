@@ -7,7 +7,7 @@ import pytest
 from catalog.events import face_events, face_state
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import store_content
+from core.storage import store_content
 from importer.errors import ImportRefused
 from importer.labels_csv import apply_labels_csv, read_labels_csv
 

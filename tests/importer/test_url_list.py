@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.takedown import TakedownOptions, takedown
 from importer.errors import ImportRefused
 from importer.url_list import import_url_list, is_url_list
+from takedown.stage import TakedownOptions, takedown
 from tests.scraper.conftest import TEST_DOWNLOADS
 
 

@@ -20,7 +20,7 @@ from catalog import Catalog
 from catalog.events import record
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import store_content
+from core.storage import store_content
 
 CHIP_PX = 64
 CLASSES = {"happy": 0, "sad": 45, "surprise": 90}  # label -> rotation of the crop, degrees

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.cli import OneLineParser, add_flags, from_args, terminal_progress
-from catalog.contract import (
+from core.cli import OneLineParser, add_flags, from_args, terminal_progress
+from core.contract import (
     OptionError,
     Progress,
     StageSummary,

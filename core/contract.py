@@ -2,7 +2,7 @@
 
 - ``opts`` is a frozen dataclass whose fields are declared with :func:`option`: the
   default, bounds, choices and help text of each option live there and nowhere
-  else. The command line is generated from them (:mod:`catalog.cli`), and
+  else. The command line is generated from them (:mod:`core.cli`), and
   :func:`check_options` enforces the same bounds for callers that skip the CLI
   (the review app, tests, scripts).
 - ``on_progress`` receives :class:`Progress` records, the same shape for every stage.
@@ -21,7 +21,7 @@ from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 META_KEY = "facesift"
 

@@ -7,16 +7,11 @@ import pytest
 from catalog.events import face_events, face_state, record
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
-from catalog.storage import store_content, write_atomic
-from catalog.takedown import (
-    TakedownError,
-    TakedownOptions,
-    blocked,
-    takedown,
-    takedown_counts,
-)
+from catalog.takedowns import TakedownError, blocked, takedown_counts
+from core.storage import store_content, write_atomic
 from scraper.records import Hit
 from scraper.store import add_hit, ensure_query, start_run
+from takedown.stage import TakedownOptions, takedown
 
 
 def scraped(cat, url: str, page: str, content: bytes, *, faces: int = 1, thumb: bytes = b"t"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
+from core.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
 from tests.conftest import encode
 
 

@@ -1,6 +1,6 @@
 """Command-line flags generated from a stage's options dataclass, and a terminal progress bar.
 
-Plain argparse, driven by the :func:`catalog.contract.option` metadata: it is in the
+Plain argparse, driven by the :func:`core.contract.option` metadata: it is in the
 standard library, gives ``--help`` for free, and the only thing the stages need
 from it (one flag per field, typed and bounded) is a short loop. Libraries that
 derive a CLI from dataclasses (tyro, simple-parsing) would add a dependency and
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from catalog.contract import (
+from core.contract import (
     OptionSpec,
     Progress,
     ProgressFn,

@@ -20,7 +20,7 @@ from urllib.parse import unquote_to_bytes
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from catalog.errors import FacesiftError
+from core.errors import FacesiftError
 
 # Formats we keep, and the extension a stored file of that format gets.
 KEPT_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
