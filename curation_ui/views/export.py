@@ -1,17 +1,53 @@
-"""Export: the export command's options as a form; the result's path and card when done."""
+"""Export: the export command's options as a form (``curation_ui.forms``); the result and card."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import streamlit as st
 
 from catalog.dataset import DatasetPaths
 from core.contract import Progress
-from curation_ui import actions, session
-from exporter.options import FORMATS, ExportError, ExportOptions, split_fractions
+from curation_ui import actions, forms, session
+from exporter.options import ExportOptions
 from exporter.stage import ExportResult
+
+# Shorter widget labels than the options' help (which is each widget's tooltip).
+LABELS = {
+    "out": "Output folder",
+    "format": "Format",
+    "size": "Image size (px)",
+    "color": "Colour (default gray)",
+    "splits": "Splits train,val,test",
+    "seed": "Split seed",
+    "labels": "Only these labels (L1,L2,…)",
+    "map": "Merge labels (FROM=TO,…)",
+    "min_size": "Min face size (px)",
+    "min_sharpness": "Min sharpness",
+    "max_yaw": "Max |yaw| (empty = any)",
+    "min_annotators": "Min annotators per face",
+    "include_pending": "Include pending faces that carry a label",
+    "identity_disjoint": "Keep each person in one split (needs embeddings)",
+    "overwrite": "Replace a non-empty output folder",
+    "no_baseline": "Skip the baseline model (no baseline.json, confusion matrix or card section)",
+    "padding": "Chip padding (empty = the chips' own)",
+}
+# Drawn in this order, three to a row; the toggles after them; any other option of
+# ExportOptions (a new one too) under "More options".
+GRID = (
+    "out",
+    "format",
+    "size",
+    "splits",
+    "seed",
+    "labels",
+    "map",
+    "min_size",
+    "min_sharpness",
+    "max_yaw",
+    "min_annotators",
+)
+TOGGLES = ("color", "include_pending", "identity_disjoint", "overwrite", "no_baseline")
 
 
 def render() -> None:
@@ -19,55 +55,23 @@ def render() -> None:
     cat = session.catalog()
     st.header("Export")
     with st.form("export"):
-        c = st.columns(3)
-        out = c[0].text_input("Output folder", value=str(default_out(cat.paths)), key="ex_out")
-        fmt = c[1].selectbox("Format", FORMATS, key="ex_format")
-        size = c[2].number_input("Image size (px)", 8, 1024, 48, key="ex_size")
-        c = st.columns(3)
-        color = c[0].toggle("Colour (default gray)", key="ex_color")
-        splits = c[1].text_input("Splits train,val,test", "0.8,0.1,0.1", key="ex_splits")
-        seed = c[2].number_input("Split seed", 0, 2**31 - 1, 0, key="ex_seed")
-        c = st.columns(3)
-        labels = c[0].text_input("Only these labels (L1,L2,…)", key="ex_labels")
-        mapping = c[1].text_input("Merge labels (FROM=TO,…)", key="ex_map")
-        min_size = c[2].number_input("Min face size (px)", 0.0, 10000.0, 0.0, key="ex_min_size")
-        c = st.columns(3)
-        min_sharp = c[0].number_input("Min sharpness", 0.0, 1e6, 0.0, key="ex_min_sharp")
-        max_yaw = c[1].number_input("Max |yaw| (0 = any)", 0.0, 90.0, 0.0, key="ex_max_yaw")
-        min_annotators = c[2].number_input(
-            "Min annotators per face", 0, 1000, 0, key="ex_min_annotators"
+        form = forms.OptionsForm(
+            ExportOptions, "ex", labels=LABELS, initial={"out": str(default_out(cat.paths))}
         )
-        include_pending = st.toggle("Include pending faces that carry a label", key="ex_pending")
-        identity = st.toggle("Keep each person in one split (needs embeddings)", key="ex_ident")
-        overwrite = st.toggle("Replace a non-empty output folder", key="ex_overwrite")
-        no_baseline = st.toggle(
-            "Skip the baseline model (no baseline.json, confusion matrix or card section)",
-            key="ex_no_baseline",
-        )
+        form.draw(GRID, columns=3)
+        form.draw(TOGGLES)
+        if form.pending():
+            with st.expander("More options"):
+                form.draw(columns=3)
         go = st.form_submit_button("Export", type="primary", key="ex_go")
     if not go:
+        return
+    opts = form.options()
+    if opts is None:
         return
 
     @session.shows_errors
     def run():
-        opts = ExportOptions(
-            out=Path(out).expanduser(),
-            format=fmt,
-            size=int(size),
-            color=color,
-            splits=_fractions(splits),
-            labels=labels.strip() or None,
-            map=mapping.strip() or None,
-            min_size=min_size,
-            min_sharpness=min_sharp,
-            max_yaw=max_yaw or None,
-            include_pending=include_pending,
-            min_annotators=int(min_annotators),
-            identity_disjoint=identity,
-            seed=int(seed),
-            overwrite=overwrite,
-            no_baseline=no_baseline,
-        )
         bar = st.progress(0.0, text="Exporting…")
 
         def report(p: Progress) -> None:
@@ -98,11 +102,3 @@ def _show_result(result: ExportResult) -> None:
     if result.card.is_file():
         with st.expander("Dataset card", expanded=True):
             st.code(result.card.read_text(encoding="utf-8"), language="markdown", wrap_lines=True)
-
-
-def _fractions(text: str) -> tuple[float, float, float]:
-    """The form's ``train,val,test`` text as fractions (the ``--splits`` parser, one-line error)."""
-    try:
-        return split_fractions(text)
-    except argparse.ArgumentTypeError as e:
-        raise ExportError(f"splits {e}") from None
