@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -12,22 +13,53 @@ import streamlit as st
 from catalog import Catalog
 from core.contract import Progress
 from core.storage import safe_name
-from curation_ui import actions, roles, session
+from curation_ui import actions, forms, roles, session
 from curation_ui.launch import ENV_IMPORT_ROOT
 from curation_ui.queries import latest_import_errors
+from faces.options import ExtractOptions
 from importer.items import CSV_EXTS, IMAGE_EXTS, VIDEO_EXTS, ZIP_EXTS
-from importer.options import ImportOptions
+from importer.options import LABELS_FROM, ImportOptions
 
 UPLOAD_TYPES = sorted(IMAGE_EXTS | VIDEO_EXTS | CSV_EXTS | ZIP_EXTS)
-LABEL_MODES = {
-    "none": "no labels (label them in the queue)",
+_FROM_TEXT = {
     "folders": "from subfolder names (folders or zip)",
     "fer2013": "from a FER2013 CSV's emotion column",
+}
+# The Labels selector sets two options: labels_from (one of its declared choices) or
+# label (a label of the dataset, for "one").
+LABEL_MODES = {
+    "none": "no labels (label them in the queue)",
+    **{c: _FROM_TEXT.get(c, f"from {c}") for c in LABELS_FROM},
     "one": "one label for everything",
+}
+# Filled by the page, not by a widget of the form: the path (the uploads, or a path
+# under --import-root), label and labels_from (the Labels selector), the uploaded
+# vote files, and no_extract (the "Extract faces after the import" toggle).
+IMPORT_HIDDEN = {"path", "label", "labels_from", "labels_csv", "ferplus", "no_extract"}
+IMPORT_LABELS = {
+    "source": "Source name (optional)",
+    "fps": "Video frames per second",
+    "whole_image": "The images are face crops (each whole image is one face, as in FER2013)",
+    "url_column": "URL column (URL lists)",
+    "label_column": "Label column (URL lists; empty: 'label' if present)",
+}
+# Extraction runs on every image waiting for it; the import's own face-crops toggle
+# already marks its images, so extract's whole_image (every image of the dataset) is left out.
+EXTRACT_HIDDEN = {"whole_image"}
+EXTRACT_LABELS = {
+    "detector": "Detector",
+    "upsample": "Upsampling",
+    "cascade": "Where HOG finds nothing",
+    "workers": "Worker processes (empty = one per core)",
+    "chip_size": "Chip size (px)",
+    "padding": "Chip padding",
+    "near_dup_bits": "Near-duplicate distance (bits of 64)",
+    "embeddings": "Also compute face descriptors (about 85 ms a face)",
+    "retry_errors": "Also retry the images an earlier run could not read",
 }
 
 
-def _extract_with_progress(cat: Catalog) -> str:
+def _extract_with_progress(cat: Catalog, opts: ExtractOptions) -> str:
     """Run extraction in a worker thread on its own connection; show its progress here."""
     from faces.stage import extract
 
@@ -36,7 +68,9 @@ def _extract_with_progress(cat: Catalog) -> str:
     def work() -> None:
         try:
             with Catalog.open(cat.paths.root, cat.paths.name, create=False) as own:
-                latest["summary"] = extract(own, on_progress=lambda p: latest.update(progress=p))
+                latest["summary"] = extract(
+                    own, opts, on_progress=lambda p: latest.update(progress=p)
+                )
         except Exception as e:  # raised again below, in the page's thread, never lost
             latest["error"] = e
 
@@ -56,19 +90,7 @@ def _extract_with_progress(cat: Catalog) -> str:
     return s.line() if s.images else "No image waits for face extraction."  # type: ignore[attr-defined]
 
 
-def _run(
-    cat: Catalog,
-    target: Path,
-    *,
-    source: str | None,
-    label_mode: str,
-    label,
-    fps,
-    extract,
-    whole_image: bool = False,
-    labels_csv: Path | None = None,
-    ferplus: Path | None = None,
-):
+def _run(cat: Catalog, target: Path, opts: ImportOptions, extract: ExtractOptions | None):
     status = st.empty()
 
     def report(p: Progress) -> None:
@@ -76,18 +98,10 @@ def _run(
 
     @session.shows_errors
     def start():
-        opts = ImportOptions(
-            target,
-            label=label if label_mode == "one" else None,
-            labels_from=label_mode if label_mode in ("folders", "fer2013") else None,
-            source=source or None,
-            fps=fps,
-            labels_csv=labels_csv,
-            ferplus=ferplus,
-            whole_image=whole_image,
-        )
         # The role is checked again here, whatever the page showed.
-        return actions.import_as(session.user(), cat, opts, on_progress=report)
+        return actions.import_as(
+            session.user(), cat, replace(opts, path=target), on_progress=report
+        )
 
     summary = start()
     if summary is None:
@@ -95,7 +109,7 @@ def _run(
         return
     status.text(summary.line())
     if extract:
-        line = session.shows_errors(_extract_with_progress)(cat)
+        line = session.shows_errors(_extract_with_progress)(cat, extract)
         if line:
             st.text(line)
     errors = latest_import_errors(cat.conn, summary.source_name)
@@ -131,8 +145,8 @@ def render() -> None:
         "Labels", list(LABEL_MODES), format_func=LABEL_MODES.get, key="im_labels"
     )
     label = c[1].selectbox("Label", cat.labels.names, key="im_label", disabled=label_mode != "one")
-    source = c[2].text_input("Source name (optional)", key="im_source", max_chars=64)
-    fps = c[3].number_input("Video frames per second", 0.1, 60.0, 1.0, 0.5, key="im_fps")
+    form = forms.OptionsForm(ImportOptions, "im", hide=IMPORT_HIDDEN, labels=IMPORT_LABELS)
+    form.draw(["source", "fps"], columns=c[2:])
     v = st.columns(2)
     votes_csv = v[0].file_uploader(
         "Labels CSV (optional): image, label and annotator columns, a row per vote",
@@ -144,31 +158,51 @@ def render() -> None:
         type=["csv"],
         key="im_ferplus",
     )
-    extract = st.toggle("Extract faces after the import", value=True, key="im_extract")
-    whole_image = st.toggle(
-        "The images are face crops (each whole image is one face, as in FER2013)",
-        key="im_whole_image",
+    extract = st.toggle(
+        "Extract faces after the import",
+        value=not forms.default_of(ImportOptions, "no_extract"),
+        key="im_extract",
     )
+    form.draw(["whole_image"])
+    extract_form = forms.OptionsForm(
+        ExtractOptions, "ix", hide=EXTRACT_HIDDEN, labels=EXTRACT_LABELS
+    )
+    with st.expander("Face extraction options"):
+        extract_form.draw(columns=4)
+    with st.expander("More import options"):
+        form.draw(columns=2)
     if not st.button("Import", type="primary", key="im_go"):
         return
-    opts = dict(
-        source=source.strip(),
-        label_mode=label_mode,
-        label=label,
-        fps=fps,
-        extract=extract,
-        whole_image=whole_image,
+    opts = form.options(
+        path=Path(),  # replaced by the uploads' folder or the path given, once known
+        label=label if label_mode == "one" else None,
+        labels_from=label_mode if label_mode in LABELS_FROM else None,
+        no_extract=not extract,
     )
+    if opts is None:
+        return
+    extract_opts = extract_form.options() if extract else None
+    if extract and extract_opts is None:
+        return
     with tempfile.TemporaryDirectory(prefix="facesift-votes-") as votes_dir:
         # Kept apart from the upload folder, where a CSV would be imported as FER2013 rows.
         for key, upload in (("labels_csv", votes_csv), ("ferplus", ferplus_csv)):
             if upload is not None:
-                opts[key] = Path(votes_dir) / safe_name(upload.name, "upload")
-                opts[key].write_bytes(upload.getvalue())
-        _start(cat, mode, files, path, import_root, opts)
+                saved = Path(votes_dir) / safe_name(upload.name, "upload")
+                saved.write_bytes(upload.getvalue())
+                opts = replace(opts, **{key: saved})
+        _start(cat, mode, files, path, import_root, opts, extract_opts)
 
 
-def _start(cat: Catalog, mode: str, files, path, import_root, opts: dict) -> None:
+def _start(
+    cat: Catalog,
+    mode: str,
+    files,
+    path,
+    import_root,
+    opts: ImportOptions,
+    extract: ExtractOptions | None,
+) -> None:
     if mode == "Upload files":
         if not files:
             st.warning("Choose some files first.")
@@ -180,11 +214,12 @@ def _start(cat: Catalog, mode: str, files, path, import_root, opts: dict) -> Non
                 (folder / safe_name(f.name, "upload")).write_bytes(f.getvalue())
             # FER+ votes re-label one FER2013 CSV: import that file, not the folder.
             single = folder / safe_name(files[0].name, "upload")
-            _run(cat, single if opts.get("ferplus") and len(files) == 1 else folder, **opts)
+            target = single if opts.ferplus and len(files) == 1 else folder
+            _run(cat, target, opts, extract)
     else:
         if not path or not path.strip():
             st.warning("Give a path first.")
             return
         target = session.shows_errors(roles.import_path_inside)(path.strip(), import_root)
         if target is not None:
-            _run(cat, target, **opts)
+            _run(cat, target, opts, extract)
