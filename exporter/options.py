@@ -99,7 +99,8 @@ class ExportOptions:
     identity_disjoint: bool = option(
         False, help="keep each person in one split (needs extract --embeddings)"
     )
-    seed: int = option(0, help="split seed")
+    # scikit-learn takes a random_state of 0 to 2**32 - 1 (the baseline model is seeded with it).
+    seed: int = option(0, help="split seed", low=0, high=2**32 - 1)
     overwrite: bool = option(False, help="replace a non-empty --out")
     no_baseline: bool = option(
         False,

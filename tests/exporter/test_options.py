@@ -120,3 +120,12 @@ def test_the_same_options_typed_differently_record_the_same():
     a = ExportOptions(out=Path("x"), min_size=0, splits=(0.8, 0.1, 0.1), max_yaw=30)
     b = ExportOptions(out=Path("x"), min_size=0.0, splits=[0.8, 0.1, 0.1], max_yaw=30.0)
     assert repr(a.as_record()) == repr(b.as_record())
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_the_baseline_cannot_take_is_refused_in_one_line(seed):
+    """scikit-learn takes random_state 0 to 2**32 - 1; outside it the baseline would crash."""
+    from core.contract import OptionError, check_options
+
+    with pytest.raises(OptionError, match="seed"):
+        check_options(ExportOptions(out=Path("x"), seed=seed))
