@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Set up (idempotent) with the test extra, lint, then run the whole test suite.
-# Arguments go to pytest.
+# Set up (idempotent) with the test and cluster extras, lint, then run the whole test suite
+# on every core (pytest-xdist). Arguments go to pytest: `./test.sh -m "not slow"` is the
+# quick subset while working; `./test.sh -n 0 tests/faces` runs in one process.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest -n "${FACESIFT_TEST_WORKERS:-$(nproc)}" "$@"

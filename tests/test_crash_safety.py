@@ -147,6 +147,7 @@ def check_killed_runs(root: Path, start: str, cmd_for, name: str) -> None:
     assert partial >= 2, f"only {partial} of {len(SEEDS)} kills interrupted the work"
 
 
+@pytest.mark.slow
 def test_import_killed_anywhere(reviewed):
     root = reviewed.root
 
@@ -160,6 +161,7 @@ def test_import_killed_anywhere(reviewed):
     assert len(faces) > len(catalog_snapshot(root / "base")["faces"])
 
 
+@pytest.mark.slow
 def test_extract_killed_anywhere(reviewed):
     root = reviewed.root
     copy_dataset(root, "base", "imported")
@@ -172,6 +174,7 @@ def test_extract_killed_anywhere(reviewed):
     check_killed_runs(root, "imported", cmd, "extract")
 
 
+@pytest.mark.slow
 def test_export_killed_anywhere(reviewed, tmp_path):
     root = reviewed.root
     # Both batches, extracted: enough faces that the export outlasts its start-up.
@@ -207,6 +210,7 @@ def test_export_killed_anywhere(reviewed, tmp_path):
     assert catalog_snapshot(root / "both") == before
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_scrape_killed_anywhere(tmp_path, make_fake_search):
     server = make_fake_search(n_good=14, faults=False, image_delay_s=0.15, distinct_per_query=True)

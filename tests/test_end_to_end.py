@@ -58,6 +58,7 @@ def detector():
     return dlib.get_frontal_face_detector()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_run_review_and_export_all_seven_emotions(data_root, make_fake_search, detector, tmp_path):
     server = make_fake_search(n_good=PER_QUERY, faults=False, distinct_per_query=True)
@@ -170,6 +171,7 @@ def test_run_review_and_export_all_seven_emotions(data_root, make_fake_search, d
     assert loaded == expected_export
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_run_serves_the_review_app_after_its_summary(data_root, make_fake_search, tmp_path):
     server = make_fake_search(n_good=3, faults=False)

@@ -375,6 +375,7 @@ def reply_st(draw: st.DrawFn) -> Reply:
     return Reply(status, headers, body)
 
 
+@pytest.mark.slow
 @MEDIUM
 @given(replies=st.lists(reply_st(), min_size=1, max_size=4))
 @example(replies=[Reply(200, (("Content-Length", "³"),), b"x")])  # int("³") raised
@@ -776,6 +777,7 @@ def file_entries(root: Path) -> list[str]:
 @example(  # a line break in a file name made a reason of two lines
     root_name="in", files=[([], "\x1e", ".csv", "empty", 0)], links=[], mode="plain", limit=None
 )
+@pytest.mark.slow
 def test_import_of_a_hostile_folder(
     root_name: str, files: list[tuple], links: list[tuple], mode: str, limit: int | None
 ) -> None:
@@ -911,6 +913,7 @@ DEFAULT_ZIP_TOTAL = ReadOptions().zip_max_total_bytes
     total=DEFAULT_ZIP_TOTAL,
     folders=False,
 )
+@pytest.mark.slow
 def test_import_of_a_hostile_zip(
     members: list[tuple], damage: list[Mutation] | None, total: int, folders: bool
 ) -> None:
@@ -1117,6 +1120,7 @@ def fer_oracle(
     encoding="utf-8",
     fixed=None,
 )
+@pytest.mark.slow
 def test_import_of_a_hostile_fer2013_csv(
     header: tuple[str, ...], rows: list[FerRow], encoding: str, fixed: str | None
 ) -> None:
@@ -1353,6 +1357,7 @@ def test_bad_command_line_values_are_one_line_errors(
     assert not Path(root).exists(), "a refused command line created the data root"
 
 
+@pytest.mark.slow
 @FAST
 @given(data=st.data())
 def test_any_command_line_value_parses_or_is_a_one_line_error(data: st.DataObject) -> None:

@@ -373,6 +373,7 @@ def test_review_stops_its_server_on_a_stop_signal(sig, data_root, tmp_path):
     serve_then_signal(argv, sig, tmp_path / "review.log")
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_run_stops_its_review_server_on_sigterm(data_root, make_fake_search, tmp_path):
@@ -406,6 +407,7 @@ def test_a_command_imports_only_its_own_options(data_root):
 # --- SIGTERM and SIGHUP end a command as Ctrl+C does: its clean-up runs, work done is kept
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 @pytest.mark.parametrize(("sig", "group"), [("SIGTERM", False), ("SIGHUP", True)])
 def test_extract_stopped_by_a_signal_keeps_its_work_and_leaves_no_worker(

@@ -45,6 +45,7 @@ def events(cat):
     ]
 
 
+@pytest.mark.slow
 def test_label_with_keys_and_reject_with_clicks(server, browser, seeded, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By

@@ -118,6 +118,7 @@ def events_of(cat, who: str) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow
 def test_two_annotators_in_two_browsers_give_independent_second_opinions(
     team_server, browsers, seeded, tmp_path
 ):

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 GUESS = re.compile(r"^(\w+) (\d+)%$")
 
 
+@pytest.mark.slow
 def test_upload_a_photo_and_see_its_faces_with_the_top_3(
     seeded,
     server,  # noqa: F811

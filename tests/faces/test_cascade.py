@@ -249,6 +249,7 @@ def test_face_row_round_trip(catalog, add_image_bytes, single_face_photo):
         insert_face(catalog.conn, image_id, row, (1, 2, 3, 4))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
 def test_cascade_finds_fer2013_faces(data_root, add_image_bytes):
     """15 crops of each FER2013 class (PrivateTest): HOG alone finds about two in three."""

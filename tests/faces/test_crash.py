@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 
+import pytest
 from PIL import Image
 
 import pipeline
@@ -20,6 +21,7 @@ def _dies_on_marked_images(tasks):
     return process_chunk(tasks)
 
 
+@pytest.mark.slow
 def test_a_worker_crash_is_isolated_to_its_image(
     monkeypatch, data_root, single_face_photo, add_image_bytes
 ):
@@ -47,6 +49,7 @@ def test_a_worker_crash_is_isolated_to_its_image(
     assert (s.done, s.no_face, s.errors) == (1, len(plain), 1)
 
 
+@pytest.mark.slow
 def test_a_chips_folder_that_cannot_be_written_stops_the_run(
     data_root, single_face_photo, no_face_photo, add_image_bytes, capsys
 ):

@@ -54,6 +54,7 @@ def test_auto_keeps_level_zero_on_large_photos_with_faces(models, single_face_ph
     assert [d.upsample for d in detect_faces(models, rgb, DetectParams())] == [0]
 
 
+@pytest.mark.slow
 def test_cnn_detector_and_descriptors(data_root, single_face_photo, no_face_photo, add_image_bytes):
     """MMOD CNN boxes and 128-d descriptors: a re-encoded copy is the same person."""
     from catalog import Catalog

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from catalog import Catalog
 from faces.stage import ExtractOptions, extract
 from tests.conftest import (
@@ -42,6 +44,7 @@ def _dump(cat: Catalog) -> tuple[dict, set[str]]:
     return catalog_snapshot(cat.paths.dir), stored_files(cat.paths.dir)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_image_bytes):
     images = _images(photos)
     for name in ("killed", "whole"):
@@ -81,6 +84,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(data_root, photos, add_
     assert killed == whole
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_images_done_and_exits_cleanly(data_root, photos, add_image_bytes):
     # Enough work that the run is still going after its first write (a second in).
     n = 30

@@ -105,6 +105,7 @@ def _faces_of(cat: Catalog, image_id: int) -> list:
     ).fetchall()
 
 
+@pytest.mark.slow
 def test_face_counts_match_what_dlib_finds(extracted, extract_photos, expected_auto):
     cat, ids, _ = extracted
     for p in extract_photos:
@@ -180,6 +181,7 @@ def test_every_face_row_is_complete(extracted):
         assert state["status"] == "pending" and state["label"] == "happy"
 
 
+@pytest.mark.slow
 def test_border_cut_is_flagged(extracted, extract_photos):
     cat, ids, _ = extracted
     partial = [p for p in extract_photos if p.kind == "single_partial"]
@@ -331,6 +333,7 @@ def _iou(a: tuple, b: tuple) -> float:
     return inter / (area - inter)
 
 
+@pytest.mark.slow
 def test_orientation_and_unusual_pixel_formats(data_root, single_face_photo, add_image_bytes):
     """EXIF-rotated, CMYK, 16-bit and palette files: each decoded upright to RGB, face found."""
     with Image.open(single_face_photo.path) as im:

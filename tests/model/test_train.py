@@ -258,6 +258,7 @@ def test_prior_weight_is_a_flag_recorded_with_the_model_and_mixed_in(planted, ca
     assert "prior-weight" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
 def test_prior_finds_planted_errors_on_real_fer2013_faces(tmp_path):
     # 20 real FER2013 faces per class, imported as a user would, 14 labels flipped.

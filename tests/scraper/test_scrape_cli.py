@@ -25,6 +25,7 @@ def facesift(root, *args: str, **popen) -> subprocess.CompletedProcess | subproc
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_scrape_50_links_and_stats_counts_them(data_root, make_fake_search):
     server = make_fake_search(n_good=60, faults=False)
@@ -46,6 +47,7 @@ def test_scrape_50_links_and_stats_counts_them(data_root, make_fake_search):
     assert all("facesift" in ua for ua in server.fake.user_agents)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_scrape_without_private_hosts_refuses_loopback_downloads(data_root, make_fake_search):
     server = make_fake_search(n_good=3, faults=False)
@@ -59,6 +61,7 @@ def test_scrape_without_private_hosts_refuses_loopback_downloads(data_root, make
     assert not server.fake.downloader_requests
 
 
+@pytest.mark.slow
 def test_bad_options_are_one_line_errors(data_root):
     done = facesift(data_root, "scrape", "--query", "smiling kids")
     assert done.returncode == 2 and done.stderr.startswith("facesift: error: --query needs --label")
@@ -71,6 +74,7 @@ def test_bad_options_are_one_line_errors(data_root):
     assert done.stderr == "facesift: error: no browser at /no/chrome\n"
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_a_scrape_killed_mid_download_and_rerun_equals_an_uninterrupted_one(
     data_root, make_fake_search

@@ -48,6 +48,7 @@ def test_the_delay_spaces_queries_of_one_engine_with_jitter():
     assert Pacer(0).wait("google") == 0
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_a_block_mid_run_pauses_google_and_the_rest_goes_to_the_fallback(
     catalog, make_fake_search, browser
@@ -82,6 +83,7 @@ def test_a_block_mid_run_pauses_google_and_the_rest_goes_to_the_fallback(
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_every_query_on_every_engine_with_one_image_per_url_and_content(
     catalog, make_fake_search, browser

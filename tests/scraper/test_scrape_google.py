@@ -17,6 +17,7 @@ QUERY = "happy human face"
     ("prefix", "layout", "consent"),
     [("", "google-2024", "consent page"), ("/legacy", "google-2020", "consent dialog")],
 )
+@pytest.mark.slow
 def test_crawl_collects_every_original_and_downloads_keep_the_good_images(
     catalog, make_fake_search, browser, prefix, layout, consent, caplog
 ):
@@ -97,6 +98,7 @@ def test_an_unreachable_engine_and_a_layout_change_fail_with_clear_messages(
     assert "scraper/selectors.toml" in summary.queries[0].message
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_run_keeps_everything_stored_and_a_rerun_finishes(
     catalog, make_fake_search, browser, monkeypatch
 ):

@@ -92,6 +92,7 @@ def test_every_page_state_ends_the_query_as_it_should(fake_search, browser, word
     assert why in outcome.message
 
 
+@pytest.mark.slow
 def test_headful_waits_for_a_person_to_pass_the_captcha(make_fake_search, browser):
     server = make_fake_search(n_good=4, faults=False, batch=8)
     # Headless, the captcha blocks at once; "headful" (the crawler is told so), the
@@ -153,6 +154,7 @@ def test_duckduckgo_reads_i_js_in_the_page_session_until_nothing_new(make_fake_s
     assert outcome.status == "blocked" and "anomaly-modal" in outcome.message
 
 
+@pytest.mark.slow
 def test_a_profile_keeps_the_consent_answer_between_runs(fake_search, tmp_path):
     from scraper.browser import Browser
 
