@@ -21,10 +21,10 @@ from PIL import Image
 from catalog.faces import FaceRow
 from core.decode import DecodeLimits, ImageRejected, decode_image
 from core.errors import FacesiftError
-from faces.align import face_chip, landmarks_68, landmarks_in_view, shape_points
 from faces.chips import chip_png, store_chip
 from faces.defaults import CHIP_PADDING, CHIP_SIZE
-from faces.detect import Detection, DetectParams, detect_faces, detection_input, whole_image
+from faces.detect import DetectParams
+from faces.finder import FoundFace, find_aligned_faces
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
 
@@ -98,49 +98,36 @@ def find_faces(
     """Every face of an upright RGB image, with its chip stored and its figures measured.
 
     With ``whole`` the image is one face crop: its box is the image (no detector runs).
+    Faces are found, landmarked and aligned by :func:`faces.finder.find_aligned_faces`,
+    as predict finds them.
     """
-    if whole:
-        detections = [whole_image(img.size)]
-        rgb = np.asarray(img)
-    else:
-        prepared = detection_input(img, config.detect)
-        detections = detect_faces(models, img, config.detect, prepared)
-        if not detections:
-            return []
-        # Landmarks and chips use the full image: the detector's copy when it is one.
-        rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
-    return [face_row(models, config, img, rgb, i, det) for i, det in enumerate(detections)]
+    found = find_aligned_faces(
+        models,
+        img,
+        config.detect,
+        chip_size=config.chip_size,
+        padding=config.padding,
+        whole=whole,
+        descriptors=models.descriptor is not None,
+    )
+    return [face_row(config, i, face) for i, face in enumerate(found)]
 
 
-def face_row(
-    models: Models,
-    config: WorkerConfig,
-    img: Image.Image,
-    rgb: np.ndarray,
-    index: int,
-    det: Detection,
-) -> FaceRow:
-    """One detected face measured: landmarks, its chip stored, figures, hashes."""
-    if det.step == "hog":
-        shape = landmarks_68(models, rgb, det.raw_box)
-        points = shape_points(shape)
-    else:
-        # Found in a framed or enlarged copy: a tight crop or a small image.
-        shape, points = landmarks_in_view(models, img, det.raw_box)
-    chip = face_chip(rgb, shape, config.chip_size, config.padding, points)
+def face_row(config: WorkerConfig, index: int, face: FoundFace) -> FaceRow:
+    """One found face measured: its chip stored, figures, hashes."""
+    det, points, chip = face.detection, face.points, face.chip
     try:
         chip_path = store_chip(Path(config.dataset_dir), chip_png(chip))
     except OSError as e:
         raise ChipStoreError(
             f"cannot write chips under {config.dataset_dir}: {e.strerror or e}"
         ) from None
-    figures = chip_figures(chip, config.padding)
+    figures = chip_figures(chip, face.padding)
     yaw, pitch = yaw_pitch_degrees(points)
     left, top, right, bottom = det.raw_box
     embedding = None
-    if models.descriptor is not None:
-        vec = models.descriptor.compute_face_descriptor(rgb, shape)
-        embedding = np.asarray(vec, dtype="<f4").tobytes()
+    if face.descriptor is not None:
+        embedding = np.asarray(face.descriptor, dtype="<f4").tobytes()
     return FaceRow(
         face_index=index,
         box=det.box,
@@ -151,7 +138,7 @@ def face_row(
         landmarks=_landmarks_json(points),
         chip_path=chip_path,
         chip_size=config.chip_size,
-        chip_padding=config.padding,
+        chip_padding=face.padding,
         size_px=math.sqrt(max(right - left, 0) * max(bottom - top, 0)),
         sharpness=figures.sharpness,
         brightness=figures.brightness,

@@ -1,0 +1,107 @@
+"""The one face finder: detect every face of an image, fit its 68 landmarks, align its chip.
+
+Extract (faces.worker) and predict (model.predict) both call
+:func:`find_aligned_faces`, so that a face predict is asked about is found,
+landmarked and aligned exactly as the faces the model learnt from were stored:
+a model's features are computed from these landmarks and chips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dlib
+import numpy as np
+from PIL import Image
+
+from faces.align import face_chip, landmarks_68, landmarks_in_view, shape_points
+from faces.defaults import CHIP_PADDING, CHIP_SIZE
+from faces.detect import Detection, DetectParams, detect_faces, detection_input, whole_image
+from faces.models import Models
+
+
+@dataclass(frozen=True, eq=False)  # numpy arrays: compare fields, not faces
+class FoundFace:
+    """One face of an image: how it was found, its landmarks and its aligned chip."""
+
+    detection: Detection  # its box in image pixels, and the step that found it
+    shape: dlib.full_object_detection  # the 68 landmarks as dlib holds them (rounded)
+    points: np.ndarray  # (68, 2) float x, y in image pixels
+    chip: np.ndarray  # (chip_size, chip_size, 3) uint8, aligned on the eyes
+    padding: float  # the chip's padding around the landmarks
+    descriptor: np.ndarray | None = None  # dlib's 128-d face descriptor, when asked
+
+    @property
+    def step(self) -> str:
+        """What found the face: "hog", "hog+frame", "cnn" or "whole" (the image is the face)."""
+        return self.detection.step
+
+
+def find_aligned_faces(
+    models: Models,
+    img: Image.Image,
+    params: DetectParams | None = None,
+    *,
+    chip_size: int = CHIP_SIZE,
+    padding: float = CHIP_PADDING,
+    whole: bool = False,
+    descriptors: bool = False,
+) -> list[FoundFace]:
+    """Every face of an upright RGB image, in detection order, landmarked and aligned.
+
+    With ``whole`` the image is one face crop: its box is the image (no detector
+    runs). ``descriptors`` also computes dlib's face descriptor (the models must be
+    loaded with ``embeddings=True``).
+    """
+    if whole:
+        detections = [whole_image(img.size)]
+        rgb = np.asarray(img)
+    else:
+        params = params or DetectParams()
+        prepared = detection_input(img, params)
+        detections = detect_faces(models, img, params, prepared)
+        if not detections:
+            return []
+        # Landmarks and chips use the full image: the detector's copy when it is one.
+        rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
+    return [
+        align_face(models, img, rgb, det, chip_size, padding, descriptors=descriptors)
+        for det in detections
+    ]
+
+
+def align_face(
+    models: Models,
+    img: Image.Image,
+    rgb: np.ndarray,
+    det: Detection,
+    chip_size: int = CHIP_SIZE,
+    padding: float = CHIP_PADDING,
+    *,
+    descriptors: bool = False,
+) -> FoundFace:
+    """One detected face (``rgb`` is ``img``'s pixels) landmarked and aligned."""
+    shape, points = fit_landmarks(models, img, rgb, det)
+    chip = face_chip(rgb, shape, chip_size, padding, points)
+    descriptor = None
+    if descriptors:
+        if models.descriptor is None:
+            raise ValueError("face descriptors need the models loaded with embeddings=True")
+        descriptor = np.asarray(models.descriptor.compute_face_descriptor(rgb, shape))
+    return FoundFace(det, shape, points, chip, padding, descriptor)
+
+
+def fit_landmarks(
+    models: Models, img: Image.Image, rgb: np.ndarray, det: Detection
+) -> tuple[dlib.full_object_detection, np.ndarray]:
+    """The 68 landmarks of a detected face, as a dlib shape and as (68, 2) floats.
+
+    A face HOG found in the image itself is fitted there. One found in a framed or
+    enlarged copy (a tight crop or a small image: the frame and CNN steps), or a
+    whole-image face, is fitted on an enlarged, framed copy of its surroundings
+    (:func:`faces.align.landmarks_in_view`).
+    """
+    if det.step == "hog":
+        shape = landmarks_68(models, rgb, det.raw_box)
+        return shape, shape_points(shape)
+    return landmarks_in_view(models, img, det.raw_box)
