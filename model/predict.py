@@ -1,8 +1,8 @@
 """``facesift predict``: every face of a photo, a folder or a video, boxed, with its top labels.
 
-Faces are found, landmarked and aligned by the extract stage's own functions
-(faces.detect, faces.align), so a face is seen exactly as the model saw the
-faces it learnt from; files and video frames are read by the importer's readers.
+Faces are found, landmarked and aligned by the extract stage's own finder
+(faces.finder), so a face is seen exactly as the model saw the faces it learnt
+from; files and video frames are read by the importer's readers.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from core.contract import Progress, ProgressFn, StageSummary, check_options, opt
 from core.decode import ImageRejected, decode_image
 from core.errors import FacesiftError
 from core.report import format_table
-from faces.align import face_chip, landmarks_68, shape_points
 from faces.defaults import CHIP_PADDING
-from faces.detect import Detection, DetectParams, detect_faces, detection_input
+from faces.detect import Detection, DetectParams
+from faces.finder import find_aligned_faces
 from faces.models import Models, load_models
 from importer.items import Candidate, Refusal
 from importer.readers import ReadOptions, read_file, read_folder
@@ -159,20 +159,16 @@ def predict_image(
 
 
 def aligned_faces(
-    face_models: Models, img: Image.Image, params: DetectParams
+    face_models: Models, img: Image.Image, params: DetectParams, *, chip_size: int = CHIP_SIZE
 ) -> list[tuple[Detection, FaceInput]]:
-    """Every face of an RGB image, found and aligned as the extract stage does, with its
-    detection (box in image pixels)."""
-    prepared = detection_input(img, params)
-    detections = detect_faces(face_models, img, params, prepared)
-    full = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
-    out = []
-    for det in detections:
-        shape = landmarks_68(face_models, full, det.raw_box)
-        points = shape_points(shape)
-        chip = face_chip(full, shape, CHIP_SIZE, CHIP_PADDING, points)
-        out.append((det, FaceInput(np.asarray(chip), CHIP_PADDING, points)))
-    return out
+    """Every face of an RGB image, with its detection (box in image pixels), found,
+    landmarked and aligned by the extract stage's own finder
+    (:func:`faces.finder.find_aligned_faces`)."""
+    found = find_aligned_faces(face_models, img, params, chip_size=chip_size, padding=CHIP_PADDING)
+    return [
+        (face.detection, FaceInput(np.asarray(face.chip), face.padding, face.points))
+        for face in found
+    ]
 
 
 def top_labels(p: np.ndarray, classes: tuple[str, ...], k: int) -> tuple[tuple[str, float], ...]:

@@ -82,3 +82,58 @@ def add_image_bytes():
 def expected_auto():
     """``expected(photo, cascade="auto") -> int``: the faces ``--upsample auto`` finds."""
     return _expected_auto
+
+
+# --- the astronaut and tight crops of her face, one for each cascade step ----------------
+# scikit-image's photo: no ../shared needed. HOG finds her face at upsample 0; cropped
+# inside its own box, only the frame step (15% cut) or only the CNN step (20%) does.
+FRAME_CUT = 0.15
+CNN_CUT = 0.2
+
+
+def tight_crop(astronaut, cut: float):
+    """The face cropped inside its own box (``cut`` of its width off the top and sides, half
+    that off the chin): a crop where the face fills the frame. Also where the face box
+    lies in the crop's pixels."""
+    img, (left, top, right, bottom), _ = astronaut
+    w = right - left
+    crop = (round(left + cut * w), round(top + cut * w), round(right - cut * w), bottom)
+    crop = (*crop[:3], round(bottom - cut * w / 2))
+    face = (left - crop[0], top - crop[1], right - crop[0], bottom - crop[1])
+    return img.crop(crop), face
+
+
+@pytest.fixture(scope="session")
+def models():
+    """dlib's HOG detector and 68-point landmark model (the CNN on first need)."""
+    from faces.models import load_models
+
+    return load_models()
+
+
+@pytest.fixture(scope="session")
+def astronaut(models, tmp_path_factory):
+    """scikit-image's astronaut photo, her face box and her extracted face (HOG at upsample 0)."""
+    from PIL import Image
+    from skimage import data as skimage_data
+
+    from faces.detect import DetectParams, detect_faces
+    from faces.worker import WorkerConfig, find_faces
+
+    img = Image.fromarray(skimage_data.astronaut())
+    dets = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
+    assert len(dets) == 1
+    box = dets[0].raw_box
+    return img, box, find_faces(models, WorkerConfig(str(tmp_path_factory.mktemp("ds"))), img)[0]
+
+
+@pytest.fixture(scope="session")
+def frame_crop(astronaut):
+    """A tight crop of the astronaut's face that HOG misses and the frame step finds."""
+    return tight_crop(astronaut, FRAME_CUT)[0]
+
+
+@pytest.fixture(scope="session")
+def cnn_crop(astronaut):
+    """A tighter crop of her face that only the CNN step finds."""
+    return tight_crop(astronaut, CNN_CUT)[0]
