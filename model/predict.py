@@ -24,6 +24,8 @@ from faces.defaults import CHIP_PADDING
 from faces.detect import Detection, DetectParams
 from faces.finder import find_aligned_faces
 from faces.models import Models, load_models
+from faces.options import CASCADES, DETECTORS, ExtractOptions
+from importer.defaults import DEFAULT_FPS
 from importer.items import Candidate, Refusal
 from importer.readers import ReadOptions, read_file, read_folder
 from importer.video import VideoOptions
@@ -73,7 +75,7 @@ class FilePrediction:
 
 @dataclass(frozen=True)
 class PredictOptions:
-    """What to predict on and how to show it."""
+    """What to predict on and how to show it (faces found with extract's defaults and choices)."""
 
     path: Path = option(
         help="a photo, a video, or a folder of them", positional=True, metavar="PATH"
@@ -81,15 +83,17 @@ class PredictOptions:
     top: int = option(3, help="labels shown per face", metavar="K", low=1, high=50)
     json: bool = option(False, help="print JSON instead of a table")
     fps: float = option(
-        1.0, help="video frames read per second of video", metavar="N", low=0.001, high=240
+        DEFAULT_FPS, help="video frames read per second of video", metavar="N", low=0.001, high=240
     )
     cascade: str = option(
-        "auto",
+        ExtractOptions.cascade,
         help="where HOG finds no face, try a framed copy and dlib's CNN (as extract does); "
         "'off' is faster on frames without faces",
-        choices=("auto", "off"),
+        choices=CASCADES,
     )
-    detector: str = option("hog", help="face detector", choices=("hog", "cnn"), cli=False)
+    detector: str = option(
+        ExtractOptions.detector, help="face detector", choices=DETECTORS, cli=False
+    )
 
 
 @dataclass

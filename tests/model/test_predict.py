@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -10,9 +11,11 @@ import pytest
 from PIL import Image
 
 import pipeline
+from core.contract import spec_of
 from faces.detect import DetectParams, detect_faces
 from faces.models import load_models
-from model.predict import predict_image, top_labels
+from faces.options import ExtractOptions
+from model.predict import PredictOptions, predict_image, top_labels
 from model.store import latest_model
 from model.train import TrainOptions, train
 
@@ -113,3 +116,14 @@ def test_predict_without_a_model_or_path_is_a_one_line_error(planted, tmp_path, 
 def test_top_labels_breaks_ties_by_class_order():
     p = np.array([0.25, 0.5, 0.25])
     assert top_labels(p, ("a", "b", "c"), 2) == (("b", 0.5), ("a", 0.25))
+
+
+def test_predict_finds_faces_with_extracts_choices_and_defaults():
+    from importer.defaults import DEFAULT_FPS
+
+    fields = {f.name: f for f in dataclasses.fields(PredictOptions)}
+    for name in ("detector", "cascade"):
+        extract = next(f for f in dataclasses.fields(ExtractOptions) if f.name == name)
+        assert fields[name].default == extract.default
+        assert spec_of(fields[name]).choices == spec_of(extract).choices
+    assert fields["fps"].default == DEFAULT_FPS
