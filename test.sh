@@ -4,7 +4,7 @@
 # quick subset while working; `./test.sh -n 0 tests/faces` runs in one process.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/setup.sh test
+scripts/setup.sh test,cluster
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest -n "${FACESIFT_TEST_WORKERS:-$(nproc)}" "$@"
