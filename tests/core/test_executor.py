@@ -108,20 +108,27 @@ def test_an_address_without_a_scheduler_is_one_line_within_ten_seconds():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     started = time.monotonic()
-    with pytest.raises(ExecutorError, match=f"no Dask scheduler answers at tcp://127.0.0.1:{port}"):
-        with open_executor(scheduler=f"tcp://127.0.0.1:{port}", workers=1):
-            pass
+    address = f"tcp://127.0.0.1:{port}"
+    with (
+        pytest.raises(ExecutorError, match=f"no Dask scheduler answers at {address}"),
+        open_executor(scheduler=address, workers=1),
+    ):
+        pass
     assert time.monotonic() - started < 10
 
 
 def test_a_bad_address_and_a_missing_dask_are_one_line_errors(monkeypatch):
-    with pytest.raises(ExecutorError, match="give 'local' or an address"):
-        with open_executor(scheduler="myhost", workers=1):
-            pass
+    with (
+        pytest.raises(ExecutorError, match="give 'local' or an address"),
+        open_executor(scheduler="myhost", workers=1),
+    ):
+        pass
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
-    with pytest.raises(ExecutorError, match=r"pip install 'facesift\[cluster\]'") as e:
-        with open_executor(scheduler="local", workers=1):
-            pass
+    with (
+        pytest.raises(ExecutorError, match=r"pip install 'facesift\[cluster\]'") as e,
+        open_executor(scheduler="local", workers=1),
+    ):
+        pass
     assert "\n" not in str(e.value)
 
 
