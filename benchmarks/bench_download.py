@@ -92,10 +92,10 @@ def full_pipeline(urls: list[str], concurrency: int) -> tuple[float, int]:
     """Seconds to fetch, validate, hash, store and record every URL; images stored."""
     from catalog import Catalog
     from catalog.db import connect
+    from catalog.scrape import Recorder, add_hit, ensure_query, start_run
     from scraper.config import DownloadOptions
     from scraper.download import DownloadPool, Fetcher
     from scraper.records import Hit
-    from scraper.store import Recorder, add_hit, ensure_query, start_run
 
     opts = DownloadOptions(concurrency=concurrency, per_host=concurrency, allow_private_hosts=True)
     with tempfile.TemporaryDirectory() as d, Catalog.open(d, "bench") as cat:

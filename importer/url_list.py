@@ -25,6 +25,7 @@ from catalog.dataset import Catalog
 from catalog.db import connect, transaction
 from catalog.images import ImageSource, add_source
 from catalog.labels import LabelError
+from catalog.scrape import Recorder, download_row, queue_download
 from catalog.takedowns import blocked
 from core.contract import Progress, ProgressFn, StageSummary, report
 from core.report import counts_text
@@ -33,7 +34,6 @@ from importer.errors import ImportRefused
 from importer.import_errors import record_import_error
 from scraper.config import DownloadOptions
 from scraper.download import DownloadPool, Fetcher, Outcome
-from scraper.store import Recorder, download_row, queue_download
 
 URL_LIST_EXTS = frozenset({"txt", "csv", "tsv", "parquet"})
 CHUNK = 2000  # rows held in memory at once: a list of millions streams through

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from selenium.common.exceptions import WebDriverException
 
 from catalog import Catalog
+from catalog import scrape as store
 from catalog.db import connect
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.report import format_table
 from core.storage import sweep_temp_files
-from scraper import store
 from scraper.bing import BingCrawler
 from scraper.browser import Browser
 from scraper.config import ScrapeOptions, load_selectors, plan_queries

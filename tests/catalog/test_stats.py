@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from catalog import scrape as store
 from catalog.faces import insert_face
 from catalog.images import StoredImage
 from catalog.stats import by_emotion, search_breakdown, summary
 from core.report import format_table
 from core.storage import store_content
-from scraper import store
 from scraper.download import Outcome
 from scraper.records import Hit
 

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from PIL import Image
 
+from catalog.scrape import Recorder, add_hit, ensure_query, start_run
 from scraper.download import DownloadPool, Fetcher
 from scraper.records import Hit
-from scraper.store import Recorder, add_hit, ensure_query, start_run
 from tests.scraper.conftest import TEST_DOWNLOADS
 from tests.scraper.fixture_server import FAULTS
 

@@ -102,7 +102,7 @@ def test_an_unreachable_engine_and_a_layout_change_fail_with_clear_messages(
 def test_ctrl_c_mid_run_keeps_everything_stored_and_a_rerun_finishes(
     catalog, make_fake_search, browser, monkeypatch
 ):
-    from scraper import store
+    from catalog import scrape as store
 
     server = make_fake_search(batch=8, faults=False, n_good=12, image_delay_s=0.3)
     real_add_hit = store.add_hit

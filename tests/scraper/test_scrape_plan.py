@@ -197,8 +197,8 @@ def test_duckduckgo_token_and_results():
 def test_the_card_counts_queries_and_results_per_language_and_engine(catalog):
     from types import SimpleNamespace
 
+    from catalog import scrape as store
     from exporter.card import gather, search_languages
-    from scraper import store
     from scraper.records import Hit
 
     conn = catalog.conn

@@ -7,10 +7,10 @@ import pytest
 from catalog.events import face_events, face_state, record
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
+from catalog.scrape import add_hit, ensure_query, start_run
 from catalog.takedowns import TakedownError, blocked, takedown_counts
 from core.storage import store_content, write_atomic
 from scraper.records import Hit
-from scraper.store import add_hit, ensure_query, start_run
 from takedown.stage import TakedownOptions, takedown
 
 
@@ -136,8 +136,8 @@ def test_bad_requests_are_one_line_errors_and_change_nothing(catalog, opts, mess
 
 
 def test_later_scrapes_never_store_a_blocked_image_again(catalog):
+    from catalog.scrape import Recorder
     from scraper.download import Outcome
-    from scraper.store import Recorder
 
     sha, _ = scraped(catalog, "http://h.test/a.jpg", "http://h.test/p", b"a")
     takedown(catalog, TakedownOptions(domain="h.test"))

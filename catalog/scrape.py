@@ -1,7 +1,10 @@
-"""The scrape stage's catalog writes: queries, runs, results, downloads, provenance.
+"""The scrape stage's catalog reads and writes: queries, runs, results, downloads, provenance.
 
 Results are written as they are found; a download's outcome links the stored
 image to every search result with that URL (one image, many provenances).
+The scraper's records (:class:`~scraper.records.Hit`,
+:class:`~scraper.download.Outcome`) are only read here: the catalog does not
+import the scraper.
 """
 
 from __future__ import annotations
@@ -9,12 +12,15 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import threading
+from typing import TYPE_CHECKING
 
 from catalog.db import transaction, utc_now
 from catalog.images import ImageSource, add_image, add_source
 from catalog.takedowns import blocked, blocked_download, discard_blocked_file
-from scraper.download import Outcome
-from scraper.records import Hit
+
+if TYPE_CHECKING:
+    from scraper.download import Outcome
+    from scraper.records import Hit
 
 
 def ensure_query(
