@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from catalog.db import transaction, utc_now
+from catalog.db import transaction
+from catalog.import_errors import add_import_error, has_import_error
 from core.errors import one_line
 
 
@@ -24,15 +25,7 @@ def record_import_error(
     # The detail can quote a file name: stored as one line of valid text.
     path, reason = as_text(import_path), one_line(as_text(reason))
     with transaction(conn):
-        known = conn.execute(
-            "SELECT 1 FROM import_errors WHERE source_name = ? AND import_path = ? AND reason = ?",
-            (source_name, path, reason),
-        ).fetchone()
-        if known:
+        if has_import_error(conn, source_name, path, reason):
             return False
-        conn.execute(
-            "INSERT INTO import_errors (source_name, import_path, reason, created_at) "
-            "VALUES (?,?,?,?)",
-            (source_name, path, reason, utc_now()),
-        )
+        add_import_error(conn, source_name, path, reason)
         return True
