@@ -63,6 +63,51 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+class WriteBatches:
+    """Write transactions of up to ``size`` steps each, for a long stream of small writes.
+
+    Fewer fsyncs than a transaction per step, and the write lock is held one batch
+    at a time. Call :meth:`begin` before a step's writes and :meth:`step_done`
+    after them: a batch opens (``BEGIN IMMEDIATE``) at its first step and commits
+    at its ``size``-th. Leaving the ``with`` block commits the last batch; an
+    exception rolls back the batch that is open.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, size: int):
+        self.conn = conn
+        self.size = size
+        self._steps = 0  # steps in the open batch
+
+    def __enter__(self) -> WriteBatches:
+        return self
+
+    def begin(self) -> None:
+        """Open a batch unless one is open."""
+        if self._steps == 0:
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    def step_done(self) -> None:
+        """Count a step; commit the batch when it is full."""
+        self._steps += 1
+        if self._steps >= self.size:
+            self.conn.execute("COMMIT")
+            self._steps = 0
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None and self._steps:
+                self.conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        if exc_type is not None:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+
 def utc_now() -> str:
     """The current time as an ISO 8601 UTC string, as every catalog row stores it."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from catalog.dataset import Catalog
+from catalog.db import WriteBatches
 from catalog.images import (
     ImageSource,
     StoredImage,
@@ -155,23 +156,12 @@ def import_path(
         total = summary.items if final else None
         report(on_progress, Progress("import", summary.items, total, "item", detail))
 
-    batch = 0
-    try:
+    with WriteBatches(cat.conn, BATCH) as batches:
         for item in items:
-            if batch == 0:
-                cat.conn.execute("BEGIN IMMEDIATE")
+            batches.begin()
             _ingest(cat, item, source_name, fixed, summary)
-            batch += 1
-            if batch >= BATCH:
-                cat.conn.execute("COMMIT")
-                batch = 0
+            batches.step_done()
             tick()
-        if batch:
-            cat.conn.execute("COMMIT")
-    except BaseException:
-        if cat.conn.in_transaction:
-            cat.conn.execute("ROLLBACK")
-        raise
     summary.votes = apply_extras(cat, path, kind, source_name, opts.labels_csv, opts.ferplus)
     if opts.whole_image or kind == "csv":  # FER2013 rows are registered face crops
         summary.face_crops = _mark_face_crops(cat, "import", source_name)
