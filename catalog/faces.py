@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from catalog.db import transaction, utc_now
@@ -116,3 +117,25 @@ def face_row_of(conn: sqlite3.Connection, face_id: int) -> FaceRow:
         raise KeyError(face_id)
     values = tuple(row)
     return FaceRow(values[0], tuple(values[1:5]), values[5], *values[6:])  # type: ignore[arg-type]
+
+
+def faces_without_dup_group(conn: sqlite3.Connection) -> bool:
+    """Whether a face with a perceptual hash has no near-duplicate group yet."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM faces WHERE dup_group IS NULL AND phash IS NOT NULL LIMIT 1"
+        ).fetchone()
+        is not None
+    )
+
+
+def hashed_faces(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """``id``, ``phash`` and ``dup_group`` of every face with a perceptual hash, by id."""
+    return conn.execute(
+        "SELECT id, phash, dup_group FROM faces WHERE phash IS NOT NULL ORDER BY id"
+    ).fetchall()
+
+
+def set_dup_groups(conn: sqlite3.Connection, groups: Iterable[tuple[int, int]]) -> None:
+    """Write (dup_group, face id) pairs (in the caller's transaction)."""
+    conn.executemany("UPDATE faces SET dup_group = ? WHERE id = ?", groups)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.db import transaction
+from catalog.faces import faces_without_dup_group, hashed_faces, set_dup_groups
 from catalog.settings import get_value, put_value
 from catalog.stats import near_duplicate_group_count
 from faces.neardup import near_duplicate_groups, parse_phash
@@ -35,23 +36,16 @@ def update_dup_groups(
     detection is never redone. Only changed rows are written.
     """
     last_bits = get_value(conn, META_KEY)
-    stale = conn.execute(
-        "SELECT 1 FROM faces WHERE dup_group IS NULL AND phash IS NOT NULL LIMIT 1"
-    ).fetchone()
+    stale = faces_without_dup_group(conn)
     if not (force or stale or last_bits != str(max_bits)):
         return DupGroupUpdate(False, 0, 0, near_duplicate_group_count(conn))
-    rows = conn.execute(
-        "SELECT id, phash, dup_group FROM faces WHERE phash IS NOT NULL ORDER BY id"
-    ).fetchall()
+    rows = hashed_faces(conn)
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     hashes = np.fromiter((parse_phash(r[1]) for r in rows), dtype=np.uint64, count=len(rows))
     current = np.fromiter((r[2] if r[2] is not None else -1 for r in rows), np.int64, len(rows))
     groups = near_duplicate_groups(ids, hashes, max_bits)
     changed = np.nonzero(groups != current)[0]
     with transaction(conn):
-        conn.executemany(
-            "UPDATE faces SET dup_group = ? WHERE id = ?",
-            ((int(groups[i]), int(ids[i])) for i in changed),
-        )
+        set_dup_groups(conn, ((int(groups[i]), int(ids[i])) for i in changed))
         put_value(conn, META_KEY, str(max_bits))
     return DupGroupUpdate(True, len(ids), len(changed), near_duplicate_group_count(conn))
