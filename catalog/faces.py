@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from catalog.db import transaction, utc_now
@@ -139,3 +139,34 @@ def hashed_faces(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 def set_dup_groups(conn: sqlite3.Connection, groups: Iterable[tuple[int, int]]) -> None:
     """Write (dup_group, face id) pairs (in the caller's transaction)."""
     conn.executemany("UPDATE faces SET dup_group = ? WHERE id = ?", groups)
+
+
+def export_rows(conn: sqlite3.Connection, quality: Sequence[str]) -> list[sqlite3.Row]:
+    """Every face with what an export decides on, by id: its chip, hash, group and
+    embedding, the ``quality`` columns, its state (``status``, ``label``, ``disputed``,
+    ``annotators``) and its image's ``taken_down_at``."""
+    unknown = set(quality) - set(_OPTIONAL)
+    if unknown:
+        raise ValueError(f"unknown face fields: {', '.join(sorted(unknown))}")
+    return conn.execute(
+        "SELECT f.id, f.image_id, f.chip_path, f.chip_size, f.chip_padding, f.phash, "
+        "f.dup_group, f.embedding, "
+        + ", ".join(f"f.{q}" for q in quality)
+        + ", s.status, s.label, s.disputed, s.annotators, i.taken_down_at "
+        "FROM faces f JOIN face_state s ON s.face_id = f.id "
+        "JOIN images i ON i.id = f.image_id ORDER BY f.id"
+    ).fetchall()
+
+
+# An import row of a CSV is '<csv file name>:<row>'; the only CSV import is FER2013's.
+_FER2013_FACES = (
+    "SELECT DISTINCT f.id, f.phash, f.dup_group FROM faces f "
+    "JOIN image_sources s ON s.image_id = f.image_id "
+    "WHERE s.kind = 'import' AND (lower(s.source_name) = 'fer2013' "
+    "OR s.import_path GLOB '*.csv:[0-9]*') ORDER BY f.id"
+)
+
+
+def fer2013_faces(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """``id``, ``phash`` and ``dup_group`` of the faces imported from FER2013, by id."""
+    return conn.execute(_FER2013_FACES).fetchall()

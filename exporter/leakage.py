@@ -13,16 +13,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from catalog.faces import fer2013_faces
 from exporter.options import SPLITS
 from faces.neardup import close_pairs, hash_pairs, parse_hashes, parse_phash, popcount64
-
-# An import row of a CSV is '<csv file name>:<row>'; the only CSV import is FER2013's.
-_FER_SQL = (
-    "SELECT DISTINCT f.id, f.phash, f.dup_group FROM faces f "
-    "JOIN image_sources s ON s.image_id = f.image_id "
-    "WHERE s.kind = 'import' AND (lower(s.source_name) = 'fer2013' "
-    "OR s.import_path GLOB '*.csv:[0-9]*') ORDER BY f.id"
-)
 
 
 @dataclass(frozen=True)
@@ -110,7 +103,7 @@ def check(
 ) -> Leakage:
     """Run the leakage check on the faces as they were written."""
     cross, cross_group = cross_split_pairs(splits, phashes, dup_groups, bits)
-    fer = conn.execute(_FER_SQL).fetchall()
+    fer = fer2013_faces(conn)
     fer_ids = {r[0] for r in fer}
     fer_groups = {r[2] for r in fer if r[2] is not None}
     fer_hashes = np.array([parse_phash(r[1]) for r in fer if r[1]], dtype=np.uint64)

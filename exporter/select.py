@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from catalog.events import Vote, standing_votes
+from catalog.faces import export_rows
 from catalog.images import Provenance, provenance
 from catalog.takedowns import TAKEN_DOWN
 from exporter.options import ExportOptions, LabelPlan
@@ -70,14 +71,7 @@ _QUALITY = ("size_px", "sharpness", "yaw", "roll", "pitch", "brightness", "contr
 def select_faces(conn: sqlite3.Connection, opts: ExportOptions, plan: LabelPlan) -> Selection:
     """The faces to export, in face id order, with the reasons the others were left out."""
     statuses = ("accepted", "pending") if opts.include_pending else ("accepted",)
-    rows = conn.execute(
-        "SELECT f.id, f.image_id, f.chip_path, f.chip_size, f.chip_padding, f.phash, "
-        "f.dup_group, f.embedding, "
-        + ", ".join(f"f.{q}" for q in _QUALITY)
-        + ", s.status, s.label, s.disputed, s.annotators, i.taken_down_at "
-        "FROM faces f JOIN face_state s ON s.face_id = f.id "
-        "JOIN images i ON i.id = f.image_id ORDER BY f.id"
-    ).fetchall()
+    rows = export_rows(conn, _QUALITY)
     taken: list[ExportFace] = []
     left = Counter()
     for r in rows:
