@@ -180,3 +180,78 @@ def by_emotion(cat: Catalog, labels: Sequence[str] | None = None) -> list[Emotio
             )
         )
     return out
+
+
+# The dataset card's figures (exporter.card.gather): what was searched, imported,
+# detected and decided over the whole catalog.
+
+
+def query_result_counts(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
+    """(engine, text, label, result links) of every search query, by engine, label, text."""
+    return [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT q.engine, q.text, q.label, COUNT(r.id) FROM queries q "
+            "LEFT JOIN search_results r ON r.query_id = q.id "
+            "GROUP BY q.id ORDER BY q.engine, q.label, q.text"
+        )
+    ]
+
+
+def searches_by_language(conn: sqlite3.Connection) -> list[tuple[str, str, int, int]]:
+    """(language, engine, queries, result links), by language and engine."""
+    return [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT q.language, q.engine, COUNT(DISTINCT q.id), COUNT(r.id) FROM queries q "
+            "LEFT JOIN search_results r ON r.query_id = q.id GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    ]
+
+
+def search_dates(conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+    """When the first search run started and the last one ended (None, None without runs)."""
+    row = conn.execute(
+        "SELECT MIN(started_at), MAX(IFNULL(finished_at, started_at)) FROM search_runs"
+    ).fetchone()
+    return (row[0], row[1])
+
+
+def import_counts(conn: sqlite3.Connection) -> list[tuple[str, int, str, str]]:
+    """(source name or kind, images, first added, last added) of each import, by name."""
+    return [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT IFNULL(source_name, kind), COUNT(DISTINCT image_id), MIN(added_at), "
+            "MAX(added_at) FROM image_sources WHERE kind <> 'search' GROUP BY 1 ORDER BY 1"
+        )
+    ]
+
+
+def detector_settings_counts(
+    conn: sqlite3.Connection,
+) -> list[tuple[str, int | None, float | None, int]]:
+    """(detector, chip size, chip padding, faces) for each combination the faces have."""
+    return [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT detector, chip_size, chip_padding, COUNT(*) FROM faces "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+    ]
+
+
+def face_count(conn: sqlite3.Connection) -> int:
+    """How many faces the catalog holds."""
+    return conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+
+
+def rejected_by_reason(conn: sqlite3.Connection) -> list[tuple[str | None, int]]:
+    """(reason, faces) of the rejected faces, by reason (None: no reason given)."""
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT reason, COUNT(*) FROM face_state WHERE status = 'rejected' "
+            "GROUP BY reason ORDER BY reason"
+        )
+    ]

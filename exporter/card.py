@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from catalog.agreement import Agreement, agreement
 from catalog.annotators import decided_counts
 from catalog.labels import reject_reasons
-from catalog.stats import status_counts
+from catalog.stats import (
+    detector_settings_counts,
+    face_count,
+    import_counts,
+    query_result_counts,
+    rejected_by_reason,
+    search_dates,
+    searches_by_language,
+    status_counts,
+)
 from catalog.takedowns import TAKEN_DOWN
 from exporter import baseline as baseline_report
 from exporter.leakage import Leakage
@@ -42,49 +51,15 @@ class Curation:
 def gather(conn: sqlite3.Connection) -> Curation:
     """Collection and curation figures of the whole catalog."""
     c = Curation()
-    c.queries = [
-        (r[0], r[1], r[2], r[3])
-        for r in conn.execute(
-            "SELECT q.engine, q.text, q.label, COUNT(r.id) FROM queries q "
-            "LEFT JOIN search_results r ON r.query_id = q.id "
-            "GROUP BY q.id ORDER BY q.engine, q.label, q.text"
-        )
-    ]
-    c.searches_by_language = [
-        (r[0], r[1], r[2], r[3])
-        for r in conn.execute(
-            "SELECT q.language, q.engine, COUNT(DISTINCT q.id), COUNT(r.id) FROM queries q "
-            "LEFT JOIN search_results r ON r.query_id = q.id GROUP BY 1, 2 ORDER BY 1, 2"
-        )
-    ]
-    row = conn.execute(
-        "SELECT MIN(started_at), MAX(IFNULL(finished_at, started_at)) FROM search_runs"
-    ).fetchone()
-    c.search_dates = (row[0], row[1])
-    c.imports = [
-        (r[0], r[1], r[2], r[3])
-        for r in conn.execute(
-            "SELECT IFNULL(source_name, kind), COUNT(DISTINCT image_id), MIN(added_at), "
-            "MAX(added_at) FROM image_sources WHERE kind <> 'search' GROUP BY 1 ORDER BY 1"
-        )
-    ]
-    c.detectors = [
-        (r[0], r[1], r[2], r[3])
-        for r in conn.execute(
-            "SELECT detector, chip_size, chip_padding, COUNT(*) FROM faces "
-            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-        )
-    ]
-    c.faces_total = conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+    c.queries = query_result_counts(conn)
+    c.searches_by_language = searches_by_language(conn)
+    c.search_dates = search_dates(conn)
+    c.imports = import_counts(conn)
+    c.detectors = detector_settings_counts(conn)
+    c.faces_total = face_count(conn)
     c.status = Counter(status_counts(conn))
     c.rejected_by_reason = Counter(
-        {
-            (r[0] or "no reason given"): r[1]
-            for r in conn.execute(
-                "SELECT reason, COUNT(*) FROM face_state WHERE status = 'rejected' "
-                "GROUP BY reason ORDER BY reason"
-            )
-        }
+        {(reason or "no reason given"): n for reason, n in rejected_by_reason(conn)}
     )
     c.annotators = list(decided_counts(conn).items())
     c.agreement = agreement(conn)
