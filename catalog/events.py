@@ -309,6 +309,17 @@ def is_undone(conn: sqlite3.Connection, event_id: int) -> bool:
     )
 
 
+def undone_among(conn: sqlite3.Connection, event_ids: Sequence[int]) -> set[int]:
+    """Those of the events (a non-empty list) that an undo event names."""
+    marks = ",".join("?" * len(event_ids))
+    return {
+        r[0]
+        for r in conn.execute(
+            f"SELECT undoes FROM label_events WHERE undoes IN ({marks})", event_ids
+        )
+    }
+
+
 def record(
     conn: sqlite3.Connection,
     face_id: int,

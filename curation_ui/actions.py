@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from catalog.db import transaction
-from catalog.events import LabelEvent, face_state, record, undo_last
+from catalog.events import LabelEvent, face_state, record, undo_last, undone_among
 from curation_ui.roles import User, require
 
 __all__ = [
@@ -71,14 +71,7 @@ def undo_events(
     if not events:
         return undos
     with transaction(conn):
-        ids = [e.id for e in events]
-        done = {
-            r[0]
-            for r in conn.execute(
-                f"SELECT undoes FROM label_events WHERE undoes IN ({','.join('?' * len(ids))})",
-                ids,
-            )
-        }
+        done = undone_among(conn, [e.id for e in events])
         for e in sorted(events, key=lambda e: e.id, reverse=True):
             if e.id not in done and e.action != "undo":
                 undos.append(record(conn, e.face_id, annotator, "undo", undoes=e.id))
