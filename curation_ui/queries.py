@@ -11,6 +11,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
+from catalog.events import STANDING_SQL
+from catalog.predictions import ModelRow, latest_model_row
+from catalog.settings import labels_per_face
+
 STATUSES = ("pending", "accepted", "rejected")
 NO_LABEL = "(no label)"
 
@@ -343,5 +347,261 @@ def latest_import_errors(
         "SELECT import_path, reason FROM import_errors WHERE source_name = ? ORDER BY id DESC "
         "LIMIT ?",
         (source_name, limit),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+# --- the label queue (curation_ui/queue.py walks it) ----------------------------------
+
+SUBSETS = {
+    "unlabelled": "pending faces without a label (unlabelled imports)",
+    "pending": "every pending face (e.g. scraped faces to check)",
+    "disputed": "faces on which annotators disagree (that you have not decided)",
+    "all": "every face not yet decided by you",
+    "second": "second opinion: faces short of their labels per face, none decided by you",
+    "suspects": "suspects: the faces the model least believes, least first (needs a model)",
+}
+SUSPECTS = "suspects"
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which faces the queue walks through."""
+
+    subset: str = "unlabelled"
+    label: str | None = None  # only faces currently showing this label (or NO_LABEL)
+    source_name: str | None = None  # only faces imported from this source
+
+    def __post_init__(self) -> None:
+        if self.subset not in SUBSETS:
+            raise ValueError(f"unknown subset {self.subset!r}")
+
+
+def _standing_vote_sql(annotator_param: str = "?") -> str:
+    return (
+        "EXISTS (SELECT 1 FROM label_events e WHERE e.face_id = s.face_id AND e.annotator = "
+        f"{annotator_param} AND {STANDING_SQL})"
+    )
+
+
+def _decided_since_sql() -> str:
+    """The faces with a standing decision (anyone's) recorded after event ``?``.
+
+    Not correlated: SQLite lists the few faces decided since once per query
+    instead of looking up every candidate's events.
+    """
+    return f"SELECT e.face_id FROM label_events e WHERE e.id > ? AND {STANDING_SQL}"
+
+
+# Subsets of faces this annotator has not decided: each one's own condition.
+_NOT_MINE = {"second": "s.annotators < ?", "disputed": "s.disputed = 1", "all": "1"}
+
+
+def _subset_where(
+    qf: QueueFilter,
+    annotator: str,
+    k: int = 1,
+    model: ModelRow | None = None,
+    *,
+    exclude_own: bool = True,
+) -> tuple[str, list[object]]:
+    """The WHERE clause over ``face_state s`` for a subset; ``exclude_own=False`` keeps the
+    faces this annotator decided in (for counting, see :func:`queue_remaining`)."""
+    conds: list[str] = []
+    params: list[object] = []
+    if qf.subset == SUSPECTS:
+        # The newest model's suspects (out-of-fold: it never saw them) that nobody has
+        # decided since it was trained; joined as ``p`` by the caller.
+        conds.append(f"p.out_of_fold = 1 AND p.face_id NOT IN ({_decided_since_sql()})")
+        params.append((model.last_event_id or 0) if model is not None else 0)
+    elif qf.subset == "unlabelled":
+        conds.append("s.status = 'pending' AND s.label IS NULL")
+    elif qf.subset == "pending":
+        conds.append("s.status = 'pending'")
+    else:  # second, disputed, all
+        conds.append(_NOT_MINE[qf.subset])
+        params.extend([k] if qf.subset == "second" else [])
+        if exclude_own:
+            conds.append(f"NOT {_standing_vote_sql()}")
+            params.append(annotator)
+    if qf.label == NO_LABEL:
+        conds.append("s.label IS NULL")
+    elif qf.label is not None:
+        conds.append("s.label = ?")
+        params.append(qf.label)
+    if qf.source_name is not None:
+        conds.append(
+            "EXISTS (SELECT 1 FROM faces f JOIN image_sources i ON i.image_id = f.image_id "
+            "WHERE f.id = s.face_id AND i.source_name = ?)"
+        )
+        params.append(qf.source_name)
+    return " AND ".join(conds), params
+
+
+def _not_skipped(
+    column: str, skipped: frozenset[int], sql: str, params: list[object]
+) -> tuple[str, list[object]]:
+    """``sql`` and ``params`` narrowed to faces (``column``) not skipped this session."""
+    if not skipped:
+        return sql, params
+    marks = ",".join("?" * len(skipped))
+    return f"{sql} AND {column} NOT IN ({marks})", [*params, *sorted(skipped)]
+
+
+def queue_next_face_id(
+    conn: sqlite3.Connection,
+    qf: QueueFilter,
+    annotator: str,
+    after: int = 0,
+    skipped: frozenset[int] = frozenset(),
+) -> int | None:
+    """The first face of the subset with an id above ``after`` (wrapping), not skipped.
+
+    The suspects subset is walked in the model's order instead (see :func:`_next_suspect`).
+    """
+    if qf.subset == SUSPECTS:
+        return _next_suspect(conn, qf, annotator, after, skipped)
+    where, params = _subset_where(qf, annotator, labels_per_face(conn))
+    where, params = _not_skipped("s.face_id", skipped, where, params)
+    # face_state's key is the face id: walking it in order finds the next face at once.
+    sql = (
+        f"SELECT s.face_id FROM face_state s WHERE {where} AND s.face_id > ? "
+        "ORDER BY s.face_id LIMIT 1"
+    )
+    row = conn.execute(sql, [*params, after]).fetchone()
+    if row is None and after > 0:
+        row = conn.execute(sql, [*params, 0]).fetchone()
+    return row[0] if row else None
+
+
+def queue_remaining(conn: sqlite3.Connection, qf: QueueFilter, annotator: str) -> int:
+    """How many faces of the subset are left (skipped ones included)."""
+    if qf.subset == SUSPECTS:
+        found = _suspects_from(conn, qf, annotator)
+        if found is None:
+            return 0
+        return conn.execute(f"SELECT COUNT(*) {found[0]}", found[1]).fetchone()[0]
+    k = labels_per_face(conn)
+    if qf.subset not in _NOT_MINE:
+        where, params = _subset_where(qf, annotator, k)
+        sql = f"SELECT COUNT(*) FROM face_state s WHERE {where}"
+        return conn.execute(sql, params).fetchone()[0]
+    # All faces of the subset minus those this annotator decided: one plain count and one
+    # over the annotator's own events, instead of a look-up into the events per face.
+    where, params = _subset_where(qf, annotator, k, exclude_own=False)
+    mine = f"SELECT e.face_id FROM label_events e WHERE e.annotator = ? AND {STANDING_SQL}"
+    sql = (
+        f"SELECT (SELECT COUNT(*) FROM face_state s WHERE {where}) - "
+        f"(SELECT COUNT(*) FROM face_state s WHERE {where} AND s.face_id IN ({mine}))"
+    )
+    return conn.execute(sql, [*params, *params, annotator]).fetchone()[0]
+
+
+# Suspects in the order of ``facesift model suspects``: lowest self-confidence of
+# the label the face had when the model was trained first, then by face id.
+_SUSPECT_KEY = "p.self_confidence"  # never NULL out-of-fold; index predictions_queue
+
+
+def _suspects_from(
+    conn: sqlite3.Connection, qf: QueueFilter, annotator: str
+) -> tuple[str, list[object]] | None:
+    """FROM ... WHERE ... of the suspects left, or None when the dataset has no model."""
+    model = latest_model_row(conn)
+    if model is None:
+        return None
+    where, params = _subset_where(qf, annotator, model=model)
+    # face_state only for a label or source filter: else the covering index answers alone.
+    join = "JOIN face_state s ON s.face_id = p.face_id "
+    if qf.label is None and qf.source_name is None:
+        join = ""
+    return f"FROM predictions p {join}WHERE p.model_id = ? AND {where}", [model.id, *params]
+
+
+def _next_suspect(
+    conn: sqlite3.Connection,
+    qf: QueueFilter,
+    annotator: str,
+    after: int,
+    skipped: frozenset[int],
+) -> int | None:
+    """The next suspect after face ``after`` in suspect order (wrapping), not skipped."""
+    found = _suspects_from(conn, qf, annotator)
+    if found is None:
+        return None
+    base, params = found
+    base, params = _not_skipped("p.face_id", skipped, base, params)
+    sql = (
+        f"SELECT p.face_id {base} AND ({_SUSPECT_KEY}, p.face_id) > (?, ?) "
+        f"ORDER BY {_SUSPECT_KEY}, p.face_id LIMIT 1"
+    )
+    start = (-1.0, 0)
+    if after:
+        key = conn.execute(
+            f"SELECT {_SUSPECT_KEY} FROM predictions p WHERE p.model_id = ? AND p.face_id = ?",
+            (params[0], after),
+        ).fetchone()
+        start = (key[0], after) if key else start
+    row = conn.execute(sql, [*params, *start]).fetchone()
+    if row is None and after:
+        row = conn.execute(sql, [*params, -1.0, 0]).fetchone()
+    return row[0] if row else None
+
+
+# --- the Stats page (curation_ui/stats.py makes the tables) ---------------------------
+
+
+def label_status_counts(conn: sqlite3.Connection) -> list[tuple[str | None, str, int]]:
+    """(current label, status, faces) of every label and status the faces have."""
+    return [
+        (r[0], r[1], r[2])
+        for r in conn.execute(
+            "SELECT label, status, COUNT(*) FROM face_state GROUP BY label, status"
+        )
+    ]
+
+
+def per_query_counts(conn: sqlite3.Connection) -> list[tuple]:
+    """Per search query, by label and text: id, label, engine, text, result links, faces,
+    and of those accepted, rejected and pending."""
+    rows = conn.execute(
+        "SELECT q.id, q.label, q.engine, q.text, "
+        "(SELECT COUNT(*) FROM search_results r WHERE r.query_id = q.id) AS results, "
+        "COUNT(DISTINCT f.id) AS faces, "
+        "COUNT(DISTINCT CASE WHEN s.status = 'accepted' THEN f.id END) AS accepted, "
+        "COUNT(DISTINCT CASE WHEN s.status = 'rejected' THEN f.id END) AS rejected, "
+        "COUNT(DISTINCT CASE WHEN s.status = 'pending' THEN f.id END) AS pending "
+        "FROM queries q LEFT JOIN search_results r ON r.query_id = q.id "
+        "LEFT JOIN image_sources i ON i.search_result_id = r.id "
+        "LEFT JOIN faces f ON f.image_id = i.image_id "
+        "LEFT JOIN face_state s ON s.face_id = f.id GROUP BY q.id ORDER BY q.label, q.text"
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def per_annotator_counts(conn: sqlite3.Connection) -> list[tuple]:
+    """Per annotator, by name: events by action (label, accept, reject, undo), faces
+    touched, first and last event."""
+    rows = conn.execute(
+        "SELECT annotator, SUM(action = 'label'), SUM(action = 'accept'), "
+        "SUM(action = 'reject'), SUM(action = 'undo'), COUNT(DISTINCT face_id), "
+        "MIN(created_at), MAX(created_at) FROM label_events GROUP BY annotator ORDER BY annotator"
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+HISTOGRAM_COLUMNS = ("size_px", "sharpness", "yaw", "pitch", "roll")
+
+
+def histogram_counts(
+    conn: sqlite3.Connection, column: str, width: float, top: float
+) -> list[tuple[int, int]]:
+    """(bucket, faces) per bucket of ``width`` of a quality column, by bucket; values at
+    or above ``top`` fall into the last bucket."""
+    if column not in HISTOGRAM_COLUMNS:
+        raise ValueError(f"no histogram of {column!r}")
+    rows = conn.execute(
+        f"SELECT MIN(CAST({column} / ? AS INTEGER), CAST(? / ? AS INTEGER)) AS b, COUNT(*) "
+        f"FROM faces WHERE {column} IS NOT NULL GROUP BY b ORDER BY b",
+        (width, top, width),
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
