@@ -131,6 +131,30 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+def map_in_order(
+    executor: Executor, job: Job[T, R], items: Iterable[T], batch_size: int
+) -> Iterator[tuple[T, R]]:
+    """``(item, result)`` in the order of ``items``, from batches that finish in any order.
+
+    For a driver whose writes must not depend on timing (row ids, file order). A result
+    waits here only for an earlier item still running.
+    """
+    order: deque[T] = deque()  # items handed out and not yet yielded, oldest first
+
+    def feed() -> Iterator[T]:
+        for item in items:
+            order.append(item)
+            yield item
+
+    done: dict[int, R] = {}  # by id(item): the executor hands back the very item objects
+    for batch, results in executor.map(job, batched(feed(), batch_size)):
+        for item, result in zip(batch, results, strict=True):
+            done[id(item)] = result
+        while order and id(order[0]) in done:
+            item = order.popleft()
+            yield item, done.pop(id(item))
+
+
 def default_workers() -> int:
     """One worker per core this process may run on (a container's CPU set, not the host's)."""
     try:
@@ -355,27 +379,35 @@ class DaskExecutor:
         self.address = self._client.scheduler.address
 
     def map(self, job: Job[T, R], batches: Iterable[list[T]]) -> Iterator[tuple[list[T], list[R]]]:
-        distributed = _distributed()
-        killed = distributed.KilledWorker
+        """Batches in completion order. A batch that ends as ``KilledWorker`` (a worker
+        died under it again and again) is run again one item at a time, alone on the
+        cluster: a worker may hold a second task, which would share the blame."""
+        killed = _distributed().KilledWorker
         source = iter(batches)
-        pending = distributed.as_completed(loop=self._client.loop)
+        pending = _distributed().as_completed(loop=self._client.loop)
         owner: dict[str, tuple[list[T], bool]] = {}
-        limit = max(self.workers, 1) * IN_FLIGHT_PER_WORKER
+        retry: deque[T] = deque()
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+        exhausted = False
 
         def submit(batch: list[T], isolated: bool) -> None:
             fut = self._client.submit(run_batch, job.run, job.setup, job.config, batch, pure=False)
             owner[fut.key] = (batch, isolated)
             pending.add(fut)
 
-        def top_up() -> None:
-            while len(owner) < limit:
-                batch = next(source, None)
-                if batch is None:
-                    return
-                submit(batch, False)
-
-        top_up()
-        while owner:
+        while True:
+            if retry:
+                if not owner:
+                    submit([retry.popleft()], True)
+            else:
+                while not exhausted and len(owner) < limit:
+                    batch = next(source, None)
+                    if batch is None:
+                        exhausted = True
+                    else:
+                        submit(batch, False)
+            if not owner:
+                return
             fut = next(pending)
             batch, isolated = owner.pop(fut.key)
             try:
@@ -384,13 +416,11 @@ class DaskExecutor:
                 if isolated:
                     yield batch, [_crashed(job, item) for item in batch]
                 else:
-                    for item in batch:
-                        submit([item], True)
+                    retry.extend(batch)
                 continue
             finally:
                 fut.release()
             yield batch, results
-            top_up()
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

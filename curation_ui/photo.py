@@ -71,7 +71,7 @@ def read_photo(data: bytes) -> DecodedImage:
 
 def find_boxes(models: Models, photo: DecodedImage) -> list[tuple[int, int, int, int]]:
     """The boxes (left, top, right, bottom) of the faces extract would find in the photo."""
-    params = _extract_config("").detect
+    params = _extract_config().detect
     return [d.box for d in detect_faces(models, photo.rgb, params)]
 
 
@@ -99,19 +99,18 @@ def add_photo(
         ),
     )
     if image_extract_status(cat.conn, image_id) is None:
-        config = _extract_config(str(cat.paths.dir))
-        faces = find_faces(models, config, photo.rgb)
-        result = ImageResult(image_id, "done" if faces else "no_face", None, faces)
-        if write_results(cat.conn, [result]):
+        found = find_faces(models, _extract_config(), photo.rgb)
+        faces, chips = [f for f, _ in found], [c for _, c in found]
+        result = ImageResult(image_id, "done" if faces else "no_face", None, faces, chips)
+        if write_results(cat.conn, [result], cat.paths.dir):
             update_dup_groups(cat.conn, ExtractOptions().near_dup_bits)
     return AddedPhoto(image_id, new, image_face_ids(cat.conn, image_id), source)
 
 
-def _extract_config(dataset_dir: str) -> WorkerConfig:
+def _extract_config() -> WorkerConfig:
     """The extract stage's defaults, so that a photo's faces match an imported photo's."""
     opts = ExtractOptions()
     return WorkerConfig(
-        dataset_dir,
         DetectParams(opts.detector, opts.upsample),
         chip_size=opts.chip_size,
         padding=opts.padding,

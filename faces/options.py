@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.contract import option
+from core.executor import scheduler_option
 from faces.defaults import CHIP_PADDING, CHIP_SIZE, NEAR_DUP_BITS
 
 DETECTORS = ("hog", "cnn")
@@ -39,8 +40,12 @@ class ExtractOptions:
         "are fitted in it (images imported as face crops are treated so anyway)",
     )
     workers: int | None = option(
-        None, help="worker processes (default: one per core)", metavar="N", low=1
+        None,
+        help="worker processes (default: one per core; with --scheduler local, the LocalCluster's)",
+        metavar="N",
+        low=1,
     )
+    scheduler: str | None = scheduler_option()
     chip_size: int = option(
         CHIP_SIZE, help="side of the aligned face chip in pixels", metavar="PX", low=32, high=1024
     )

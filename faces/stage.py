@@ -1,8 +1,9 @@
 """The extract stage: every stored image not yet processed -> face rows, chips and figures.
 
-Images are streamed from the catalog in id order, processed in chunks by a
-process pool (models loaded once per worker) and written back by this process
-alone, many images per transaction. An image's faces and its status are written
+Images are streamed from the catalog in id order, processed in chunks by the
+executor (:mod:`core.executor`: a local process pool or Dask; models loaded once
+per worker) and written back by this process alone, chips and rows, many images
+per transaction. An image's faces and its status are written
 in the same transaction, so a killed run resumes exactly where it stopped and a
 rerun is a no-op. Near-duplicate groups are then brought up to date over the
 whole dataset from the stored hashes.
@@ -11,21 +12,20 @@ whole dataset from the stored hashes.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
 import sqlite3
 import time
-from collections import Counter, deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.faces import DETECTOR_STEPS, insert_face
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.errors import FacesiftError
+from core.executor import Job, default_workers, map_in_order, open_executor
+from faces.chips import store_chip
 from faces.detect import DetectParams
 from faces.dupgroups import update_dup_groups
 from faces.models import (
@@ -36,14 +36,17 @@ from faces.models import (
     model_path,
 )
 from faces.options import ExtractOptions
-from faces.worker import ImageResult, ImageTask, WorkerConfig, init_worker, process_chunk
+from faces.worker import ImageResult, ImageTask, WorkerConfig, load_worker, process_batch
 
-MAX_WAITING = 64  # finished chunks held for in-order writing (a few KB each)
 CRASHED = "worker_crashed: the image killed the worker process (out of memory or a crash in dlib)"
 
 
 class ExtractError(FacesiftError):
     """Extraction cannot start as asked."""
+
+
+class ChipStoreError(FacesiftError):
+    """Chips cannot be written (disk full, a read-only folder): no image can be processed."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +84,6 @@ class ExtractSummary(StageSummary):
         return " (" + ", ".join(f"{k} {n}" for k, n in self.by_detector.items()) + ")"
 
 
-def default_workers() -> int:
-    """One worker per core this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def check_models(opts: ExtractOptions) -> None:
     """Refuse options out of bounds (one line), and check the model files they need."""
     check_options(opts)
@@ -119,7 +114,6 @@ def extract(
             )
     pending = conn.execute("SELECT COUNT(*) FROM images WHERE extract_status IS NULL").fetchone()[0]
     config = WorkerConfig(
-        dataset_dir=str(cat.paths.dir.resolve()),
         detect=DetectParams(opts.detector, opts.upsample, cascade=opts.cascade),
         chip_size=opts.chip_size,
         padding=opts.padding,
@@ -139,24 +133,29 @@ def extract(
 
         tick()
         batch: list[ImageResult] = []
+        job = Job(process_batch, load_worker, config, crashed=crashed_result)
         try:
-            tasks = _pending_tasks(cat)
-            last_write = time.monotonic()
-            for r in _run_pool(_chunks(tasks, opts.chunk_size), config, workers):
-                batch.append(r)
-                counts[r.status] += 1
-                found += len(r.faces)
-                steps.update(f.detector for f in r.faces)
-                tick()
-                due = time.monotonic() - last_write >= opts.max_seconds_between_writes
-                if len(batch) >= opts.batch_size or due:
-                    faces += write_results(conn, batch)
-                    batch, last_write = [], time.monotonic()
-            faces += write_results(conn, batch)
+            with open_executor(opts.scheduler, workers, may_fork=not dnn_loaded_here()) as ex:
+                workers = ex.workers
+                # A cluster's workers may not see this disk: the images travel as bytes.
+                tasks = _pending_tasks(cat, with_bytes=ex.name == "dask")
+                last_write = time.monotonic()
+                # In image order: face ids (and so export file names) do not depend on timing.
+                for _, r in map_in_order(ex, job, tasks, opts.chunk_size):
+                    batch.append(r)
+                    counts[r.status] += 1
+                    found += len(r.faces)
+                    steps.update(f.detector for f in r.faces)
+                    tick()
+                    due = time.monotonic() - last_write >= opts.max_seconds_between_writes
+                    if len(batch) >= opts.batch_size or due:
+                        faces += write_results(conn, batch, cat.paths.dir)
+                        batch, last_write = [], time.monotonic()
+                faces += write_results(conn, batch, cat.paths.dir)
         except BaseException:
             # Ctrl-C, a full disk...: keep the images already done; the rest waits.
             with contextlib.suppress(Exception):
-                write_results(conn, batch)
+                write_results(conn, batch, cat.paths.dir)
             raise
     dups = update_dup_groups(conn, opts.near_dup_bits)
     return ExtractSummary(
@@ -176,8 +175,19 @@ def extract(
 _STEP_ORDER = {step: i for i, step in enumerate(DETECTOR_STEPS)}
 
 
-def _pending_tasks(cat: Catalog, page: int = 1000) -> Iterator[ImageTask]:
-    """Unprocessed images in id order, read a page at a time (memory stays flat)."""
+def crashed_result(task: ImageTask) -> ImageResult:
+    """What an image that killed its worker on its own is recorded as."""
+    return ImageResult(task.image_id, "error", CRASHED)
+
+
+def _pending_tasks(
+    cat: Catalog, *, with_bytes: bool = False, page: int = 1000
+) -> Iterator[ImageTask]:
+    """Unprocessed images in id order, read a page at a time (memory stays flat).
+
+    ``with_bytes``: each task carries its file's bytes (a file this process cannot read
+    is left to the worker, which records why).
+    """
     last = 0
     while True:
         rows = cat.conn.execute(
@@ -192,100 +202,20 @@ def _pending_tasks(cat: Catalog, page: int = 1000) -> Iterator[ImageTask]:
                 path = str(cat.paths.resolve(relpath))
             except FacesiftError:
                 path = ""  # a stored path that leaves the dataset: recorded as bad_path
-            yield ImageTask(image_id, path, bool(face_crop))
+            data = None
+            if with_bytes and path:
+                with contextlib.suppress(OSError):
+                    data = Path(path).read_bytes()
+            yield ImageTask(image_id, path, bool(face_crop), data)
         last = rows[-1][0]
 
 
-def _chunks(tasks: Iterable[ImageTask], size: int) -> Iterator[list[ImageTask]]:
-    chunk: list[ImageTask] = []
-    for t in tasks:
-        chunk.append(t)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def write_results(conn: sqlite3.Connection, batch: list[ImageResult], dataset_dir: Path) -> int:
+    """Record a batch of image outcomes (chips, faces and status together); return faces added.
 
-
-def _pool(config: WorkerConfig, workers: int) -> ProcessPoolExecutor:
-    # fork where there is one: workers start at once with the modules already
-    # imported, and callers need no ``if __name__ == "__main__"`` guard (spawn
-    # and forkserver re-import the caller's main module in every worker). Not
-    # from a process that has run one of dlib's networks (the review app's Try
-    # it page, a test): a forked worker would hang on its thread pool.
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and not dnn_loaded_here():
-        ctx = multiprocessing.get_context("fork")
-    else:
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker, initargs=(config,))
-
-
-def _run_pool(
-    chunks: Iterable[list[ImageTask]], config: WorkerConfig, workers: int
-) -> Iterator[ImageResult]:
-    """Results in submission order, with a bounded number of chunks in flight.
-
-    A worker that dies (out of memory, a crash in native code) breaks the pool:
-    the chunks in flight are then retried one image at a time in a new pool, so
-    only the image that kills a worker on its own is recorded as an error.
-    """
-    source = iter(chunks)
-    # Workers are kept fed while a slow chunk holds up the in-order results: up
-    # to two chunks each are running or queued, and up to MAX_WAITING chunks may
-    # be done and waiting for an older one.
-    max_running = workers * 2
-    inflight: deque[tuple[Future, list[ImageTask], bool]] = deque()
-    retry: deque[ImageTask] = deque()
-    executor = _pool(config, workers)
-    try:
-        while True:
-            if retry:
-                if not inflight:  # isolated: one image at a time until the retries are done
-                    t = retry.popleft()
-                    inflight.append((executor.submit(process_chunk, [t]), [t], True))
-            else:
-                running = sum(not f.done() for f, _, _ in inflight)
-                while running < max_running and len(inflight) < MAX_WAITING + max_running:
-                    chunk = next(source, None)
-                    if chunk is None:
-                        break
-                    try:
-                        future = executor.submit(process_chunk, chunk)
-                    except BrokenProcessPool:  # a worker died since: see below
-                        retry.extend(chunk)
-                        break
-                    inflight.append((future, chunk, False))
-                    running += 1
-            if not inflight:
-                return
-            if not inflight[0][0].done():
-                # Only on the running ones: a finished one would return at once (a busy loop).
-                wait([f for f, _, _ in inflight if not f.done()], return_when=FIRST_COMPLETED)
-                continue
-            future, tasks, isolated = inflight.popleft()
-            try:
-                results = future.result()
-            except BrokenProcessPool:
-                executor.shutdown(wait=True, cancel_futures=True)
-                if isolated:
-                    yield from (ImageResult(t.image_id, "error", CRASHED) for t in tasks)
-                else:
-                    retry.extend(tasks)
-                for _, others, _ in inflight:
-                    retry.extend(others)
-                inflight.clear()
-                executor = _pool(config, workers)
-                continue
-            yield from results
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
-def write_results(conn: sqlite3.Connection, batch: list[ImageResult]) -> int:
-    """Record a batch of image outcomes (faces and status together); return faces added.
-
-    An image that another run has processed meanwhile is left as it is.
+    An image that another run has processed meanwhile is left as it is. Chips are
+    written before the rows that name them, in the same transaction: a run killed in
+    between leaves chips that the rerun of the same image writes again (content-addressed).
     """
     added = 0
     now = utc_now()
@@ -300,7 +230,8 @@ def write_results(conn: sqlite3.Connection, batch: list[ImageResult]) -> int:
                 "SELECT 1 FROM faces WHERE image_id = ? LIMIT 1", (r.image_id,)
             ).fetchone()
             if r.status == "done" and not has_faces:
-                for f in r.faces:
+                for f, png in zip(r.faces, r.chips, strict=True):
+                    _store_chip(dataset_dir, png)
                     insert_face(conn, r.image_id, f)
                 added += len(r.faces)
             conn.execute(
@@ -309,3 +240,10 @@ def write_results(conn: sqlite3.Connection, batch: list[ImageResult]) -> int:
                 (r.status, r.reason, now, r.image_id),
             )
     return added
+
+
+def _store_chip(dataset_dir: Path, png: bytes) -> None:
+    try:
+        store_chip(dataset_dir, png)
+    except OSError as e:
+        raise ChipStoreError(f"cannot write chips under {dataset_dir}: {e.strerror or e}") from None

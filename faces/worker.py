@@ -1,7 +1,9 @@
-"""The work done for one image, in a worker process: decode, detect, align, measure, store chips.
+"""The work done for one image, in a worker: decode, detect, align, measure, encode chips.
 
-Models are loaded once per process by :func:`init_worker` (the pool's
-initializer); the parent process alone writes the catalog.
+A worker is pure: an image (its bytes, or a path it can read) in, face records and
+chip PNG bytes out. Its models are loaded once per worker process by the executor
+(:func:`load_worker`); the driver alone writes the chips and the catalog
+(:func:`faces.stage.write_results`), so a cluster needs no shared filesystem.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import ctypes
 import ctypes.util
 import math
 import re
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +21,8 @@ from PIL import Image
 
 from catalog.faces import FaceRow
 from core.decode import DecodeLimits, ImageRejected, decode_image
-from core.errors import FacesiftError
-from faces.chips import chip_png, store_chip
+from core.storage import content_relpath, sha256_hex
+from faces.chips import chip_png
 from faces.defaults import CHIP_PADDING, CHIP_SIZE
 from faces.detect import DetectParams
 from faces.finder import FoundFace, find_aligned_faces
@@ -29,15 +30,11 @@ from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
 
 
-class ChipStoreError(FacesiftError):
-    """Chips cannot be written (disk full, a read-only folder): no image can be processed."""
-
-
 @dataclass(frozen=True)
 class WorkerConfig:
-    """Everything a worker needs besides the image: picklable, sent once per process."""
+    """Everything a worker needs besides the image: picklable and hashable (the executor
+    loads one worker state per config)."""
 
-    dataset_dir: str
     detect: DetectParams = field(default_factory=DetectParams)
     chip_size: int = CHIP_SIZE
     padding: float = CHIP_PADDING
@@ -54,6 +51,9 @@ class ImageResult:
     status: str
     reason: str | None = None
     faces: list[FaceRow] = field(default_factory=list)
+    chips: list[bytes] = field(
+        default_factory=list
+    )  # each face's chip PNG, for the driver to store
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,15 @@ class ImageTask:
     image_id: int
     path: str
     face_crop: bool = False  # images.is_face_crop: the whole image is the face
+    data: bytes | None = None  # the file's bytes, sent where the worker cannot read the path
 
 
 def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> ImageResult:
     """Decode, detect, align and measure one image; never raises for a bad image."""
-    if not task.path:
+    if task.data is None and not task.path:
         return ImageResult(task.image_id, "error", "bad_path: the stored path leaves the dataset")
     try:
-        data = Path(task.path).read_bytes()
+        data = task.data if task.data is not None else Path(task.path).read_bytes()
     except FileNotFoundError:
         return ImageResult(task.image_id, "error", "missing: the stored file is gone")
     except OSError as e:
@@ -81,21 +82,19 @@ def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> Imag
         faces = find_faces(models, config, decoded.rgb, whole=whole)
     except ImageRejected as e:
         return ImageResult(task.image_id, "error", _stable(str(e)))
-    except ChipStoreError:
-        raise  # the dataset's disk, not this image: the run stops
     except MemoryError:
         return ImageResult(task.image_id, "error", "too_large: out of memory")
     except Exception as e:  # one odd image must not stop a run of thousands
         return ImageResult(task.image_id, "error", _stable(f"internal: {type(e).__name__}: {e}"))
     if not faces:
         return ImageResult(task.image_id, "no_face")
-    return ImageResult(task.image_id, "done", None, faces)
+    return ImageResult(task.image_id, "done", None, [f for f, _ in faces], [c for _, c in faces])
 
 
 def find_faces(
     models: Models, config: WorkerConfig, img: Image.Image, *, whole: bool = False
-) -> list[FaceRow]:
-    """Every face of an upright RGB image, with its chip stored and its figures measured.
+) -> list[tuple[FaceRow, bytes]]:
+    """Every face of an upright RGB image, measured, with its chip's PNG bytes.
 
     With ``whole`` the image is one face crop: its box is the image (no detector runs).
     Faces are found, landmarked and aligned by :func:`faces.finder.find_aligned_faces`,
@@ -113,22 +112,18 @@ def find_faces(
     return [face_row(config, i, face) for i, face in enumerate(found)]
 
 
-def face_row(config: WorkerConfig, index: int, face: FoundFace) -> FaceRow:
-    """One found face measured: its chip stored, figures, hashes."""
+def face_row(config: WorkerConfig, index: int, face: FoundFace) -> tuple[FaceRow, bytes]:
+    """One found face measured: figures, hashes, and its chip's PNG with the path it goes to."""
     det, points, chip = face.detection, face.points, face.chip
-    try:
-        chip_path = store_chip(Path(config.dataset_dir), chip_png(chip))
-    except OSError as e:
-        raise ChipStoreError(
-            f"cannot write chips under {config.dataset_dir}: {e.strerror or e}"
-        ) from None
+    png = chip_png(chip)
+    chip_path = content_relpath("chips", sha256_hex(png), "png")
     figures = chip_figures(chip, face.padding)
     yaw, pitch = yaw_pitch_degrees(points)
     left, top, right, bottom = det.raw_box
     embedding = None
     if face.descriptor is not None:
         embedding = np.asarray(face.descriptor, dtype="<f4").tobytes()
-    return FaceRow(
+    row = FaceRow(
         face_index=index,
         box=det.box,
         detector=det.step,
@@ -150,6 +145,7 @@ def face_row(config: WorkerConfig, index: int, face: FoundFace) -> FaceRow:
         phash=str(imagehash.phash(Image.fromarray(chip))),
         embedding=embedding,
     )
+    return row, png
 
 
 def _stable(reason: str) -> str:
@@ -164,26 +160,17 @@ def _landmarks_json(points: np.ndarray) -> str:
     return "[" + ",".join(f"[{round(x)},{round(y)}]" for x, y in points) + "]"
 
 
-# --- the per-process side of the pool ------------------------------------------
-# A process pool's initializer can only hand state to later tasks through the
-# worker process's globals; this is that one slot (set once per process).
-_worker: tuple[Models, WorkerConfig] | None = None
+# --- the executor's side -------------------------------------------------------------
 
 
-def init_worker(config: WorkerConfig) -> None:
-    """Pool initializer: load the models once for this process."""
-    global _worker
-    # Ctrl-C is the parent's to handle: it stops feeding work, writes what is
-    # done and exits; workers dying mid-image would only add tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = (load_models(config.detect.detector, config.embeddings), config)
+def load_worker(config: WorkerConfig) -> tuple[Models, WorkerConfig]:
+    """A worker's state, loaded once per process by the executor: the models and the config."""
+    return load_models(config.detect.detector, config.embeddings), config
 
 
-def process_chunk(tasks: list[ImageTask]) -> list[ImageResult]:
-    """Process a few images in a worker set up by :func:`init_worker`."""
-    if _worker is None:
-        raise RuntimeError("init_worker was not called in this process")
-    models, config = _worker
+def process_batch(state: tuple[Models, WorkerConfig], tasks: list[ImageTask]) -> list[ImageResult]:
+    """Process a few images with a worker's loaded state (the executor's job function)."""
+    models, config = state
     results = [process_image(models, config, t) for t in tasks]
     _release_memory()
     return results

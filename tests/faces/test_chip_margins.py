@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,16 @@ def fer_crops(n: int) -> list[Path]:
     return paths[:: max(1, len(paths) // n)][:n]
 
 
+def png_pixels(png: bytes) -> np.ndarray:
+    """A chip's RGB pixels from its PNG bytes."""
+    with Image.open(io.BytesIO(png)) as chip:
+        return np.asarray(chip.convert("RGB"))
+
+
 def whole_chip(models, tmp_path: Path, img: Image.Image) -> np.ndarray:
     """The stored chip of ``img`` imported as one whole-image face."""
-    (face,) = find_faces(models, WorkerConfig(str(tmp_path)), img, whole=True)
-    with Image.open(tmp_path / face.chip_path) as chip:
-        return np.asarray(chip.convert("RGB"))
+    ((_, png),) = find_faces(models, WorkerConfig(), img, whole=True)
+    return png_pixels(png)
 
 
 def ring(chip: np.ndarray) -> np.ndarray:
@@ -109,9 +115,8 @@ def test_face_at_the_border_of_a_photo_gets_no_black(models, tmp_path):
     (det,) = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
     left, _, right, _ = det.box
     cut = img.crop((left + (right - left) // 5, 0, img.width, img.height))
-    (face,) = find_faces(models, WorkerConfig(str(tmp_path)), cut)
-    with Image.open(tmp_path / face.chip_path) as im:
-        chip = np.asarray(im.convert("RGB"))
+    ((_, png),) = find_faces(models, WorkerConfig(), cut)
+    chip = png_pixels(png)
     zero = chip.max(axis=2) == 0
     assert not zero.all(axis=0).any() and not zero.all(axis=1).any()
     # The chip's left strip lies left of the cut (dlib filled it black): now it repeats the
@@ -129,13 +134,10 @@ def test_padding_keeps_every_image_pixel_of_the_chip(models, tmp_path, monkeypat
     (det,) = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
     left, _, right, _ = det.box
     cut = img.crop((left + (right - left) // 5, 0, img.width, img.height))
-    (face,) = find_faces(models, WorkerConfig(str(tmp_path / "padded")), cut)
+    ((_, padded_png),) = find_faces(models, WorkerConfig(), cut)
     monkeypatch.setattr(align, "pad_to_cover", lambda rgb, corners, margin: (rgb, np.zeros(2)))
-    (black,) = find_faces(models, WorkerConfig(str(tmp_path / "black")), cut)
-    with Image.open(tmp_path / "padded" / face.chip_path) as a:
-        padded = np.asarray(a.convert("RGB"))
-    with Image.open(tmp_path / "black" / black.chip_path) as b:
-        filled = np.asarray(b.convert("RGB"))
+    ((_, black_png),) = find_faces(models, WorkerConfig(), cut)
+    padded, filled = png_pixels(padded_png), png_pixels(black_png)
     shown = binary_erosion(filled.max(axis=2) > 0, iterations=3)
     assert 0.5 < shown.mean() < 0.95
     assert np.array_equal(padded[shown], filled[shown])

@@ -11,14 +11,14 @@ from PIL import Image
 import pipeline
 from catalog import Catalog
 from faces import stage
-from faces.worker import process_chunk
+from faces.worker import process_batch
 
 
-def _dies_on_marked_images(tasks):
+def _dies_on_marked_images(state, tasks):
     """Stands in for a crash in native code (or the OOM killer) on one image."""
     if any(t.path.endswith(".gif") for t in tasks):
         os._exit(3)
-    return process_chunk(tasks)
+    return process_batch(state, tasks)
 
 
 @pytest.mark.slow
@@ -26,7 +26,7 @@ def test_a_worker_crash_is_isolated_to_its_image(
     monkeypatch, data_root, single_face_photo, add_image_bytes
 ):
     # Workers are forked, so they call the patched function too.
-    monkeypatch.setattr(stage, "process_chunk", _dies_on_marked_images)
+    monkeypatch.setattr(stage, "process_batch", _dies_on_marked_images)
     with Catalog.open(data_root, "crash") as cat:
         plain = []
         for shade in range(0, 240, 30):  # faceless images around the bad one, in flight with it

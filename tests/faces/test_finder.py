@@ -6,6 +6,7 @@ extract stored; predict must compute them from the same)."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -31,7 +32,7 @@ def test_predict_sees_each_face_as_extract_stored_it(models, images, step, tmp_p
     path = tmp_path / f"{step}.png"
     path.write_bytes(encode(images[step]))
     # Extract: the worker's own path, chips the size predict makes.
-    config = WorkerConfig(str(tmp_path / "dataset"), chip_size=PREDICT_CHIP_SIZE)
+    config = WorkerConfig(chip_size=PREDICT_CHIP_SIZE)
     result = process_image(models, config, ImageTask(1, str(path)))
     assert result.status == "done", result.reason
     # Predict: what predict_image computes its features from.
@@ -41,12 +42,12 @@ def test_predict_sees_each_face_as_extract_stored_it(models, images, step, tmp_p
 
     assert [row.detector for row in result.faces] == [step]
     assert [det.step for det, _ in predicted] == [step]
-    for row, (det, face) in zip(result.faces, predicted, strict=True):
+    for row, png, (det, face) in zip(result.faces, result.chips, predicted, strict=True):
         assert det.box == row.box
         stored = np.array(json.loads(row.landmarks), dtype=np.float64)
         assert face.landmarks is not None
         shift = np.abs(np.round(face.landmarks) - stored).max()
         assert shift == 0, f"predict's landmarks are up to {shift:.0f} px off extract's"
         assert face.padding == row.chip_padding
-        with Image.open(tmp_path / "dataset" / row.chip_path) as chip:
+        with Image.open(io.BytesIO(png)) as chip:
             assert np.array_equal(face.chip, np.asarray(chip.convert("RGB"))), "chips differ"
