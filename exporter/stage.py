@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.dataset import Catalog
-from catalog.db import transaction, utc_now
+from catalog.exports import record_export
 from core.contract import Progress, ProgressFn, StageSummary, report
 from exporter import baseline, card, groups, leakage, render
 from exporter.options import (
@@ -491,15 +491,4 @@ def _record(cat: Catalog, opts: ExportOptions, out: Path, result: ExportResult) 
         "left_out": result.left_out,
         "leakage": result.leakage,
     }
-    with transaction(cat.conn):
-        cur = cat.conn.execute(
-            "INSERT INTO exports (format, path, options, counts, created_at) VALUES (?,?,?,?,?)",
-            (
-                opts.format,
-                str(out),
-                json.dumps(opts.as_record(), sort_keys=True),
-                json.dumps(counts, sort_keys=True),
-                utc_now(),
-            ),
-        )
-    return cur.lastrowid
+    return record_export(cat.conn, opts.format, str(out), opts.as_record(), counts)
