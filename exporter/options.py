@@ -15,6 +15,7 @@ from pathlib import Path
 from catalog.labels import LabelError, LabelSet, canonical
 from core.contract import OptionError, check_options, option
 from core.errors import FacesiftError
+from core.executor import scheduler_option
 from faces.defaults import CHIP_PADDING, NEAR_DUP_BITS
 
 FORMATS = ("imagefolder", "fer2013-csv", "hf")
@@ -122,8 +123,13 @@ class ExportOptions:
         high=2,
     )
     workers: int | None = option(
-        None, help="render processes (default: cores - 1 for large exports)", low=1, cli=False
+        None,
+        help="render processes (default: cores - 1 for large exports, none for small ones; "
+        "with --scheduler local, the LocalCluster's)",
+        metavar="N",
+        low=1,
     )
+    scheduler: str | None = scheduler_option()
 
     def validate(self) -> None:
         """Raise ExportError for options out of bounds or contradicting each other or the format."""

@@ -1,28 +1,33 @@
-"""Rendering a master chip at the export's size and colour, reproducibly.
+"""Rendering a master chip at the export's size and colour, reproducibly: the worker side.
 
 PNGs are written without any metadata (no time, no software chunk) at a fixed
 compression level, so the same chip and options always give the same bytes.
+
+The export runs :func:`encode_faces` on :mod:`core.executor` (in this process, a local
+pool or Dask): a :class:`RenderTask` carries the chip's bytes, which the driver read,
+and the job's config the :class:`RenderSettings`, so a worker needs no disk of the
+dataset's; it returns the encoded bytes, and the driver writes every file.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from PIL import Image
 
 from exporter.options import ExportError
 
 
-def load_chip(path: Path) -> Image.Image:
-    """The master chip as RGB; ExportError naming the file if it cannot be read."""
+def load_chip(data: bytes, name: str) -> Image.Image:
+    """The master chip (its file's bytes) as RGB; ExportError naming the file (``name``)
+    if it cannot be read."""
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:
             im.load()
             rgb = im.convert("RGB")
     except (OSError, ValueError) as e:
-        raise ExportError(f"cannot read face chip {path}: {e}") from None
+        raise ExportError(f"cannot read face chip {name}: {e}") from None
     rgb.info = {}  # no ICC profile, text or times from the chip into the export
     return rgb
 
@@ -65,22 +70,29 @@ def fer_pixels(gray: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class RenderTask:
-    """One face to render: picklable, so worker processes can take it."""
+class RenderSettings:
+    """What every face of one export is rendered to (the job's config: hashable)."""
 
-    chip: Path
     size: int
     color: bool
-    crop: float
     raw: bool  # raw gray pixel bytes (FER2013 CSV) instead of PNG bytes
 
 
-def encode_face(task: RenderTask) -> bytes:
+@dataclass(frozen=True)
+class RenderTask:
+    """One face to render: picklable, and all a worker on another machine needs."""
+
+    chip: bytes = field(repr=False)  # the chip file's bytes, read by the driver
+    crop: float  # the centred fraction of the chip to keep (:func:`crop_fraction`)
+    name: str  # the chip's file, for an error message
+
+
+def encode_face(settings: RenderSettings, task: RenderTask) -> bytes:
     """The face's bytes as the export writes them: PNG, or raw gray pixels."""
-    im = render(load_chip(task.chip), task.size, task.color, task.crop)
-    return im.tobytes() if task.raw else png_bytes(im)
+    im = render(load_chip(task.chip, task.name), settings.size, settings.color, task.crop)
+    return im.tobytes() if settings.raw else png_bytes(im)
 
 
-def encode_faces(tasks: list[RenderTask]) -> list[bytes]:
-    """Several faces at once (one round trip to a worker process)."""
-    return [encode_face(t) for t in tasks]
+def encode_faces(settings: RenderSettings, tasks: list[RenderTask]) -> list[bytes]:
+    """A batch of faces (one task of the executor's: one round trip to a worker)."""
+    return [encode_face(settings, t) for t in tasks]

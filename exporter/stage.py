@@ -3,25 +3,29 @@
 Everything is written to a hidden temporary folder beside the output folder
 and renamed into place at the end, so an interrupted export leaves no half
 dataset. The export is then recorded in the catalog's ``exports`` table.
+
+The faces are rendered on :mod:`core.executor` (here for small exports, else a local
+process pool, or Dask with ``--scheduler``): this process reads each chip and sends its
+bytes, a worker returns the encoded face, and this process writes every file, in the
+export's order whatever finishes first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.dataset import Catalog
 from catalog.exports import record_export
 from core.contract import Progress, ProgressFn, StageSummary, report
+from core.executor import Executor, Job, default_workers, map_in_order, open_executor
 from exporter import baseline, card, groups, leakage, render
 from exporter.options import (
     IDENTITY_DISTANCE,
@@ -41,7 +45,8 @@ MANIFEST = "manifest.json"
 GENERATOR = "facesift"
 _TMP_TAG = ".facesift-export-"
 _OLD_TAG = ".facesift-old-"
-PARALLEL_FROM = 200  # faces; smaller exports render in this process
+PARALLEL_FROM = 200  # faces; smaller exports render in this process (by default)
+MAX_DEFAULT_WORKERS = 8  # render processes at most, unless --workers asks for more
 BATCH = 32  # faces per task sent to a worker
 
 
@@ -175,8 +180,10 @@ def export(
         report(on_progress, Progress("export", done, total, "face"))
 
     try:
-        items = _items(cat, faces, splits, order, plan, opts, tick)
-        placed = WRITERS[opts.format](tmp, items, plan)
+        workers = _worker_count(opts.workers, len(faces), opts.scheduler)
+        with open_executor(opts.scheduler, workers) as executor:
+            items = _items(executor, cat, faces, splits, order, plan, opts, tick)
+            placed = WRITERS[opts.format](tmp, items, plan)
         leak = leakage.check(
             cat.conn,
             [f.id for f in faces],
@@ -349,6 +356,7 @@ def _units(faces: list[ExportFace], opts: ExportOptions) -> tuple[list[int], lis
 
 
 def _items(
+    executor: Executor,
     cat: Catalog,
     faces: list[ExportFace],
     splits: list[str],
@@ -357,52 +365,38 @@ def _items(
     opts: ExportOptions,
     progress: Callable[[int, int], None],
 ) -> Iterator[Item]:
-    """The faces in writing order, rendered (in worker processes for large exports)."""
-    tasks = [
-        render.RenderTask(
-            cat.paths.resolve(faces[i].chip_path),
-            opts.size,
-            opts.color,
-            render.crop_fraction(_padding_of(faces[i]), opts.padding),
-            raw=opts.format == "fer2013-csv",
-        )
-        for i in order
-    ]
-    for done, (i, data) in enumerate(zip(order, _encoded(tasks, opts.workers), strict=True), 1):
+    """The faces in writing order, rendered by ``executor`` (at most a few batches in flight,
+    each chip read here just before its batch is sent: bounded memory)."""
+    settings = render.RenderSettings(opts.size, opts.color, raw=opts.format == "fer2013-csv")
+    job = Job(render.encode_faces, config=settings)
+
+    def tasks() -> Iterator[render.RenderTask]:
+        for i in order:
+            path = cat.paths.resolve(faces[i].chip_path)
+            crop = render.crop_fraction(_padding_of(faces[i]), opts.padding)
+            yield render.RenderTask(path.read_bytes(), crop, str(path))
+
+    rendered = map_in_order(executor, job, tasks(), BATCH)
+    for done, (i, (_, data)) in enumerate(zip(order, rendered, strict=True), 1):
         f = faces[i]
         yield Item(f, splits[i], plan.indices[f.label], data)
         progress(done, len(order))
 
 
-def _worker_count(requested: int | None, n: int) -> int:
-    if requested is not None:
-        return requested
-    # Starting processes costs more than it saves on small exports; this process
-    # keeps a core for writing and hashing (on 2 cores: no workers at all).
-    return 1 if n < PARALLEL_FROM else max(1, min((os.cpu_count() or 1) - 1, 8))
+def _worker_count(requested: int | None, n: int, scheduler: str | None) -> int:
+    """Render processes for ``n`` faces; 0: render in this process.
 
-
-def _encoded(tasks: list[render.RenderTask], requested: int | None) -> Iterator[bytes]:
-    """Each task's bytes, in order; at most a few batches in flight (bounded memory)."""
-    workers = _worker_count(requested, len(tasks))
-    if workers <= 1:
-        for t in tasks:
-            yield render.encode_face(t)
-        return
-    batches = [tasks[k : k + BATCH] for k in range(0, len(tasks), BATCH)]
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx)
-    try:
-        window: deque[Future[list[bytes]]] = deque()
-        for batch in batches:
-            window.append(pool.submit(render.encode_faces, batch))
-            if len(window) >= 2 * workers:
-                yield from window.popleft().result()
-        while window:
-            yield from window.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    ``--workers`` or a ``--scheduler`` always get processes (no more than there are
+    batches). Otherwise starting processes costs more than it saves on small exports,
+    and this process keeps a core for writing and hashing (on 2 cores: no workers).
+    """
+    batches = max(1, -(-n // BATCH))
+    if requested is not None or scheduler:
+        return min(requested or default_workers(), batches)
+    if n < PARALLEL_FROM:
+        return 0
+    workers = min(default_workers() - 1, MAX_DEFAULT_WORKERS, batches)
+    return workers if workers > 1 else 0
 
 
 def _padding_of(face: ExportFace) -> float:
@@ -463,6 +457,7 @@ def _manifest(
     options.pop("out")  # where it was written is not part of what was written
     options.pop("overwrite")
     options.pop("workers")  # how fast, not what
+    options.pop("scheduler")
     return {
         "generator": GENERATOR,
         "dataset": cat.paths.name,

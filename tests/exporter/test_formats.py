@@ -32,7 +32,8 @@ def labelled(builder):
 
 def _chip_render(cat, face_id: int, size: int, color: bool) -> Image.Image:
     rel = cat.conn.execute("SELECT chip_path FROM faces WHERE id = ?", (face_id,)).fetchone()[0]
-    return render(load_chip(cat.paths.resolve(rel)), size, color)
+    path = cat.paths.resolve(rel)
+    return render(load_chip(path.read_bytes(), str(path)), size, color)
 
 
 def test_imagefolder_round_trips_through_pillow_and_hugging_face(labelled, tmp_path):

@@ -175,11 +175,11 @@ def test_an_exception_mid_write_leaves_nothing_behind(builder, tmp_path, monkeyp
     calls = {"n": 0}
     real = exporter.render.encode_face
 
-    def failing(task):
+    def failing(settings, task):
         calls["n"] += 1
         if calls["n"] == 5:
             raise OSError("disk full")
-        return real(task)
+        return real(settings, task)
 
     monkeypatch.setattr(exporter.render, "encode_face", failing)
     out = tmp_path / "exp"
