@@ -146,13 +146,19 @@ def map_in_order(
             order.append(item)
             yield item
 
-    done: dict[int, R] = {}  # by id(item): the executor hands back the very item objects
+    # By id(item): the executor hands back the very item objects. One object may stand
+    # twice in ``items`` (an interned int, say): its results queue up under its id.
+    done: dict[int, deque[R]] = {}
     for batch, results in executor.map(job, batched(feed(), batch_size)):
         for item, result in zip(batch, results, strict=True):
-            done[id(item)] = result
-        while order and id(order[0]) in done:
+            done.setdefault(id(item), deque()).append(result)
+        while order and done.get(id(order[0])):
             item = order.popleft()
-            yield item, done.pop(id(item))
+            queue = done[id(item)]
+            result = queue.popleft()
+            if not queue:
+                del done[id(item)]
+            yield item, result
 
 
 def default_workers() -> int:
@@ -330,6 +336,9 @@ def _crashed(job: Job[T, R], item: T) -> R:
 
 
 def _distributed():
+    # Dask logs a page per lost worker and a nanny warning per restart; facesift reports
+    # in one line. The level must be set before distributed is first imported.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     try:
         import distributed
     except ImportError:
@@ -355,25 +364,23 @@ class DaskExecutor:
         # Dask's own logging would print a page per lost worker; facesift reports in one line.
         for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.core"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        try:
-            if address == "local":
-                self._cluster = distributed.LocalCluster(
-                    n_workers=max(1, workers),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
-                self._client = distributed.Client(self._cluster, set_as_default=False)
-            else:
-                self._client = distributed.Client(
-                    address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False
-                )
-        except (OSError, TimeoutError, ValueError) as e:
-            self.close()
-            raise ExecutorError(
-                f"no Dask scheduler answers at {address} ({type(e).__name__}: {e})"
-            ) from None
+        self._client = None
+        if address == "local":
+            self._cluster = distributed.LocalCluster(
+                n_workers=max(1, workers),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # Else the scheduler's HTTP server still takes :8787 (a second run warns).
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+            )
+            self._client = distributed.Client(self._cluster, set_as_default=False)
+            from core.dask_plugins import DieWithParent
+
+            self._client.register_plugin(DieWithParent(), name="facesift-die-with-parent")
+        else:
+            self._client = _connect(distributed, address)
         info = self._client.scheduler_info()
         self.workers = max(1, sum(w.get("nthreads", 1) for w in info["workers"].values()))
         self.address = self._client.scheduler.address
@@ -424,13 +431,40 @@ class DaskExecutor:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            client = getattr(self, "_client", None)
-            if client is not None:
-                client.close()
+            if self._client is not None:
+                self._client.close()
         if self._cluster is not None:
             with contextlib.suppress(Exception):
                 self._cluster.close()
             self._cluster = None
+
+
+def _connect(distributed, address: str):
+    """A client of the scheduler at ``address``, or a one-line error within a few seconds.
+
+    Dask's own ``timeout`` covers the connection but not the handshake: a port that
+    accepts and never answers would hang for ever, and one that answers HTTP fails
+    oddly (a huge frame length). The client is made in a thread with a hard deadline.
+    """
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(
+                address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False
+            )
+        except BaseException as e:  # reported below, in one line
+            box["error"] = e
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT_S + 2)
+    if "client" in box:
+        return box["client"]
+    why = box.get("error")
+    late = f"no answer within {CONNECT_TIMEOUT_S + 2} s"
+    detail = f"{type(why).__name__}: {why}" if why else late
+    raise ExecutorError(f"no Dask scheduler answers at {address} ({detail})"[:400])
 
 
 @contextlib.contextmanager
