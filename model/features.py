@@ -166,15 +166,16 @@ def parse_landmarks(text: str | None) -> np.ndarray | None:
     return pts if pts.shape == (N_LANDMARKS, 2) else None
 
 
-def face_features(inputs: Sequence[FaceInput]) -> np.ndarray:
+def face_features(inputs: Sequence[FaceInput], network: prior.Network | None = None) -> np.ndarray:
     """The feature matrix (n, d) of faces: fine HOG, coarse HOG, LBP, normalised landmarks,
-    then the expression prior's probabilities (the last :data:`PRIOR_COLUMNS`)."""
+    then the expression prior's probabilities (the last :data:`PRIOR_COLUMNS`), by
+    ``network`` (default: the shipped one, :func:`model.prior.default_network`)."""
     if not inputs:
         return np.zeros((0, feature_count()), dtype=np.float32)
     gray = gray_chips(inputs)
     marks = np.stack([normalised_landmarks(f.landmarks) for f in inputs])
     wide = gray_chips(inputs, prior.INPUT_SIDE, prior.MARGIN)
-    expert = prior.forward(prior.default_network(), wide)
+    expert = prior.forward(network or prior.default_network(), wide)
     return np.hstack([hog(gray, CELL), hog(gray, COARSE_CELL), lbp(gray), marks, expert])
 
 
