@@ -25,9 +25,10 @@ from catalog.predictions import (
     record_model,
 )
 from core.contract import Progress, ProgressFn, StageSummary, check_options, option, report
+from core.executor import scheduler_option
 from model import classifier, metrics, prior
 from model.features import CHIP_SIDE, feature_count
-from model.inputs import features_of
+from model.inputs import INLINE_BELOW, feature_executor, features_of
 from model.store import ModelError, new_model_id, write_model_files
 
 STAGE = "train"
@@ -61,6 +62,14 @@ class TrainOptions:
         low=0.0,
         high=1.0,
     )
+    workers: int | None = option(
+        None,
+        help="worker processes for the faces' features (default: one per core, none under "
+        f"{INLINE_BELOW} faces; with --scheduler local, the LocalCluster's)",
+        metavar="N",
+        low=1,
+    )
+    scheduler: str | None = scheduler_option()
 
 
 @dataclass
@@ -136,27 +145,19 @@ def train(
     unlabelled = [r for r in rows if not r.label]
     total = len(rows) + opts.folds + 1
 
-    def features(part: list[FaceRow], offset: int):
-        def tick(n: int, _total: int) -> None:
-            report(on_progress, Progress(STAGE, offset + n, total, "step", "reading chips"))
+    with feature_executor(len(rows), opts.workers, opts.scheduler) as executor:
 
-        return features_of(cat, part, tick)
+        def features(part: list[FaceRow], offset: int):
+            def tick(n: int, _total: int) -> None:
+                report(on_progress, Progress(STAGE, offset + n, total, "step", "reading chips"))
 
-    train_m = features(labelled, 0)
-    y = np.array([r.label for r in train_m.rows], dtype=object)
-    classes = class_order(cat, set(y.tolist()))
-    if len(classes) < 2:
-        have = f"only {classes[0]!r}" if classes else "none"
-        raise ModelError(
-            f"training needs labelled faces of at least two classes; this dataset has {have} "
-            "(accept or label faces in review, or use --include-pending)"
-        )
-    if classifier.largest_class(y) < 2:
-        raise ModelError(
-            "cross-validation needs at least two labelled faces of one class; every class here "
-            "has one (label more faces)"
-        )
-    other_m = features(unlabelled, len(labelled))
+            return features_of(cat, part, tick, executor=executor)
+
+        train_m = features(labelled, 0)
+        y = np.array([r.label for r in train_m.rows], dtype=object)
+        classes = class_order(cat, set(y.tolist()))
+        check_trainable(classes, y)
+        other_m = features(unlabelled, len(labelled))
     done = len(rows)
 
     def fit_fn(X: np.ndarray, yy: np.ndarray) -> object:
@@ -241,6 +242,21 @@ def train(
         prior_mixed=mixed,
         prior_weight=opts.prior_weight,
     )
+
+
+def check_trainable(classes: list[str], y: np.ndarray) -> None:
+    """Refuse (ModelError) labels a model cannot be trained and cross-validated on."""
+    if len(classes) < 2:
+        have = f"only {classes[0]!r}" if classes else "none"
+        raise ModelError(
+            f"training needs labelled faces of at least two classes; this dataset has {have} "
+            "(accept or label faces in review, or use --include-pending)"
+        )
+    if classifier.largest_class(y) < 2:
+        raise ModelError(
+            "cross-validation needs at least two labelled faces of one class; every class here "
+            "has one (label more faces)"
+        )
 
 
 def prediction(
