@@ -64,8 +64,18 @@ class Planted:
     flipped: list[int] = field(default_factory=list)
 
 
-def add_face(cat: Catalog, chip: Image.Image, serial: int, label: str | None, status: str) -> int:
-    """Store an image and its chip, add the face and (if asked) label or reject it."""
+def add_face(
+    cat: Catalog,
+    chip: Image.Image,
+    serial: int,
+    label: str | None,
+    status: str,
+    landmarks: str | None = None,
+) -> int:
+    """Store an image and its chip, add the face and (if asked) label or reject it.
+
+    ``landmarks``: the faces.landmarks column (JSON of 68 points), if any.
+    """
     png = _png(chip)
     data = b"image %d " % serial + png
     sha, rel = store_content(cat.paths.dir, "images", data, "png")
@@ -85,6 +95,7 @@ def add_face(cat: Catalog, chip: Image.Image, serial: int, label: str | None, st
         chip_path=chip_rel,
         chip_size=CHIP_PX,
         chip_padding=0.0,
+        landmarks=landmarks,
     )
     if status == "accepted":
         record(cat.conn, fid, "alice", "label", label=label)
