@@ -16,6 +16,8 @@ import pipeline
 from catalog import Catalog
 from catalog.faces import FaceRow, face_row_of, insert_face
 from catalog.images import mark_face_crops
+from core.decode import decode_image
+from faces import detect
 from faces.detect import DetectParams, detect_faces, frame_step
 from faces.models import load_models
 from faces.options import ExtractOptions
@@ -264,3 +266,54 @@ def test_cascade_finds_fer2013_faces(data_root, add_image_bytes):
     share = len(found & set(labels)) / len(labels)
     assert share >= 0.9, f"faces in {share:.0%} of {len(labels)} FER2013 crops"
     assert s.by_detector.get("hog+frame", 0) + s.by_detector.get("cnn", 0) > 0
+
+
+def test_a_photo_without_a_face_costs_no_cnn_pass(models, no_face_photo, monkeypatch):
+    """The cascade's expensive steps run only where they can pay: a photo (not a crop)
+    where HOG sees no face, nor comes close, gets neither the frame step nor the CNN."""
+    ran: list[str] = []
+    monkeypatch.setattr(detect, "frame_step", lambda m, img: ran.append("frame") or [])
+    monkeypatch.setattr(detect, "cnn_step", lambda m, img: ran.append("cnn") or [])
+    img = decode_image(no_face_photo.path.read_bytes()).rgb
+    assert not detect.looks_like_a_crop(img.size)
+    assert detect.detect_faces(models, img, DetectParams()) == []
+    assert "cnn" not in ran
+    # The same photo framed like a face crop (small, square): both steps get their turn.
+    small = img.resize((96, 96))
+    assert detect.looks_like_a_crop(small.size)
+    detect.detect_faces(models, small, DetectParams())
+    assert ran[-2:] == ["frame", "cnn"]
+
+
+@pytest.mark.parametrize(
+    ("size", "near_miss", "steps"),
+    [
+        ((48, 48), False, (True, True)),  # a FER2013 crop
+        ((256, 220), False, (True, True)),  # an avatar
+        ((300, 300), False, (False, False)),  # larger than a crop
+        ((200, 120), False, (False, False)),  # not squarish
+        ((1024, 768), True, (True, False)),  # a photo HOG nearly took: the frame step only
+    ],
+)
+def test_cascade_steps_run_where_they_can_pay(size, near_miss, steps):
+    assert detect.cascade_steps(size, near_miss) == steps
+
+
+def test_a_small_image_asks_the_higher_level_first_and_finds_the_same_faces(
+    models, astronaut, monkeypatch
+):
+    """On a small image both levels run and the higher one's faces win where it has any:
+    it is asked first, and the lower level runs only where it finds none."""
+    img = astronaut[0].resize((300, 300))
+    levels: list[int] = []
+    real = detect._run
+    monkeypatch.setattr(
+        detect, "_run", lambda m, arr, level, *a: levels.append(level) or real(m, arr, level, *a)
+    )
+    (face,) = detect.detect_faces(models, img, DetectParams())
+    assert levels == [1] and face.upsample == 1
+    # Where the higher level finds nothing, the lower one still gets its turn.
+    levels.clear()
+    blank = Image.new("RGB", (300, 200), (90, 120, 160))
+    assert detect.detect_faces(models, blank, DetectParams(cascade="off")) == []
+    assert levels == [1, 0]
