@@ -1,19 +1,18 @@
 """Extract throughput and memory, measured side by side in one run (not a test).
 
-    .venv/bin/python benchmarks/bench_extract.py [--images 500] [--upsample auto] [--kinds single]
-        [--cascade auto|off]
+    .venv/bin/python benchmarks/bench_extract.py [--images N] [--fer 600] [--cascade auto|off]
 
-Reports, on the test photos (../shared/testdata/faces, else scikit-image's)
-repeated to --images distinct files:
-  (a) a bare loop of dlib's HOG detector on one core (the same upsample policy
-      as the stage, on pre-decoded images): the limit of this stage;
-  (b) `facesift extract` with one worker and with every core, images/s, and the
-      ratios b1/a (target >= 0.85) and b_all/b1 (target >= 1.7 on 2 cores);
-      ``--cascade`` is extract's: under ``auto`` (its default) the photos where
-      HOG finds no face also pay the frame and CNN steps, which the bare loop
-      does not run; ``off`` compares like with like;
-  (c) peak RSS of the whole process tree (parent + workers), in the first and
-      the second half of the run: flat means memory does not grow with images;
+On two sets: the web-like photos (benchmarks/webset.py: the 40 test photos of
+../shared/testdata/faces, else scikit-image's, in six variants each: 240 files, or
+--images distinct files) and FER2013 PrivateTest crops (--fer of them; skipped
+without ../shared), it reports:
+  (a) a bare loop on one core: decode, dlib's HOG at upsample 0, again at 1 where
+      0 found nothing or the image is small; no cascade, no landmarks, no chips;
+  (b) `facesift extract` with its defaults (cascade auto) as a user runs it, with
+      one worker and with every core: images/s and the ratios b1/a (target >= 0.85)
+      and b_all/b1 (target >= 1.7 on 2 cores);
+  (c) peak RSS of the whole process tree;
+  (e) the cascade's steps: how many images each ran on and its CPU per image;
   (d) near-duplicate grouping of 100,000 synthetic hashes, seconds.
 """
 
@@ -35,9 +34,9 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.append(str(REPO / "tests"))  # for conftest.load_photos (after the packages)
+sys.path.append(str(REPO / "benchmarks"))
 
-from conftest import load_photos  # noqa: E402
+from webset import web_images  # noqa: E402
 
 from catalog import Catalog  # noqa: E402
 from catalog.db import connect  # noqa: E402
@@ -49,12 +48,10 @@ from faces.models import Models, dnn_loaded_here  # noqa: E402
 from faces.neardup import near_duplicate_groups  # noqa: E402
 
 
-def build_dataset(root: Path, name: str, sources: list[bytes], n: int) -> None:
-    """n distinct stored images: the photos in turn, each copy made unique by trailing bytes."""
+def build_dataset(root: Path, name: str, images: list[bytes]) -> None:
+    """The images stored as an import would (each one distinct)."""
     with Catalog.open(root, name) as cat:
-        for i in range(n):
-            base = sources[i % len(sources)]
-            data = base + b"\0facesift-bench-%d" % i  # decoders ignore bytes after the end marker
+        for i, data in enumerate(images):
             d = decode_image(data)
             sha, rel = store_content(cat.paths.dir, "images", data, d.ext)
             image_id, _ = add_image(
@@ -215,73 +212,107 @@ def run_cli(root: Path, name: str, workers: int, upsample: str, n: int, cascade:
     return {"seconds": seconds, "rate": n / seconds, "half1": peak(0), "half2": peak(1), "out": out}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--images", type=int, default=500)
-    ap.add_argument("--upsample", default="auto", choices=("auto", "0", "1", "2"))
-    ap.add_argument("--cascade", default="auto", choices=("auto", "off"))
-    ap.add_argument(
-        "--kinds",
-        default="",
-        metavar="K,K",
-        help="only photos whose manifest kind starts with one of these (e.g. single)",
-    )
-    args = ap.parse_args()
-    n = args.images
-    cores = len(os.sched_getaffinity(0))
-    kinds = tuple(k for k in args.kinds.split(",") if k)
-    photos = [p for p in load_photos() if not kinds or p.kind.startswith(kinds)]
-    sources = [p.path.read_bytes() for p in photos]
-    print(
-        f"{len(photos)} test photos repeated to {n} images; {cores} cores; "
-        f"upsample {args.upsample}; cascade {args.cascade}"
-    )
+def step_profile(images: list[bytes]) -> str:
+    """Which cascade step ran on how many images, and its CPU seconds per image (one core,
+    in this process): where extract's time goes beyond the bare loop."""
+    from faces import detect
+    from faces.models import load_models
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        build_dataset(root, "bare", sources, n)
-        with Catalog.open(root, "bare") as cat:
-            files = [cat.paths.resolve(r[0]) for r in cat.conn.execute("SELECT path FROM images")]
-        a = bare_loop(files, args.upsample, args.cascade)
-        print(f"(a) bare loop: load + dlib HOG detector, one core: {a:.2f} images/s")
-        a_det = bare_loop(files, args.upsample, args.cascade, predecoded=True)
-        print(f"    (the detector alone, images decoded beforehand: {a_det:.2f} images/s)")
-        if cores > 1:
-            a_all = bare_parallel(files, args.upsample, args.cascade, cores)
-            print(
-                f"    (the bare loop in {cores} processes: {a_all:.2f} images/s, "
-                f"x{a_all / a:.2f}: what the machine gives right now)"
-            )
-        results = {}
-        for workers in sorted({1, cores}):
-            name = f"w{workers}"
-            build_dataset(root, name, sources, n)
-            results[workers] = r = run_cli(root, name, workers, args.upsample, n, args.cascade)
-            if workers == 1:
-                # The machine is shared: (a) again, right after (b1), shows the drift.
-                a_after = bare_loop(files, args.upsample, args.cascade)
-            print(
-                f"(b) facesift extract --workers {workers}: {r['rate']:.2f} images/s "
-                f"({r['seconds']:.1f} s)"
-            )
-            print("    " + r["out"].strip())
-            for label, (tree, parent, kids) in (("first", r["half1"]), ("second", r["half2"])):
-                print(
-                    f"    peak RSS in the {label} half of the images: {tree / 1024:.0f} MB "
-                    f"(parent {parent / 1024:.0f} MB, workers {kids / 1024:.0f} MB)"
-                )
+    models = load_models("hog")
+    seconds: dict[str, float] = {}
+    runs: dict[str, int] = {}
+
+    def timed(name: str, fn):
+        def run(*a, **kw):
+            start = time.process_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.process_time() - start
+                runs[name] = runs.get(name, 0) + 1
+
+        return run
+
+    real = detect.frame_step, detect.cnn_step
+    detect.frame_step = timed("hog+frame", detect.frame_step)
+    detect.cnn_step = timed("cnn", detect.cnn_step)
+    found: dict[str, int] = {}
+    try:
+        for data in images:
+            img = decode_image(data).rgb
+            dets = timed("all steps", detect.detect_faces)(models, img, detect.DetectParams())
+            step = dets[0].step if dets else "none"
+            found[step] = found.get(step, 0) + 1
+    finally:
+        detect.frame_step, detect.cnn_step = real
+    lines = [f"    images by the step that found their faces: {found}"]
+    for name in ("all steps", "hog+frame", "cnn"):
+        n = runs.get(name, 0)
+        each = seconds.get(name, 0.0) / n * 1000 if n else 0.0
+        lines.append(f"    {name}: ran on {n} images, {each:.1f} ms CPU each")
+    return "\n".join(lines)
+
+
+def compare(label: str, images: list[bytes], upsample: str, cascade: str, root: Path) -> None:
+    """(a) the bare loop and (b) facesift extract with 1 and every core, on one image set."""
+    cores = len(os.sched_getaffinity(0))
+    n = len(images)
+    print(f"== {label}: {n} images; {cores} cores; upsample {upsample}; cascade {cascade}")
+    build_dataset(root, f"{label}-bare", images)
+    with Catalog.open(root, f"{label}-bare") as cat:
+        files = [cat.paths.resolve(r[0]) for r in cat.conn.execute("SELECT path FROM images")]
+    a = bare_loop(files, upsample, "off")
+    print(f"(a) bare loop: decode + dlib HOG at 0, retry at 1, one core: {a:.2f} images/s")
+    results = {}
+    a_after = a
+    for workers in sorted({1, cores}):
+        name = f"{label}-w{workers}"
+        build_dataset(root, name, images)
+        results[workers] = r = run_cli(root, name, workers, upsample, n, cascade)
+        if workers == 1:
+            # The machine is shared: (a) again, right after (b1), shows the drift.
+            a_after = bare_loop(files, upsample, "off")
+        print(
+            f"(b) facesift extract --workers {workers}: {r['rate']:.2f} images/s "
+            f"({r['seconds']:.1f} s)"
+        )
+        print("    " + r["out"].strip())
     b1, ball = results[1]["rate"], results[cores]["rate"]
     a_mean = (a + a_after) / 2
     print(f"(a) again after (b1): {a_after:.2f} images/s; mean {a_mean:.2f}")
     low, high = b1 / max(a, a_after), b1 / min(a, a_after)
     print(f"b1/a = {b1 / a_mean:.2f} (target >= 0.85; {low:.2f} to {high:.2f} by either a)")
     if cores > 1:
-        print(f"b_all/b1 = {ball / b1:.2f} on {cores} cores (target >= 1.7 on 2 cores)")
+        print(f"b{cores}/b1 = {ball / b1:.2f} (target >= 1.7 on 2 cores)")
     peak = max(r["hwm"] for r in results.values())
-    print(
-        f"(c) peak RSS of the process tree: {peak / 1024:.0f} MB "
-        "(the sum of each process's own peak, VmHWM: an upper bound)"
-    )
+    print(f"(c) peak RSS of the process tree: {peak / 1024:.0f} MB (sum of each VmHWM)")
+    print("(e) the cascade's steps, in this process:")
+    print(step_profile(images))
+
+
+def fer_images(limit: int) -> list[bytes]:
+    """FER2013 PrivateTest's files (every k-th to ``limit``), or none without ../shared."""
+    from tests.conftest import SHARED_FER
+
+    files = sorted(SHARED_FER.glob("*/*.jpg"))
+    if limit and len(files) > limit:
+        files = files[:: len(files) // limit][:limit]
+    return [f.read_bytes() for f in files]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--images", type=int, default=0, help="web-like images (default: 240)")
+    ap.add_argument("--fer", type=int, default=600, help="FER2013 crops (0: none)")
+    ap.add_argument("--upsample", default="auto", choices=("auto", "0", "1", "2"))
+    ap.add_argument("--cascade", default="auto", choices=("auto", "off"))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        compare("web", web_images(args.images or None), args.upsample, args.cascade, root)
+        fer = fer_images(args.fer) if args.fer else []
+        if fer:
+            compare("fer2013", fer, args.upsample, args.cascade, root)
 
     rng = np.random.default_rng(0)
     hashes = rng.integers(0, 2**64, size=100_000, dtype=np.uint64)

@@ -247,21 +247,40 @@ def refresh_face_states(conn: sqlite3.Connection, face_ids: Iterable[int]) -> No
     k = labels_per_face(conn)
     with transaction(conn):
         for face_id in face_ids:
-            st = fold(face_events(conn, face_id), source_label(conn, face_id), k)
-            conn.execute(
-                "INSERT OR REPLACE INTO face_state (face_id, status, label, label_origin, "
-                "reason, annotators, disputed, last_event_id) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    face_id,
-                    st.status,
-                    st.label,
-                    st.label_origin,
-                    st.reason,
-                    st.annotators,
-                    int(st.disputed),
-                    st.last_event_id,
-                ),
+            _put_state(
+                conn, face_id, fold(face_events(conn, face_id), source_label(conn, face_id), k)
             )
+
+
+def set_new_face_states(conn: sqlite3.Connection, image_id: int, face_ids: Sequence[int]) -> None:
+    """The ``face_state`` rows of faces just inserted into one image, that have no event
+    yet: one state from the image's sources, folded once (extract's writer, per image)."""
+    rows = conn.execute(
+        "SELECT DISTINCT source_label FROM image_sources "
+        "WHERE image_id = ? AND source_label IS NOT NULL AND source_label <> ''",
+        (image_id,),
+    ).fetchall()
+    st = fold([], rows[0][0] if len(rows) == 1 else None, labels_per_face(conn))
+    with transaction(conn):
+        for face_id in face_ids:
+            _put_state(conn, face_id, st)
+
+
+def _put_state(conn: sqlite3.Connection, face_id: int, st: FaceState) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO face_state (face_id, status, label, label_origin, "
+        "reason, annotators, disputed, last_event_id) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            face_id,
+            st.status,
+            st.label,
+            st.label_origin,
+            st.reason,
+            st.annotators,
+            int(st.disputed),
+            st.last_event_id,
+        ),
+    )
 
 
 def image_face_ids(conn: sqlite3.Connection, image_id: int) -> list[int]:

@@ -21,7 +21,14 @@ from pathlib import Path
 
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
-from catalog.faces import DETECTOR_STEPS, insert_face
+from catalog.extraction import (
+    awaits_faces,
+    count_pending,
+    pending_page,
+    reset_extract_errors,
+    set_extract_status,
+)
+from catalog.faces import DETECTOR_STEPS, insert_faces
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.errors import FacesiftError
 from core.executor import Job, default_workers, map_in_order, open_executor
@@ -107,12 +114,8 @@ def extract(
     started = time.monotonic()
     conn = cat.conn
     if opts.retry_errors:
-        with transaction(conn):
-            conn.execute(
-                "UPDATE images SET extract_status = NULL, extract_reason = NULL, "
-                "extracted_at = NULL WHERE extract_status = 'error'"
-            )
-    pending = conn.execute("SELECT COUNT(*) FROM images WHERE extract_status IS NULL").fetchone()[0]
+        reset_extract_errors(conn)
+    pending = count_pending(conn)
     config = WorkerConfig(
         detect=DetectParams(opts.detector, opts.upsample, cascade=opts.cascade),
         chip_size=opts.chip_size,
@@ -189,61 +192,45 @@ def _pending_tasks(
     is left to the worker, which records why).
     """
     last = 0
-    while True:
-        rows = cat.conn.execute(
-            "SELECT id, path, is_face_crop FROM images WHERE extract_status IS NULL AND id > ? "
-            "ORDER BY id LIMIT ?",
-            (last, page),
-        ).fetchall()
-        if not rows:
-            return
-        for image_id, relpath, face_crop in rows:
+    while page_rows := pending_page(cat.conn, last, page):
+        for row in page_rows:
             try:
-                path = str(cat.paths.resolve(relpath))
+                path = str(cat.paths.resolve(row.path))
             except FacesiftError:
                 path = ""  # a stored path that leaves the dataset: recorded as bad_path
             data = None
             if with_bytes and path:
                 with contextlib.suppress(OSError):
                     data = Path(path).read_bytes()
-            yield ImageTask(image_id, path, bool(face_crop), data)
-        last = rows[-1][0]
+            yield ImageTask(row.image_id, path, row.face_crop, data)
+        last = page_rows[-1].image_id
 
 
 def write_results(conn: sqlite3.Connection, batch: list[ImageResult], dataset_dir: Path) -> int:
     """Record a batch of image outcomes (chips, faces and status together); return faces added.
 
     An image that another run has processed meanwhile is left as it is. Chips are
-    written before the rows that name them, in the same transaction: a run killed in
-    between leaves chips that the rerun of the same image writes again (content-addressed).
+    written before the rows that name them, in the same transaction: a row never names
+    a missing chip, and a run killed in between leaves chips that the rerun of the same
+    image writes again (content-addressed).
     """
     added = 0
     now = utc_now()
     with transaction(conn):
         for r in batch:
-            row = conn.execute(
-                "SELECT extract_status FROM images WHERE id = ?", (r.image_id,)
-            ).fetchone()
-            if row is None or row[0] is not None:
+            pending, has_faces = awaits_faces(conn, r.image_id)
+            if not pending:
                 continue
-            has_faces = conn.execute(
-                "SELECT 1 FROM faces WHERE image_id = ? LIMIT 1", (r.image_id,)
-            ).fetchone()
             if r.status == "done" and not has_faces:
-                for f, png in zip(r.faces, r.chips, strict=True):
+                for png in r.chips:
                     _store_chip(dataset_dir, png)
-                    insert_face(conn, r.image_id, f)
-                added += len(r.faces)
-            conn.execute(
-                "UPDATE images SET extract_status = ?, extract_reason = ?, extracted_at = ? "
-                "WHERE id = ?",
-                (r.status, r.reason, now, r.image_id),
-            )
+                added += len(insert_faces(conn, r.image_id, r.faces))
+            set_extract_status(conn, r.image_id, r.status, r.reason, now)
     return added
 
 
 def _store_chip(dataset_dir: Path, png: bytes) -> None:
     try:
         store_chip(dataset_dir, png)
-    except OSError as e:
+    except OSError as e:  # the transaction rolls back: no row names a missing chip
         raise ChipStoreError(f"cannot write chips under {dataset_dir}: {e.strerror or e}") from None

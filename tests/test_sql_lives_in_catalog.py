@@ -29,10 +29,6 @@ PACKAGES = ("core", "scraper", "importer", "faces", "model", "exporter", "takedo
 MODULES = ("pipeline.py",)
 SQL_HOMES = ("catalog/", "curation_ui/queries.py")  # where SQL belongs: not checked
 
-# Modules that still hold SQL while the lead rewrites them (issue 20). Each one leaves
-# this list when its SQL has moved to catalog/ (a stale entry fails below); nothing joins it.
-ALLOWED_SQL = frozenset({"faces/stage.py"})
-
 SQL_START = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH|PRAGMA|REPLACE)\b")
 
 
@@ -77,21 +73,12 @@ def test_every_package_and_pipeline_is_checked():
     assert "curation_ui/queries.py" not in modules
 
 
-@pytest.mark.parametrize("name", [m for m in first_party_modules() if m not in ALLOWED_SQL])
+@pytest.mark.parametrize("name", first_party_modules())
 def test_module_holds_no_sql(name: str):
     uses = sql_in((REPO / name).read_text(encoding="utf-8"))
     assert not uses, (
         f"{name} has SQL (move it into a function of catalog/, or of curation_ui/queries.py "
         f"for the review app): {_report(uses)}"
-    )
-
-
-@pytest.mark.parametrize("name", sorted(ALLOWED_SQL))
-def test_allowed_modules_still_hold_sql(name: str):
-    path = REPO / name
-    assert path.is_file(), f"{name} is gone: remove it from ALLOWED_SQL"
-    assert sql_in(path.read_text(encoding="utf-8")), (
-        f"{name} holds no SQL any more: remove it from ALLOWED_SQL"
     )
 
 
