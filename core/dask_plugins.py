@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from core.executor import die_with_parent
+from core.processes import die_with_parent
 
 
 class DieWithParent(WorkerPlugin):

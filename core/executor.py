@@ -20,14 +20,11 @@ own is lost, as the job's ``crashed`` result.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import multiprocessing
 import os
 import signal
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -37,6 +34,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from core.contract import option
 from core.errors import FacesiftError
+from core.processes import die_with_parent
 
 T = TypeVar("T")  # an item of work
 R = TypeVar("R")  # its result
@@ -187,30 +185,6 @@ class InlineExecutor:
 
 
 # --- the local process pool -----------------------------------------------------------
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Make this worker process end when the process that started it dies (even by SIGKILL).
-
-    Linux: the kernel's parent-death signal. Elsewhere, and as a second guard, a thread
-    that watches the parent id and exits when it changes (the worker was re-parented).
-    """
-    parent = os.getppid()
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _pool_worker_start(setup: Callable | None, config: Any) -> None:
