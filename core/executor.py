@@ -83,6 +83,7 @@ class Executor(Protocol):
 
     name: str
     workers: int
+    shares_files: bool  # the workers read this machine's files (else send them bytes)
 
     def map(self, job: Job[T, R], batches: Iterable[list[T]]) -> Iterator[tuple[list[T], list[R]]]:
         """Each batch with its results, in completion order."""
@@ -175,6 +176,7 @@ class InlineExecutor:
 
     name = "inline"
     workers = 1
+    shares_files = True
 
     def map(self, job: Job[T, R], batches: Iterable[list[T]]) -> Iterator[tuple[list[T], list[R]]]:
         for batch in batches:
@@ -208,6 +210,7 @@ class LocalPoolExecutor:
     """
 
     name = "local"
+    shares_files = True
 
     def __init__(self, workers: int, *, may_fork: bool = True):
         self.workers = max(1, workers)
@@ -339,6 +342,7 @@ class DaskExecutor:
         for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.core"):
             logging.getLogger(name).setLevel(logging.ERROR)
         self._client = None
+        self.shares_files = address == "local"  # a LocalCluster runs on this machine
         if address == "local":
             self._cluster = distributed.LocalCluster(
                 n_workers=max(1, workers),

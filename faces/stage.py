@@ -45,6 +45,7 @@ from faces.models import (
 from faces.options import ExtractOptions
 from faces.worker import ImageResult, ImageTask, WorkerConfig, load_worker, process_batch
 
+DASK_CHUNK = 16  # images per Dask task (the pool's chunk_size is smaller: cheap tasks)
 CRASHED = "worker_crashed: the image killed the worker process (out of memory or a crash in dlib)"
 
 
@@ -141,10 +142,12 @@ def extract(
             with open_executor(opts.scheduler, workers, may_fork=not dnn_loaded_here()) as ex:
                 workers = ex.workers
                 # A cluster's workers may not see this disk: the images travel as bytes.
-                tasks = _pending_tasks(cat, with_bytes=ex.name == "dask")
+                tasks = _pending_tasks(cat, with_bytes=not ex.shares_files)
+                # A Dask task costs milliseconds of scheduling: more images per task there.
+                size = opts.chunk_size if ex.name != "dask" else max(opts.chunk_size, DASK_CHUNK)
                 last_write = time.monotonic()
                 # In image order: face ids (and so export file names) do not depend on timing.
-                for _, r in map_in_order(ex, job, tasks, opts.chunk_size):
+                for _, r in map_in_order(ex, job, tasks, size):
                     batch.append(r)
                     counts[r.status] += 1
                     found += len(r.faces)

@@ -3,6 +3,7 @@ worker killed mid-run costs nothing, a killed driver resumes, a dead address is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 import pipeline
 from catalog import Catalog
+from faces import stage
 from faces.stage import ExtractOptions, extract
 from tests.conftest import REPO, cli_argv, extracted_count, jpeg_variants
 from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot
@@ -36,18 +38,45 @@ def _dataset(root: Path, name: str, photos, add_image_bytes, n: int) -> None:
         add_image_bytes(cat, none.path.read_bytes(), "none.jpg")
 
 
+def _counting(fn, calls: list[int]):
+    def counted(self):
+        calls.append(1)
+        return fn(self)
+
+    return counted
+
+
 def _faces(root: Path, name: str) -> dict:
     """Every face by (image hash, index): box, step, landmarks, figures and chip hash."""
     return catalog_snapshot(root / name)["faces"]
 
 
-def test_the_local_pool_and_dask_give_the_very_same_faces(data_root, photos, add_image_bytes):
+@pytest.mark.parametrize("remote", [False, True], ids=["paths", "bytes"])
+def test_the_local_pool_and_dask_give_the_very_same_faces(
+    data_root, photos, add_image_bytes, monkeypatch, remote
+):
+    """A LocalCluster reads the images from this disk; a remote cluster is sent their bytes
+    (here: the LocalCluster told it shares no files). The faces are the pool's either way."""
+    if remote:
+        real = stage.open_executor
+
+        @contextlib.contextmanager
+        def no_shared_files(*a, **kw):
+            with real(*a, **kw) as ex:
+                ex.shares_files = False
+                yield ex
+
+        monkeypatch.setattr(stage, "open_executor", no_shared_files)
+        read: list[int] = []
+        monkeypatch.setattr(stage.Path, "read_bytes", _counting(stage.Path.read_bytes, read))
     for name in ("pool", "dask"):
         _dataset(data_root, name, photos, add_image_bytes, 10)
     with Catalog.open(data_root, "pool") as cat:
         pool = extract(cat, ExtractOptions(workers=2))
     with Catalog.open(data_root, "dask") as cat:
         dask = extract(cat, ExtractOptions(workers=2, scheduler="local"))
+    if remote:
+        assert len(read) >= 12, "the driver read the images to send them"
     assert (pool.images, pool.faces) == (dask.images, dask.faces) and pool.faces >= 10
     faces = _faces(data_root, "pool")
     # The same faces, boxes, landmarks, quality figures and chip files (content hashes).
