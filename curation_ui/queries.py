@@ -605,3 +605,34 @@ def histogram_counts(
         (width, top, width),
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
+
+
+# --- the label queue's component: is a decision the browser sends still wanted? -----------
+
+
+def queue_face_is_due(
+    conn: sqlite3.Connection, qf: QueueFilter, annotator: str, face_id: int
+) -> bool:
+    """Whether face ``face_id`` is still one of the subset's faces for ``annotator``."""
+    if qf.subset == SUSPECTS:
+        found = _suspects_from(conn, qf, annotator)
+        if found is None:
+            return False
+        sql = f"SELECT 1 {found[0]} AND p.face_id = ? LIMIT 1"
+        return conn.execute(sql, [*found[1], face_id]).fetchone() is not None
+    where, params = _subset_where(qf, annotator, labels_per_face(conn))
+    sql = f"SELECT 1 FROM face_state s WHERE {where} AND s.face_id = ? LIMIT 1"
+    return conn.execute(sql, [*params, face_id]).fetchone() is not None
+
+
+def decided_by_another_before(
+    conn: sqlite3.Connection, face_id: int, annotator: str, before: str
+) -> str | None:
+    """Who else holds a standing decision on the face recorded before ``before`` (an ISO
+    time as ``label_events.created_at`` stores it), or None."""
+    row = conn.execute(
+        "SELECT e.annotator FROM label_events e WHERE e.face_id = ? AND e.annotator <> ? "
+        f"AND e.created_at < ? AND {STANDING_SQL} ORDER BY e.id LIMIT 1",
+        (face_id, annotator, before),
+    ).fetchone()
+    return row[0] if row else None
