@@ -1,6 +1,15 @@
-"""Label queue: one face at a time, one key per label; x reject, s skip, z undo."""
+"""Label queue: one face at a time, one key per label; x reject, s skip, z undo.
+
+The faces are shown by a component (``curation_ui.components.queue``) that holds
+the face on show and the next ones in the browser: a key decides the face on
+screen and shows the next at once; the decision reaches this page's fragment as
+the component's state and is applied to exactly that face (``queue.apply``).
+"""
 
 from __future__ import annotations
+
+import time
+from dataclasses import replace
 
 import streamlit as st
 
@@ -9,37 +18,30 @@ from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
 from catalog.preferences import SHOW_MODEL_TOP3, get_flag, set_flag
 from catalog.settings import labels_per_face
+from core.errors import FacesiftError, one_line
 from curation_ui import model_hints, session
 from curation_ui import queue as q
-from curation_ui.queries import NO_LABEL, face_in_image, source_names
-from curation_ui.thumbs import image_with_box
+from curation_ui.components import queue as component
+from curation_ui.queries import NO_LABEL, face_card, face_in_image, source_names
+from curation_ui.thumbs import image_with_box, thumbnail
 from curation_ui.views import model_banner
 
 ANY = "(any)"
 STATE = "q_state"
-MSG = "q_msg"
+COMPONENT = "q_face"  # the component's key: its state is the browser's message
+ACKED = "q_acked"  # the last decision (sequence number) applied
+SERVED = "q_served"  # every face id sent to this session's browser
+EPOCH = "q_epoch"  # which queue the browser walks (a new filter starts a new one)
+VERSION = "q_version"  # numbers the data sent, so the browser ignores an older one
+NOTES = "q_notes"  # refusals and failures, one line each, by sequence number
+JUMP = "q_jump"  # the face the last undo showed again
+MID = "q_mid"  # the last message whose face on screen was taken as current
+AHEAD = 8  # faces the browser holds beyond the one on show
+MAX_INLINE_CHIP = 150_000  # bytes; a bigger chip is sent as its 320 px thumbnail
+CHIP_SIDE = 320
 MAX_KEYED_LABELS = 9  # keys 1..9
 TOP3 = "q_model_top3"  # the toggle; its value is remembered per annotator in the catalog
 TOP3_FOR = "q_model_top3_for"  # whose remembered value the toggle holds
-
-
-@session.shows_errors
-def _act(kind: str, arg: str | None = None) -> None:
-    conn = session.catalog().conn
-    who = session.annotator()
-    state: q.QueueState = st.session_state[STATE]
-    if kind == "label":
-        state = q.label(conn, state, who, arg)
-    elif kind == "reject":
-        state = q.reject(conn, state, who, st.session_state.get("q_reason") or "not_a_face")
-    elif kind == "skip":
-        state = q.skip(conn, state, who)
-    else:
-        undone = q.undo(conn, state, who)
-        if undone is state:
-            session.say(MSG, "Nothing to undo.", "warn")
-        state = undone
-    st.session_state[STATE] = state
 
 
 def _source_view(cat, card) -> None:
@@ -58,93 +60,133 @@ def _source_view(cat, card) -> None:
         )
 
 
+def _apply_messages(cat, who: str) -> list[str]:
+    """Apply the decisions the browser sent that are not applied yet, each once, in order.
+
+    Each decision names the face that was on screen. The state (and the last sequence
+    number applied) is stored before anything is drawn, so a rerun that interrupts
+    this run never applies a decision twice. Returns the failures (one line each).
+    """
+    msg = component.message(st.session_state.get(COMPONENT))
+    if msg is None:
+        return []
+    ss = st.session_state
+    served: set[int] = ss.setdefault(SERVED, set())
+    failures: list[str] = []
+    raw = msg.get("outbox")
+    decisions = [q.Decision.from_message(d) for d in raw] if isinstance(raw, list) else []
+    for d in sorted((d for d in decisions if d is not None), key=lambda d: d.seq):
+        if d.seq <= ss.get(ACKED, 0):
+            continue
+        state: q.QueueState = ss[STATE]
+        try:
+            out = q.apply(cat.conn, state, who, d, served)
+        except (FacesiftError, OSError) as e:
+            out = q.Outcome(state, f"Not recorded: {one_line(str(e))}")
+            failures.append(one_line(str(e)))
+        ss[STATE] = out.state
+        ss[ACKED] = d.seq
+        if out.refused:
+            note = {"seq": d.seq, "face": d.face_id, "text": out.refused, "refused": True}
+            ss[NOTES] = [*ss.get(NOTES, []), note][-20:]
+        if out.undone is not None:
+            ss[JUMP] = {"seq": d.seq, "face": out.undone}
+            served.add(out.undone)
+    mid, shown = msg.get("mid"), msg.get("shown")
+    if isinstance(mid, int) and mid > ss.get(MID, 0):
+        ss[MID] = mid
+        # The face on screen now (when the browser shows one of this queue's faces).
+        if isinstance(shown, int) and shown in served and msg.get("epoch") == ss.get(EPOCH):
+            ss[STATE] = replace(ss[STATE], current=shown)
+    return failures
+
+
+def _face_data(cat, card, blind: bool, top3: bool, model) -> dict:
+    """One face as the component shows it: its chip, one caption line, the model's top 3."""
+    src = None
+    if card.chip_path:
+        path = cat.paths.resolve(card.chip_path)
+        try:
+            big = path.stat().st_size > MAX_INLINE_CHIP
+        except OSError:
+            big = False
+        if big:
+            path = thumbnail(cat, card.chip_path, CHIP_SIDE) or path
+        src = component.data_url(path)
+    if blind:
+        # A second opinion sees the face only: no label, status or dispute.
+        caption = f"face #{card.id} · your own decision, please"
+    else:
+        caption = (
+            f"face #{card.id} · {card.status} · shows {card.label or 'no label'}"
+            + (" (claimed by its source)" if card.label_origin == "source" else "")
+            + (" · annotators disagree" if card.disputed else "")
+        )
+    hints: list[dict] = []
+    if top3 and not blind:
+        top = model_hints.face_top(cat, model.id, card.id) if model is not None else []
+        hints = [{"text": f"model: {g.caption}", "score": g.score} for g in top]
+        if not top:
+            hints = [{"text": "The model has no guess for this face yet (retrain it)."}]
+    return {"id": card.id, "src": src, "caption": caption, "hints": hints}
+
+
+def view_data(cat, who: str) -> dict:
+    """What the component is given: the window of faces and the page's settings."""
+    ss = st.session_state
+    state: q.QueueState = ss[STATE]
+    blind = state.filter.subset in q.BLIND_SUBSETS
+    top3 = bool(ss.get(TOP3))
+    model = latest_model_row(cat.conn) if top3 and not blind else None
+    faces = []
+    for fid in q.window(cat.conn, state, who, AHEAD):
+        card = face_card(cat.conn, fid)
+        if card is not None:
+            faces.append(_face_data(cat, card, blind, top3, model))
+    ss.setdefault(SERVED, set()).update(f["id"] for f in faces)
+    ss[VERSION] = ss.get(VERSION, 0) + 1
+    reasons = reject_reasons()
+    reason = ss.get("q_reason") or "not_a_face"
+    return {
+        "version": ss[VERSION],
+        "epoch": ss.get(EPOCH, 0),
+        "acked": ss.get(ACKED, 0),
+        "server_ms": time.time() * 1000,
+        "faces": faces,
+        "labels": list(cat.labels.names),
+        "reason": reason,
+        "reason_text": reasons.get(reason, reason),
+        "notes": ss.get(NOTES, []),
+        "jump": ss.get(JUMP),
+        "blind": blind,
+        "empty_text": "Nothing left in this subset. Choose another, or press z to undo.",
+    }
+
+
 @st.fragment
 def queue_panel() -> None:
-    """The face on show and its keys; a key press reruns only this fragment."""
+    """The faces in the browser and their keys; a decision reruns only this fragment."""
     cat = session.catalog()
     who = session.annotator()
-    state: q.QueueState = st.session_state[STATE]
-    card = state.card(cat.conn)
-    left, right = st.columns([3, 4])
-    with left:
-        if card is None:
-            st.success("Nothing left in this subset. Choose another, or press z to undo.")
-        else:
-            if card.chip_path:
-                st.image(str(cat.paths.resolve(card.chip_path)), width=320)
-            if state.filter.subset in q.BLIND_SUBSETS:
-                # A second opinion sees the face only: no label, status or dispute.
-                st.text(f"face #{card.id} · your own decision, please")
-            else:
-                st.text(
-                    f"face #{card.id} · {card.status} · shows {card.label or 'no label'}"
-                    + (" (claimed by its source)" if card.label_origin == "source" else "")
-                    + (" · annotators disagree" if card.disputed else "")
-                )
-            _model_top3(cat, card.id, state.filter.subset)
-            if st.toggle("Show the source image and box", key="q_show_source"):
-                _source_view(cat, card)
+    failures = _apply_messages(cat, who)
+    left, right = st.columns([3, 2])
     with right:
-        session.message(MSG)
-        names = cat.labels.names
-        per_row = 4
-        for start in range(0, len(names), per_row):
-            cols = st.columns(per_row)
-            for i, name in enumerate(names[start : start + per_row], start=start):
-                key = str(i + 1) if i < MAX_KEYED_LABELS else None
-                cols[i - start].button(
-                    f"{name}",
-                    key=f"q_label_{name}",
-                    shortcut=key,
-                    on_click=_act,
-                    args=("label", name),
-                    disabled=card is None,
-                    width="stretch",
-                )
         reasons = reject_reasons()
-        r = st.columns([3, 2, 2, 2])
-        r[0].selectbox(
-            "Reject reason",
-            list(reasons),
-            format_func=reasons.get,
-            key="q_reason",
-            label_visibility="collapsed",
-        )
-        r[1].button(
-            "reject",
-            key="q_reject",
-            shortcut="X",
-            on_click=_act,
-            args=("reject",),
-            disabled=card is None,
-            width="stretch",
-        )
-        r[2].button(
-            "skip",
-            key="q_skip",
-            shortcut="S",
-            on_click=_act,
-            args=("skip",),
-            disabled=card is None,
-            width="stretch",
-        )
-        r[3].button(
-            "undo", key="q_undo", shortcut="Z", on_click=_act, args=("undo",), width="stretch"
-        )
+        st.selectbox("Reject reason (x)", list(reasons), format_func=reasons.get, key="q_reason")
+        for failure in failures:
+            st.error(failure)
+        state: q.QueueState = st.session_state[STATE]
         left_n = q.remaining(cat.conn, state.filter, who)
         st.caption(f"{left_n} left in this subset · {state.done} decided in this session")
-
-
-def _model_top3(cat, face_id: int, subset: str) -> None:
-    """The model's top 3 for the face, when the annotator asked for them (never when blind)."""
-    if not st.session_state.get(TOP3) or subset in q.BLIND_SUBSETS:
-        return
-    model = latest_model_row(cat.conn)
-    top = model_hints.face_top(cat, model.id, face_id) if model is not None else []
-    if not top:
-        st.caption("The model has no guess for this face yet (retrain it).")
-    for guess in top:
-        st.progress(guess.score, text=f"model: {guess.caption}")
+        card = state.card(cat.conn)
+        if card is not None and st.toggle(
+            "Show the source image and box",
+            key="q_show_source",
+            help="Of the face the server last heard was on your screen.",
+        ):
+            _source_view(cat, card)
+    with left:
+        component.queue_component(view_data(cat, who), key=COMPONENT)
 
 
 @session.shows_errors
@@ -200,8 +242,12 @@ def render() -> None:
     state = st.session_state.get(STATE)
     if state is None or state.filter != qf:
         st.session_state[STATE] = q.start(cat.conn, qf, who)
+        st.session_state[EPOCH] = st.session_state.get(EPOCH, 0) + 1
     if has_model:
         _top3_toggle(cat, who, blind)
     keys = ", ".join(f"{i + 1} {n}" for i, n in enumerate(cat.labels.names[:MAX_KEYED_LABELS]))
-    st.caption(f"Keys: {keys}; x reject, s skip, z undo. It moves on by itself.")
+    st.caption(
+        f"Keys: {keys}; x reject, s skip, z undo. Each key decides the face on screen; "
+        "the next one is there at once."
+    )
     queue_panel()

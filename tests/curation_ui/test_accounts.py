@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from curation_ui import accounts as acc
 from curation_ui import roles
+from curation_ui.components.queue.testing import press
 from curation_ui.login import NO_ACCOUNTS, WRONG_PASSWORD_DELAY, oidc_provider
 from tests.conftest import REPO
 from tests.curation_ui.conftest import open_page as open_as_visitor
@@ -131,9 +132,9 @@ def test_the_annotator_on_every_event_is_the_login_never_a_typed_name(team):
     at.run()
     assert at.text_input(key="login_pw")  # a typed name does not let anyone in
     at = log_in(at, "ann", PASSWORD)
-    at.button(key="q_label_happy").click().run()
-    at.button(key="q_reject").click().run()
-    at.button(key="q_undo").click().run()
+    press(at, "label", "happy")
+    press(at, "reject")
+    press(at, "undo")
     rows = cat.conn.execute("SELECT annotator, action FROM label_events ORDER BY id").fetchall()
     assert [tuple(r) for r in rows] == [("ann", "label"), ("ann", "reject"), ("ann", "undo")]
     # The password is in no file the app or the accounts wrote (catalog and WAL included).
@@ -405,7 +406,7 @@ def test_an_identity_provider_logs_in_as_the_email_with_the_accounts_role(
     monkeypatch.setattr(st, "user", FakeIdentity(email="lee@example.org", name="Lee"))
     at = open_page("queue")
     assert [h.value for h in at.header] == ["Label queue"]
-    at.button(key="q_label_sad").click().run()
+    press(at, "label", "sad")
     assert cat.conn.execute("SELECT annotator FROM label_events").fetchall()[0][0] == (
         "lee@example.org"
     )

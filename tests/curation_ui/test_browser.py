@@ -98,7 +98,7 @@ def test_label_with_keys_and_reject_with_clicks(server, browser, seeded, tmp_pat
 
     # Label queue: 4 = happy, x = reject, z = undo, 5 = sad; it moves on by itself.
     browser.get(server + "/queue?annotator=browser&q_subset=unlabelled")
-    find(".st-key-q_label_happy button")
+    find(".fsq [data-action=label_happy]")  # the queue's component, its keys on screen
     page_shows(f"face #{ids['none_1']}")
     screenshot(browser, shots / "review-queue.png")
     steps = [

@@ -16,6 +16,7 @@ from catalog.predictions import (
 )
 from catalog.preferences import SHOW_MODEL_TOP3, get_flag
 from curation_ui import actions
+from curation_ui.components.queue.testing import press, view
 from curation_ui.queries import SORTS
 from model.store import STALE_AFTER
 from tests.curation_ui.conftest import open_page
@@ -157,7 +158,11 @@ def test_review_most_suspect_and_most_likely_rejected_first(with_model):
 
 
 def model_lines(at) -> list[str]:
-    return [p.text for p in at.get("progress") if (p.text or "").startswith("model: ")]
+    """The model's lines beside the face on show (the queue's component draws them)."""
+    faces = view(at)["faces"]
+    return [
+        h["text"] for h in (faces[0]["hints"] if faces else []) if h["text"].startswith("model: ")
+    ]
 
 
 def test_top3_toggle_is_off_by_default_and_remembered_per_annotator(with_model):
@@ -194,21 +199,21 @@ def test_suspects_mode_walks_the_suspects_in_order(with_model):
     at.selectbox(key="q_subset").select("suspects").run()
     assert not at.exception
     seen = [at.session_state["q_state"].current]
-    at.button(key="q_label_happy").click().run()  # the most suspect face was happy after all
+    press(at, "label", "happy")  # the most suspect face was happy after all
     seen.append(at.session_state["q_state"].current)
     for _ in range(len(order) - 2):
-        at.button(key="q_skip").click().run()
+        press(at, "skip")
         seen.append(at.session_state["q_state"].current)
     assert seen == order
     last = cat.conn.execute("SELECT face_id, annotator, label FROM label_events ORDER BY id DESC")
     assert tuple(last.fetchone()) == (order[0], "ann", "happy")
     # Decided since the model was trained: no longer a suspect to walk; skipped ones come back.
-    at.button(key="q_skip").click().run()
+    press(at, "skip")
     assert at.session_state["q_state"].current is None
     assert any(f"{len(order) - 1} left" in c.value for c in at.caption)
     # Undo brings the decided face back, first in line again.
-    at.button(key="q_undo").click().run()
-    at.button(key="q_undo").click().run()
+    press(at, "undo")
+    press(at, "undo")
     assert at.session_state["q_state"].current is not None
 
 

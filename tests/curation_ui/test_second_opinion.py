@@ -12,6 +12,7 @@ from catalog.agreement import face_decisions
 from catalog.events import LabelEvent, face_state, fold, record, set_labels_per_face
 from catalog.settings import SettingError, labels_per_face
 from curation_ui import queue as q
+from curation_ui.components.queue.testing import press, view
 from tests.curation_ui.conftest import page_script
 
 
@@ -189,13 +190,13 @@ def test_the_second_opinion_queue_never_shows_anyone_elses_label(app_env):
     assert not at.exception
     assert at.selectbox(key="q_subset").value == "second"
     assert at.selectbox(key="q_label").disabled
-    first = int(at.text[0].value.split("#")[1].split()[0])
-    at.button(key="q_label_fear").click().run()
+    first = int(view(at)["faces"][0]["caption"].split("#")[1].split()[0])
+    press(at, "label", "fear")
     bo = open_queue("bo")
-    shown = " ".join(t.value for t in bo.text)
+    shown = " ".join([*(t.value for t in bo.text), *(f["caption"] for f in view(bo)["faces"])])
     assert f"face #{first} " in shown
     assert "fear" not in shown and "shows" not in shown and "disagree" not in shown
-    bo.button(key="q_label_fear").click().run()
+    press(bo, "label", "fear")
     assert face_state(cat.conn, first).status == "accepted"
     assert face_state(cat.conn, first).label == "fear"
 

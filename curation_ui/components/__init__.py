@@ -1,0 +1,1 @@
+"""Custom Streamlit components of the review app (hand-written HTML/JS, served locally)."""
