@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from skimage import data as skimage_data
 
 import pipeline
 from catalog import Catalog
@@ -19,39 +18,12 @@ from catalog.images import mark_face_crops
 from core.decode import decode_image
 from faces import detect
 from faces.detect import DetectParams, detect_faces, frame_step
-from faces.models import load_models
 from faces.options import ExtractOptions
 from faces.quality import eye_centres
 from faces.stage import extract
 from faces.worker import WorkerConfig, find_faces
 from tests.conftest import SHARED_FER
-
-
-@pytest.fixture(scope="module")
-def models():
-    return load_models()
-
-
-@pytest.fixture(scope="module")
-def astronaut(models, tmp_path_factory):
-    """scikit-image's astronaut photo, her face box and her 68 landmarks (HOG at upsample 0)."""
-    img = Image.fromarray(skimage_data.astronaut())
-    dets = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
-    assert len(dets) == 1
-    box = dets[0].raw_box
-    return img, box, find_faces(models, WorkerConfig(), img)[0][0]
-
-
-def tight_crop(astronaut, cut: float) -> tuple[Image.Image, tuple[float, float, float, float]]:
-    """The face cropped inside its own box (``cut`` of its width off the top and sides, half
-    that off the chin): a crop where the face fills the frame. Also where the face box
-    lies in the crop's pixels."""
-    img, (left, top, right, bottom), _ = astronaut
-    w = right - left
-    crop = (round(left + cut * w), round(top + cut * w), round(right - cut * w), bottom)
-    crop = (*crop[:3], round(bottom - cut * w / 2))
-    face = (left - crop[0], top - crop[1], right - crop[0], bottom - crop[1])
-    return img.crop(crop), face
+from tests.faces.conftest import tight_crop
 
 
 def iou(a, b) -> float:

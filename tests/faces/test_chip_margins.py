@@ -15,16 +15,10 @@ import faces.align as align
 from faces.align import pad_to_cover
 from faces.chips import chip_png
 from faces.detect import DetectParams, detect_faces
-from faces.models import load_models
 from faces.worker import WorkerConfig, find_faces
 from tests.conftest import SHARED_FER
 
 RING = 6  # chip pixels of the outer ring looked at
-
-
-@pytest.fixture(scope="module")
-def models():
-    return load_models()
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,7 @@ import pytest
 from PIL import Image
 
 from faces.detect import DetectParams, detect_faces, detection_scale, upsample_passes
-from faces.models import load_models
 from faces.stage import ExtractOptions, extract
-
-
-@pytest.fixture(scope="module")
-def models():
-    return load_models()
 
 
 def test_detection_scale_caps_the_pixel_count():
