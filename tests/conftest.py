@@ -6,6 +6,8 @@ import csv
 import io
 import os
 import sys
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +106,17 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def gone_within(pids: Iterable[int], seconds: float) -> bool:
+    """Whether every one of these processes has ended within ``seconds`` (polled)."""
+    pids = list(pids)
+    deadline = time.monotonic() + seconds
+    while any(alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -3,6 +3,7 @@ once, survives an item that kills its worker, and refuses what it cannot run in 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from core.executor import (
     default_workers,
     open_executor,
 )
-from tests.conftest import REPO, alive
+from tests.conftest import REPO, alive, gone_within
 from tests.core import jobs
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra is not installed")
@@ -195,15 +196,12 @@ def test_workers_die_with_their_driver(engine, tmp_path):
         assert len(workers) == 2 and all(alive(p) for p in workers)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        deadline = time.monotonic() + 5
-        while any(alive(p) for p in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(alive(p) for p in workers), "a worker outlived its driver by 5 s"
+        assert gone_within(workers, 5), "a worker outlived its driver by 5 s"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         for p in Path(tmp_path).glob("*.pid"):
-            with __import__("contextlib").suppress(OSError):
+            with contextlib.suppress(OSError):
                 os.kill(int(p.read_text()), signal.SIGKILL)
 
 

@@ -16,7 +16,7 @@ import pipeline
 from catalog import Catalog
 from faces import stage
 from faces.stage import ExtractOptions, extract
-from tests.conftest import REPO, cli_argv, extracted_count, jpeg_variants
+from tests.conftest import REPO, alive, cli_argv, extracted_count, gone_within, jpeg_variants
 from tests.snapshots import assert_files_match_the_catalog, catalog_snapshot
 
 pytest.importorskip("distributed", reason="the cluster extra is not installed")
@@ -152,15 +152,12 @@ def test_a_killed_dask_driver_resumes(data_root, photos, add_image_bytes):
         family |= _descendants(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)  # the driver alone: its workers must follow
         proc.wait(10)
-        deadline = time.monotonic() + 5
-        while any(_alive(p) for p in family) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(_alive(p) for p in family), "a worker outlived its driver by 5 s"
+        assert gone_within(family, 5), "a worker outlived its driver by 5 s"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         for p in family:
-            if _alive(p):
+            if alive(p):
                 os.kill(p, signal.SIGKILL)
     assert 1 <= extracted_count(catalog_file) < 62, "the kill landed mid-run"
     argv = ["--root", str(data_root), "--dataset", "killed", "extract", "--workers", "2"]
@@ -190,12 +187,6 @@ def _descendants(pid: int) -> set[int]:
                 found.add(k)
                 todo.append(k)
     return found
-
-
-def _alive(pid: int) -> bool:
-    from tests.conftest import alive
-
-    return alive(pid)
 
 
 def test_an_address_without_a_scheduler_writes_nothing(data_root, photos, add_image_bytes, capsys):
