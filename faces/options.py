@@ -30,8 +30,9 @@ class ExtractOptions:
     )
     cascade: str = option(
         "auto",
-        help="where HOG finds nothing: auto tries the image framed by a grey border, "
-        "then dlib's CNN on it (tight crops); off stops at HOG",
+        help="where HOG finds nothing: auto tries the image framed by a grey border (on "
+        "images that look like face crops, or where HOG nearly found one), then dlib's CNN "
+        "on it (face crops only); off stops at HOG",
         choices=CASCADES,
     )
     whole_image: bool = option(
