@@ -60,6 +60,15 @@ def _source_view(cat, card) -> None:
         )
 
 
+def _chips_in_browser() -> frozenset[int]:
+    """The faces whose chips the browser said it holds (in its latest message)."""
+    msg = component.message(st.session_state.get(COMPONENT)) or {}
+    have = msg.get("have")
+    if not isinstance(have, list):
+        return frozenset()
+    return frozenset(f for f in have if isinstance(f, int) and not isinstance(f, bool))
+
+
 def _apply_messages(cat, who: str) -> list[str]:
     """Apply the decisions the browser sent that are not applied yet, each once, in order.
 
@@ -101,10 +110,11 @@ def _apply_messages(cat, who: str) -> list[str]:
     return failures
 
 
-def _face_data(cat, card, blind: bool, top3: bool, model) -> dict:
-    """One face as the component shows it: its chip, one caption line, the model's top 3."""
+def _face_data(cat, card, blind: bool, top3: bool, model, with_chip: bool = True) -> dict:
+    """One face as the component shows it: its chip (unless the browser holds it already),
+    one caption line, the model's top 3."""
     src = None
-    if card.chip_path:
+    if card.chip_path and with_chip:
         path = cat.paths.resolve(card.chip_path)
         try:
             big = path.stat().st_size > MAX_INLINE_CHIP
@@ -138,11 +148,12 @@ def view_data(cat, who: str) -> dict:
     blind = state.filter.subset in q.BLIND_SUBSETS
     top3 = bool(ss.get(TOP3))
     model = latest_model_row(cat.conn) if top3 and not blind else None
+    have = _chips_in_browser()
     faces = []
     for fid in q.window(cat.conn, state, who, AHEAD):
         card = face_card(cat.conn, fid)
         if card is not None:
-            faces.append(_face_data(cat, card, blind, top3, model))
+            faces.append(_face_data(cat, card, blind, top3, model, fid not in have))
     ss.setdefault(SERVED, set()).update(f["id"] for f in faces)
     ss[VERSION] = ss.get(VERSION, 0) + 1
     reasons = reject_reasons()

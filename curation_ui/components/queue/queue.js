@@ -11,6 +11,7 @@
 
 const G = (window.__facesiftQueue ||= { seq: 0, log: [] });
 const SHOWN_KEPT = 500; // face ids kept in data-shown
+const KEPT_IMAGES = 64; // chips kept loaded (the window is 9)
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -60,7 +61,7 @@ function prefetch(s, face) {
   im.src = face.src;
   im.decode().catch(() => {});
   s.images.set(face.id, im);
-  if (s.images.size > 64) s.images.delete(s.images.keys().next().value);
+  if (s.images.size > KEPT_IMAGES) s.images.delete(s.images.keys().next().value);
 }
 
 function say(s, text, kind) {
@@ -94,9 +95,10 @@ function show(s, face, keyT, emptyText) {
     showText(s, null);
     return;
   }
-  s.empty.textContent = face.src ? "" : "(no chip for this face)";
-  if (face.src) s.img.src = face.src;
-  s.img.hidden = !face.src;
+  const src = face.src || s.images.get(face.id)?.src;
+  s.empty.textContent = src ? "" : "(no chip for this face)";
+  if (src) s.img.src = src;
+  s.img.hidden = !src;
   showText(s, face);
   face.shownMs = Date.now();
   s.root.dataset.face = String(face.id);
@@ -117,6 +119,7 @@ function showNext(s, keyT) {
 function send(s) {
   s.setState("msg", {
     outbox: s.outbox.map((d) => ({ ...d })),
+    have: [...s.images.keys()], // chips already here: the server sends only the others
     shown: s.current ? s.current.id : null,
     epoch: s.epoch,
     mid: G.seq,
@@ -200,7 +203,7 @@ function renderKeys(s, data) {
   s.labels.forEach((name, i) => {
     buttons.push([i < 9 ? String(i + 1) : "", name, "label_" + name]);
   });
-  buttons.push(["x", "reject (" + (data.reason_text || "") + ")", "reject"]);
+  buttons.push(["x", "reject", "reject"]);
   buttons.push(["s", "skip", "skip"]);
   buttons.push(["z", "undo", "undo"]);
   s.keys.replaceChildren();
@@ -208,7 +211,7 @@ function renderKeys(s, data) {
     const b = el("button");
     b.type = "button";
     b.dataset.action = name;
-    b.title = key ? "key " + key : "";
+    b.title = (key ? "key " + key : "") + (name === "reject" ? ": " + (data.reason_text || "") : "");
     if (key) b.append(el("kbd", "", key));
     b.append(document.createTextNode(" " + text));
     const label = name.startsWith("label_") ? name.slice(6) : null;
