@@ -239,3 +239,23 @@ def test_keying_ahead_decides_only_faces_that_were_on_screen(
         f"({len(lat)} keys); {len(decided)} of {presses} presses found a face on screen"
     )
     assert p95 <= 100, lat
+
+    # Undo shows the last decided face again at once and takes back exactly its decision.
+    def on_screen() -> int | None:
+        found = browser.find_elements(By.CSS_SELECTOR, ".fsq[data-face]")
+        face = found[0].get_attribute("data-face") if found else None
+        return int(face) if face else None
+
+    ActionChains(browser).send_keys("z").perform()
+    assert on_screen() == faces[-1]
+    wait_for(lambda: len(events(cat, "kb")) == len(faces) + 1, 30, "the undo event")
+    assert events(cat, "kb")[-1] == (faces[-1], "kb", "undo", None, None)
+    # After a reload the browser knows no history: the page undoes this person's latest
+    # standing decision and the browser shows that face.
+    browser.get(server + "/queue?annotator=kb&q_subset=unlabelled")
+    wait_for(on_screen, 60, "a face after the reload")
+    browser.find_element(By.TAG_NAME, "h2").click()
+    ActionChains(browser).send_keys("z").perform()
+    wait_for(lambda: on_screen() == faces[-2], 30, "the face undone after the reload")
+    assert events(cat, "kb")[-1] == (faces[-2], "kb", "undo", None, None)
+    assert "Label queue" in browser.find_element(By.TAG_NAME, "body").text
