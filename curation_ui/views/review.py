@@ -1,19 +1,32 @@
-"""Review by query: a paged grid of face chips; mark, reject, relabel, accept the rest, undo."""
+"""Review by query: a paged grid of face chips; mark, reject, relabel, accept the rest, undo.
+
+The grid is a component (``curation_ui.components.grid``): ticking a face and moving
+the focus ring happen in the browser, with no rerun. An action sends the faces that
+were on screen and the ones ticked; this page's fragment applies it to exactly those
+faces, or refuses it in one line when a face was not on this page. The faces of a page
+stay in place after a decision (a decided face is drawn as such where it was) until
+the page, a filter or *Accept the rest* brings the next faces.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
-from catalog.events import LabelEvent
+from catalog.events import LabelEvent, face_state
 from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
+from core.errors import FacesiftError, one_line
 from curation_ui import actions, session
+from curation_ui.components import grid as component
 from curation_ui.queries import (
     MODEL_SORTS,
     NO_LABEL,
     SORTS,
     STATUSES,
     FaceFilter,
+    count_faces,
     face_page,
     query_choices,
     source_names,
@@ -24,8 +37,13 @@ from curation_ui.views import model_banner
 
 COLUMNS = 8
 ANY = "(any)"
-MSG = "rv_msg"
 UNDO = "rv_undo"  # a list of actions, each the list of its events
+COMPONENT = "rv_grid"  # the grid component's key: its state is the browser's message
+LAYOUT = "rv_layout"  # the faces on the page (kept in place until the page or filter changes)
+LAYOUTS = "rv_layouts"  # numbers the layouts: an action names the one it was taken on
+ACKED = "rv_acked"  # the last action (sequence number) applied
+SAID = "rv_said"  # the status line: the answer to the last action
+VERSION = "rv_version"  # numbers the data sent, so the browser ignores an older one
 
 
 def first_to_review(cat) -> str | None:
@@ -112,15 +130,6 @@ def _filters() -> tuple[FaceFilter, int]:
     return flt, per_page
 
 
-def _marked(ids: list[int]) -> list[int]:
-    return [i for i in ids if st.session_state.get(f"mark_{i}")]
-
-
-def _clear_marks(ids: list[int]) -> None:
-    for i in ids:
-        st.session_state.pop(f"mark_{i}", None)
-
-
 def _remember(events: list[LabelEvent]) -> None:
     if events:
         st.session_state.setdefault(UNDO, []).append(events)
@@ -128,133 +137,232 @@ def _remember(events: list[LabelEvent]) -> None:
 
 
 @session.shows_errors
-def _on_reject(ids: list[int]) -> None:
-    marked = _marked(ids)
-    if not marked:
-        session.say(MSG, "Mark some faces first (tick the box under a chip).", "warn")
-        return
-    reason = st.session_state.get("rv_reason") or "other"
-    events = actions.reject(session.catalog().conn, marked, session.annotator(), reason)
-    _remember(events)
-    _clear_marks(ids)
-    session.say(MSG, f"Rejected {len(events)} faces ({reject_reasons()[reason]}).")
-
-
-@session.shows_errors
-def _on_relabel(ids: list[int]) -> None:
-    marked = _marked(ids)
-    label = st.session_state.get("rv_relabel")
-    if not marked or not label:
-        session.say(MSG, "Mark some faces and choose the right emotion first.", "warn")
-        return
-    events = actions.relabel(session.catalog().conn, marked, session.annotator(), label)
-    _remember(events)
-    _clear_marks(ids)
-    session.say(MSG, f"Relabelled {len(events)} faces as {label}.")
-
-
-@session.shows_errors
-def _on_accept_rest(ids: list[int]) -> None:
-    rest = [i for i in ids if i not in set(_marked(ids))]
-    events, unlabelled = actions.accept_rest(session.catalog().conn, rest, session.annotator())
-    _remember(events)
-    text = f"Accepted {len(events)} faces."
-    if unlabelled:
-        text += f" {len(unlabelled)} without a label stay pending: label them in the queue."
-    session.say(MSG, text)
-
-
-@session.shows_errors
-def _on_undo() -> None:
-    stack = st.session_state.get(UNDO) or []
-    if not stack:
-        session.say(MSG, "Nothing to undo in this session.", "warn")
-        return
-    undone = actions.undo_events(session.catalog().conn, session.annotator(), stack.pop())
-    session.say(MSG, f"Undid {len(undone)} decisions.")
-
-
-@session.shows_errors
 def _on_page(delta: int, pages: int) -> None:
     st.session_state["rv_page"] = min(max(st.session_state.get("rv_page", 0) + delta, 0), pages - 1)
 
 
+def _ids(raw: object) -> list[int] | None:
+    """A list of face ids from the browser (None when it is not one)."""
+    if not isinstance(raw, list):
+        return None
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in raw):
+        return None
+    return list(dict.fromkeys(raw))
+
+
+def _refusal(layout: dict, d: dict) -> str | None:
+    """Why an action from the browser is not applied (None when it may be)."""
+    if d.get("layout") != layout["token"]:
+        return "Not applied: the page changed before this action arrived; nothing was changed."
+    shown, marked = _ids(d.get("shown")), _ids(d.get("marked"))
+    if shown is None or marked is None:
+        return "Not applied: the browser sent no list of faces."
+    on_page = {c.id for c in layout["cards"]}
+    stray = [i for i in [*shown, *marked] if i not in on_page]
+    stray += [i for i in marked if i not in shown and i not in stray]
+    if stray:
+        names = ", ".join(f"#{i}" for i in stray[:3]) + (" …" if len(stray) > 3 else "")
+        one = "face" if len(stray) == 1 else "faces"
+        return f"Not applied: {one} {names} not on this page; nothing was changed."
+    return None
+
+
+def _apply(cat, who: str, layout: dict, d: dict) -> tuple[str, str]:
+    """Apply one action of the browser to exactly the faces it names: (status text, kind)."""
+    action = d.get("action")
+    if action == "undo":
+        stack = st.session_state.get(UNDO) or []
+        if not stack:
+            return "Nothing to undo in this session.", "warn"
+        undone = actions.undo_events(cat.conn, who, stack.pop())
+        if any(e.face_id not in {c.id for c in layout["cards"]} for e in undone):
+            st.session_state.pop(LAYOUT, None)  # the faces come back: show the page afresh
+        return f"Undid {len(undone)} decisions.", "ok"
+    if action not in ("reject", "relabel", "accept_rest"):
+        return f"Not applied: no action {str(action)[:20]!r}.", "warn"
+    refused = _refusal(layout, d)
+    if refused:
+        return refused, "warn"
+    shown, marked = _ids(d["shown"]) or [], _ids(d["marked"]) or []
+    if action == "accept_rest":
+        rest = [i for i in shown if i not in set(marked)]
+        events, unlabelled = actions.accept_rest(cat.conn, rest, who)
+        _remember(events)
+        st.session_state.pop(LAYOUT, None)  # this page is done: the next faces
+        text = f"Accepted {len(events)} faces."
+        if unlabelled:
+            text += f" {len(unlabelled)} without a label stay pending: label them in the queue."
+        return text, "ok"
+    if not marked:
+        return "Mark some faces first (click a chip, or space on the ringed one).", "warn"
+    if action == "reject":
+        reasons = reject_reasons()
+        reason = d.get("reason") if d.get("reason") in reasons else None
+        if reason is None:
+            return "Not applied: choose a reject reason.", "warn"
+        events = actions.reject(cat.conn, marked, who, reason)
+        _remember(events)
+        return f"Rejected {len(events)} faces ({reasons[reason]}).", "ok"
+    label = d.get("label")
+    if label not in cat.labels.names:
+        return "Choose the right emotion first, then relabel the marked faces.", "warn"
+    events = actions.relabel(cat.conn, marked, who, label)
+    _remember(events)
+    return f"Relabelled {len(events)} faces as {label}.", "ok"
+
+
+def _apply_messages(cat, who: str) -> list[str]:
+    """Apply the browser's actions not applied yet, each once, in order; the failures.
+
+    The sequence number is stored as applied before anything is drawn, so a rerun
+    that sees the same message again never applies an action twice.
+    """
+    msg = component.message(st.session_state.get(COMPONENT))
+    if msg is None:
+        return []
+    ss = st.session_state
+    raw = msg.get("outbox")
+    todo = [
+        d
+        for d in (raw if isinstance(raw, list) else [])
+        if isinstance(d, dict) and isinstance(d.get("seq"), int) and d["seq"] > ss.get(ACKED, 0)
+    ]
+    failures: list[str] = []
+    for d in sorted(todo, key=lambda d: d["seq"]):
+        layout = ss.get(LAYOUT) or {"token": None, "cards": []}
+        try:
+            text, kind = _apply(cat, who, layout, d)
+        except (FacesiftError, OSError) as e:
+            failures.append(one_line(str(e)))
+            text, kind = f"Not applied: {one_line(str(e))}", "warn"
+        ss[ACKED] = d["seq"]
+        ss[SAID] = {"seq": d["seq"], "text": text, "kind": kind}
+    return failures
+
+
+def _matches(flt: FaceFilter, card) -> bool:
+    """Whether a face on the page still matches the filters its decisions can change."""
+    if card.status not in flt.statuses or (flt.disputed_only and not card.disputed):
+        return False
+    if flt.label is None:
+        return True
+    if flt.label == NO_LABEL:
+        return card.label is None
+    return card.label == flt.label
+
+
+def _layout(cat, flt: FaceFilter, per_page: int) -> dict:
+    """The faces on this page, in place: queried afresh only for another filter or page
+    (or after *Accept the rest*), so that a decision never moves a chip."""
+    ss = st.session_state
+    want = (flt, ss.get("rv_page", 0), per_page)
+    layout = ss.get(LAYOUT)
+    if layout is None or layout["view"] != want:
+        page = face_page(cat.conn, flt, ss.get("rv_page", 0), per_page)
+        ss["rv_page"] = page.page
+        ss[LAYOUTS] = ss.get(LAYOUTS, 0) + 1
+        layout = {"view": (flt, page.page, per_page), "token": ss[LAYOUTS], "cards": page.cards}
+        ss[LAYOUT] = layout
+    return layout
+
+
+def _now(card):
+    """The card with the face's state as stored now (a decision may have changed it)."""
+    now = face_state(session.catalog().conn, card.id)
+    return replace(
+        card,
+        status=now.status,
+        label=now.label,
+        label_origin=now.label_origin,
+        reason=now.reason,
+        disputed=now.disputed,
+        annotators=now.annotators,
+    )
+
+
+def _state_text(card) -> str:
+    if card.status == "rejected":
+        return f"rejected ({reject_reasons().get(card.reason or '', card.reason or '')})"
+    return f"{card.status}: {card.label or 'no label'}"
+
+
+def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
+    """What the grid component is given: the faces on the page and the action bar."""
+    ss = st.session_state
+    msg = component.message(ss.get(COMPONENT)) or {}
+    have = msg.get("have") if isinstance(msg.get("have"), list) else []
+    have = set(have)
+    faces = []
+    for card in layout["cards"]:
+        card = _now(card)
+        src = None
+        if card.id not in have:
+            thumb = thumbnail(cat, card.chip_path)
+            src = component.data_url(thumb) if thumb is not None else None
+        is_open = _matches(flt, card)
+        faces.append(
+            {
+                "id": card.id,
+                "name": f"#{card.id}",
+                "caption": " · ".join(filter(None, (card.label_note, card.model_note))),
+                "detail": _detail(card),
+                "src": src,
+                "chip": card.chip_path is not None,
+                "open": is_open,
+                "state": "" if is_open else _state_text(card),
+            }
+        )
+    ss[VERSION] = ss.get(VERSION, 0) + 1
+    reasons = reject_reasons()
+    return {
+        "version": ss[VERSION],
+        "layout": layout["token"],
+        "acked": ss.get(ACKED, 0),
+        "faces": faces,
+        "columns": COLUMNS,
+        "reasons": [[k, v] for k, v in reasons.items()],
+        "reason": next(iter(reasons)),
+        "labels": list(cat.labels.names),
+        "said": ss.get(SAID),
+        "empty_text": "No face matches these filters.",
+    }
+
+
 @st.fragment
 def grid(flt: FaceFilter, per_page: int) -> None:
-    """The page of chips and its actions; a click reruns only this fragment."""
+    """The page of chips and its actions; an action reruns only this fragment."""
     cat = session.catalog()
-    page = face_page(cat.conn, flt, st.session_state.get("rv_page", 0), per_page)
-    st.session_state["rv_page"] = page.page
-    ids = [c.id for c in page.cards]
+    who = session.annotator()
+    failures = _apply_messages(cat, who)
+    layout = _layout(cat, flt, per_page)
+    total = count_faces(cat.conn, flt)
+    pages = max(1, -(-total // per_page))
+    page = layout["view"][1]
     nav = st.columns([1, 1, 6])
     nav[0].button(
         "Previous",
         key="rv_prev",
-        shortcut="Left",
+        shortcut="PageUp",
         on_click=_on_page,
-        args=(-1, page.pages),
-        disabled=page.page == 0,
+        args=(-1, pages),
+        disabled=page == 0,
     )
     nav[1].button(
         "Next",
         key="rv_next",
-        shortcut="Right",
+        shortcut="PageDown",
         on_click=_on_page,
-        args=(1, page.pages),
-        disabled=page.page >= page.pages - 1,
+        args=(1, pages),
+        disabled=page >= pages - 1,
     )
     nav[2].caption(
-        f"page {page.page + 1} of {page.pages} · {page.total} faces · "
+        f"page {page + 1} of {pages} · {total} faces · "
         "label? = claimed by the face's query or import, not yet confirmed · "
-        "hover ? for size, sharpness and pose"
+        "hover a chip for size, sharpness and pose"
     )
-    session.message(MSG)
-    if not page.cards:
-        st.info("No face matches these filters.")
-    for start in range(0, len(page.cards), COLUMNS):
-        for col, card in zip(
-            st.columns(COLUMNS), page.cards[start : start + COLUMNS], strict=False
-        ):
-            with col:
-                thumb = thumbnail(cat, card.chip_path)
-                if thumb is not None:
-                    st.image(str(thumb), width="stretch")
-                else:
-                    st.text("(no chip)")
-                # The checkbox label is cut to the column's width: only the face
-                # number there, the label (and the model's guess) on a line that wraps.
-                st.checkbox(f"#{card.id}", key=f"mark_{card.id}", help=_detail(card))
-                st.caption(" · ".join(filter(None, (card.label_note, card.model_note))))
-    st.divider()
-    reasons = reject_reasons()
-    bar = st.columns([2, 2, 2, 2, 3, 2])
-    bar[0].selectbox(
-        "Reject reason",
-        list(reasons),
-        format_func=reasons.get,
-        key="rv_reason",
-        label_visibility="collapsed",
-    )
-    bar[1].button(
-        "Reject marked", key="rv_reject", type="primary", on_click=_on_reject, args=(ids,)
-    )
-    bar[2].selectbox(
-        "Relabel as",
-        cat.labels.names,
-        index=None,
-        placeholder="relabel as…",
-        key="rv_relabel",
-        label_visibility="collapsed",
-    )
-    bar[3].button("Relabel marked", key="rv_relabel_btn", on_click=_on_relabel, args=(ids,))
-    bar[4].button(
-        "Accept the rest of this page",
-        key="rv_accept",
-        shortcut="A",
-        on_click=_on_accept_rest,
-        args=(ids,),
-    )
-    bar[5].button("Undo", key="rv_undo_btn", shortcut="Z", on_click=_on_undo)
+    component.grid_component(view_data(cat, flt, layout), key=COMPONENT)
+    for failure in failures:  # under the grid: nothing above it moves
+        st.error(failure)
 
 
 def _detail(card) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from catalog.events import face_state
+from curation_ui.components.grid import testing as grid
 from curation_ui.components.queue.testing import press, view
 from tests.conftest import REPO
 from tests.curation_ui.conftest import open_page
@@ -27,12 +28,13 @@ def events(cat):
 
 
 def checkbox_ids(at) -> list[int]:
-    return [int(c.key.split("_")[1]) for c in at.checkbox if c.key.startswith("mark_")]
+    """The faces of the review grid that can still be ticked (the grid is a component)."""
+    return grid.open_ids(at)
 
 
 def test_the_annotator_is_asked_once_and_remembered(app_env):
     at = open_page("review", annotator=None)
-    assert not at.checkbox and at.text_input(key="who_name")
+    assert not at.get("bidi_component") and at.text_input(key="who_name")
     at.text_input(key="who_name").input("Ann Lee")
     at.button[0].click().run()
     assert at.session_state["annotator"] == "Ann Lee"
@@ -53,25 +55,24 @@ def test_review_reject_marked_accept_the_rest_and_undo(app_env):
     at = open_page("review")
     at.selectbox(key="rv_label").select("sad").run()
     assert sorted(checkbox_ids(at)) == sorted([ids["sad_1"], ids["sad_2"], ids["sad_3"]])
-    # The checkbox says only the face number (a longer label is cut to the column);
-    # the label is on its own caption line under it.
-    marks = [c for c in at.checkbox if c.key.startswith("mark_")]
-    assert [c.label for c in marks] == [f"#{c.key.split('_')[1]}" for c in marks]
-    assert sum(c.value.startswith("sad") for c in at.caption) == 3
-    assert len(at.image) == 3  # real chips, as thumbnails cached on disk by content
+    # The tick box says only the face number; the label is on its own caption line.
+    faces = grid.faces(at)
+    assert [f["name"] for f in faces] == [f"#{f['id']}" for f in faces]
+    assert sum(f["caption"].startswith("sad") for f in faces) == 3
+    # real chips, as thumbnails cached on disk by content
+    assert all(f["src"].startswith("data:image/jpeg;base64,") for f in faces)
     # happy's 4 (the page opens on them) and sad's 3
     assert len(list((cat.paths.dir / "thumbs").rglob("*.jpg"))) == 4 + 3
-    at.checkbox(key=f"mark_{ids['sad_2']}").check().run()
-    at.selectbox(key="rv_reason").select("drawing").run()
-    at.button(key="rv_reject").click().run()
+    grid.act(at, "reject", [ids["sad_2"]], reason="drawing")
     assert events(cat) == [(ids["sad_2"], "ann", "reject", None, "drawing")]
-    # The rejected face leaves the pending view; accept the rest of the page.
+    # The rejected face leaves the pending view (it stays in place, drawn as rejected);
+    # accept the rest of the page.
     assert ids["sad_2"] not in checkbox_ids(at)
-    at.button(key="rv_accept").click().run()
+    grid.act(at, "accept_rest")
     assert {face_state(cat.conn, ids[n]).status for n in ("sad_1", "sad_3")} == {"accepted"}
     assert checkbox_ids(at) == []
     # Undo takes back the whole "accept the rest" action.
-    at.button(key="rv_undo_btn").click().run()
+    grid.act(at, "undo")
     assert {face_state(cat.conn, ids[n]).status for n in ("sad_1", "sad_3")} == {"pending"}
     assert [e[2] for e in events(cat)] == ["reject", "accept", "accept", "undo", "undo"]
 
@@ -85,9 +86,7 @@ def test_review_relabel_and_filters(app_env):
     assert ids["happy_dup_worse"] not in checkbox_ids(at) and len(checkbox_ids(at)) == 3
     at.number_input(key="rv_min_size").set_value(100.0).run()
     assert sorted(checkbox_ids(at)) == sorted([ids["happy_big"], ids["happy_dup_best"]])
-    at.checkbox(key=f"mark_{ids['happy_big']}").check().run()
-    at.selectbox(key="rv_relabel").select("surprise").run()
-    at.button(key="rv_relabel_btn").click().run()
+    grid.act(at, "relabel", [ids["happy_big"]], label="surprise")
     st = face_state(cat.conn, ids["happy_big"])
     assert (st.status, st.label) == ("accepted", "surprise")
     at.pills(key="rv_status").set_value(["accepted"]).run()
@@ -281,9 +280,7 @@ def test_review_and_queue_actions_show_a_facesift_error_as_one_line(app_env, mon
     monkeypatch.setattr(actions, "relabel", _fail)
     at = open_page("review")
     at.selectbox(key="rv_label").select("sad").run()
-    at.checkbox(key=f"mark_{app_env.ids['sad_1']}").check().run()
-    at.selectbox(key="rv_relabel").select("fear").run()
-    at.button(key="rv_relabel_btn").click().run()
+    grid.act(at, "relabel", [app_env.ids["sad_1"]], label="fear")
     assert not at.exception and [e.value for e in at.error] == ["the disk is\\nfull"]
     monkeypatch.setattr(q, "label", _fail)
     at = open_page("queue")

@@ -76,20 +76,23 @@ def test_label_with_keys_and_reject_with_clicks(server, browser, seeded, tmp_pat
     page_shows("Label queue")
     wait_for(lambda: "annotator=browser" in browser.current_url, 30, "the name in the URL")
 
-    # Review by query: tick two chips, reject them with a click.
+    # Review by query: tick two chips (in the browser: the grid is a component), reject them
+    # with a click.
     browser.get(server + "/?annotator=browser&rv_label=sad")  # review is the main page
     for name in ("sad_1", "sad_3"):
-        key = f".st-key-mark_{ids[name]}"
-        find(f"{key} label").click()
+        cell = f".fsg-cell[data-id='{ids[name]}']"
+        find(cell).click()
         wait_for(
-            lambda key=key: browser.find_element(By.CSS_SELECTOR, f"{key} input").is_selected(),
+            lambda cell=cell: (
+                browser.find_element(By.CSS_SELECTOR, cell).get_attribute("data-ticked") == "1"
+            ),
             30,
             "the tick",
         )
-    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "img")) >= 3, 30, "chips")
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".fsg-cell img")) >= 3, 30, "chips")
     wait_for(settled, 30, "the page to settle")
     screenshot(browser, shots / "review-grid.png")
-    find(".st-key-rv_reject button").click()
+    find(".fsg [data-action=reject]").click()
     wait_for(lambda: len(events(cat)) == 2, 30, "two reject events")
     assert events(cat) == [
         (ids["sad_1"], "browser", "reject", None, "not_a_face"),

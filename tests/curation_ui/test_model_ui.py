@@ -16,6 +16,7 @@ from catalog.predictions import (
 )
 from catalog.preferences import SHOW_MODEL_TOP3, get_flag
 from curation_ui import actions
+from curation_ui.components.grid import testing as grid
 from curation_ui.components.queue.testing import press, view
 from curation_ui.queries import SORTS
 from model.store import STALE_AFTER
@@ -114,7 +115,7 @@ def with_model(app_env):
 
 
 def grid_ids(at) -> list[int]:
-    return [int(c.key.split("_")[1]) for c in at.checkbox if c.key.startswith("mark_")]
+    return grid.open_ids(at)
 
 
 def show_all(at):
@@ -150,7 +151,10 @@ def test_review_most_suspect_and_most_likely_rejected_first(with_model):
     assert by_rejected[0] == env.ids["happy_blurry"]
     # The model's guess is captioned only where it differs from the shown label.
     guesses = [
-        part for c in at.caption for part in c.value.split(" · ") if part.startswith("model: ")
+        part
+        for f in grid.faces(at)
+        for part in f["caption"].split(" · ")
+        if part.startswith("model: ")
     ]
     differ = [f for f in by_rejected if max(probs[f], key=probs[f].get) != shown[f]]
     expected = [f"model: {max(probs[f], key=probs[f].get)}" for f in differ]
