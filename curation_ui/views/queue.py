@@ -36,6 +36,7 @@ VERSION = "q_version"  # numbers the data sent, so the browser ignores an older 
 NOTES = "q_notes"  # refusals and failures, one line each, by sequence number
 JUMP = "q_jump"  # the face the last undo showed again
 MID = "q_mid"  # the last message whose face on screen was taken as current
+PONG = "q_pong"  # the browser's time on its last message, with this server's time then
 AHEAD = 8  # faces the browser holds beyond the one on show
 MAX_INLINE_CHIP = 150_000  # bytes; a bigger chip is sent as its 320 px thumbnail
 CHIP_SIDE = 320
@@ -76,6 +77,7 @@ def _apply_messages(cat, who: str) -> list[str]:
     number applied) is stored before anything is drawn, so a rerun that interrupts
     this run never applies a decision twice. Returns the failures (one line each).
     """
+    received_ms = time.time() * 1000
     msg = component.message(st.session_state.get(COMPONENT))
     if msg is None:
         return []
@@ -101,6 +103,10 @@ def _apply_messages(cat, who: str) -> list[str]:
         if out.undone is not None:
             ss[JUMP] = {"seq": d.seq, "face": out.undone}
             served.add(out.undone)
+    ping = msg.get("ping")
+    new_ping = ping != (ss.get(PONG) or {}).get("ping")
+    if isinstance(ping, int | float) and not isinstance(ping, bool) and new_ping:
+        ss[PONG] = {"ping": ping, "server_ms": received_ms}  # when it was first read
     mid, shown = msg.get("mid"), msg.get("shown")
     if isinstance(mid, int) and mid > ss.get(MID, 0):
         ss[MID] = mid
@@ -169,6 +175,7 @@ def view_data(cat, who: str) -> dict:
         "reason_text": reasons.get(reason, reason),
         "notes": ss.get(NOTES, []),
         "jump": ss.get(JUMP),
+        "pong": ss.get(PONG),
         "blind": blind,
         "empty_text": "Nothing left in this subset. Choose another, or press z to undo.",
     }

@@ -238,7 +238,7 @@ def test_keying_ahead_decides_only_faces_that_were_on_screen(
         f"key -> next face: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {lat[-1]:.1f} ms "
         f"({len(lat)} keys); {len(decided)} of {presses} presses found a face on screen"
     )
-    assert p95 <= 100, lat
+    assert p95 <= 150, lat  # a server round trip per key would be 150-400 ms here
 
     # Undo shows the last decided face again at once and takes back exactly its decision.
     def on_screen() -> int | None:
@@ -259,3 +259,38 @@ def test_keying_ahead_decides_only_faces_that_were_on_screen(
     wait_for(lambda: on_screen() == faces[-2], 30, "the face undone after the reload")
     assert events(cat, "kb")[-1] == (faces[-2], "kb", "undo", None, None)
     assert "Label queue" in browser.find_element(By.TAG_NAME, "body").text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_refused_decision_says_why_on_screen_and_records_nothing(
+    server, browsers, many_unlabelled
+):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    cat = many_unlabelled.cat
+    browser = browsers()
+    browser.get(server + "/queue?annotator=kb&q_subset=unlabelled")
+
+    def on_screen() -> int | None:
+        found = browser.find_elements(By.CSS_SELECTOR, ".fsq[data-face]")
+        face = found[0].get_attribute("data-face") if found else None
+        return int(face) if face else None
+
+    first = wait_for(on_screen, 60, "the first face")
+    # The browser learns the server's clock (one message at start, echoed with its time).
+    clock = "return window.__facesiftQueue.log.some(e => e.ev === 'clock');"
+    wait_for(lambda: browser.execute_script(clock), 30, "the clock")
+    wait_for(lambda: "1 angry" in browser.find_element(By.TAG_NAME, "body").text, 30, "the keys")
+    second = first + 1  # the next unlabelled face, already loaded in the browser
+    record(cat.conn, second, "bo", "label", label="sad")  # bo decides it meanwhile
+    time.sleep(1.0)  # well before it reaches the screen (the clocks agree within a round trip)
+    browser.find_element(By.TAG_NAME, "h2").click()
+    ActionChains(browser).send_keys("4").perform()  # happy for the first face
+    assert on_screen() == second  # loaded before bo decided: shown at once
+    ActionChains(browser).send_keys("4").perform()
+    status = f"Not recorded: face #{second} was decided by bo before you saw it."
+    wait_for(lambda: status in browser.find_element(By.TAG_NAME, "body").text, 30, status)
+    assert events(cat, "kb") == [(first, "kb", "label", "happy", None)]
+    assert on_screen() not in (first, second)

@@ -43,7 +43,7 @@ function mount(parent) {
     root, img, empty, caption, hint, keys, status,
     queue: [], current: null, outbox: [], history: [], decided: new Set(),
     version: -1, epoch: null, lastJump: 0, lastNote: 0, waitUndo: 0,
-    offset: 0, labels: [], reason: null, keysFor: "", emptyText: "", images: new Map(),
+    offset: 0, rtt: Infinity, lastPing: 0, labels: [], reason: null, keysFor: "", emptyText: "", images: new Map(),
   };
   s.onKey = (e) => onKey(s, e);
   document.addEventListener("keydown", s.onKey, true);
@@ -120,6 +120,7 @@ function send(s) {
   s.setState("msg", {
     outbox: s.outbox.map((d) => ({ ...d })),
     have: [...s.images.keys()], // chips already here: the server sends only the others
+    ping: Date.now(), // echoed with the server's time: the browser's clock offset
     shown: s.current ? s.current.id : null,
     epoch: s.epoch,
     mid: G.seq,
@@ -235,11 +236,30 @@ function finish(s, data, faces) {
   s.empty.textContent = done ? data.empty_text || "" : "Loading the next faces…";
 }
 
+// The server's clock minus the browser's: first a guess from the data's time (late by
+// its delivery), then from each message the server echoed with its time, keeping the
+// sample of the shortest round trip (its error is at most half of that).
+function clock(s, data) {
+  const now = Date.now();
+  const pong = data.pong;
+  if (pong && typeof pong.ping === "number" && pong.ping > s.lastPing) {
+    s.lastPing = pong.ping;
+    const rtt = now - pong.ping;
+    if (rtt >= 0 && rtt <= s.rtt) {
+      s.rtt = rtt;
+      s.offset = pong.server_ms - (pong.ping + now) / 2;
+      G.log.push({ ev: "clock", rtt, offset: s.offset, t: performance.now() });
+    }
+  } else if (s.rtt === Infinity && typeof data.server_ms === "number") {
+    s.offset = data.server_ms - now;
+  }
+}
+
 function update(s, data) {
   if (typeof data.version !== "number" || data.version <= s.version) return;
   s.version = data.version;
   G.log.push({ ev: "data", version: data.version, acked: data.acked, t: performance.now() });
-  if (typeof data.server_ms === "number") s.offset = data.server_ms - Date.now();
+  clock(s, data);
   s.labels = data.labels || [];
   s.reason = data.reason || null;
   renderKeys(s, data);
@@ -304,6 +324,10 @@ export default function (component) {
   }
   s.setState = setStateValue;
   update(s, data || {});
+  if (s.rtt === Infinity && !s.pinged) {
+    s.pinged = true; // one message at start, so that the first keys know the clock
+    send(s);
+  }
   return () => {
     // Called for the last mount only when the component leaves the page.
     if (!parentElement.isConnected) unmount(s);
