@@ -304,12 +304,14 @@ def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
             {
                 "id": card.id,
                 "name": f"#{card.id}",
-                "caption": " · ".join(filter(None, (card.label_note, card.model_note))),
+                "caption": " · ".join(filter(None, (card.label_note, card.model_note)))
+                if is_open
+                else _state_text(card),
                 "detail": _detail(card),
                 "src": src,
                 "chip": card.chip_path is not None,
                 "open": is_open,
-                "state": "" if is_open else _state_text(card),
+                "state": "" if is_open else card.status,
             }
         )
     ss[VERSION] = ss.get(VERSION, 0) + 1
@@ -338,7 +340,7 @@ def grid(flt: FaceFilter, per_page: int) -> None:
     total = count_faces(cat.conn, flt)
     pages = max(1, -(-total // per_page))
     page = layout["view"][1]
-    nav = st.columns([1, 1, 6])
+    nav = st.columns([3, 3, 10])
     nav[0].button(
         "Previous",
         key="rv_prev",

@@ -92,7 +92,8 @@ def test_a_decided_face_stays_in_place_until_the_page_turns(app_env):
     after = grid.faces(at)
     assert [f["id"] for f in after] == before  # same faces, same places
     gone = next(f for f in after if f["id"] == ids["sad_1"])
-    assert not gone["open"] and gone["state"].startswith("rejected")
+    assert not gone["open"] and gone["state"] == "rejected"
+    assert gone["caption"] == "rejected (not a face)"
     at = grid.act(at, "undo")
     assert ids["sad_1"] in grid.open_ids(at)
     # Relabel with no label chosen, or with nothing marked: a warning, nothing written.
@@ -213,6 +214,7 @@ def test_ticks_right_after_a_reject_mark_exactly_those_faces(server, browsers, m
     assert ticked() == sorted(then), "exactly the three faces ticked after the reject"
     after = browser.execute_script(RECTS_JS)
     assert after == before, "a chip moved"
+    screenshot(browser, shots_dir(tmp_path) / "review-grid-component-rejected.png")
     gone = browser.find_elements(By.CSS_SELECTOR, ".fsg-cell.gone")
     assert sorted(int(c.get_attribute("data-id")) for c in gone) == sorted(first)
     min_opacity = browser.execute_script(
@@ -236,11 +238,15 @@ def test_ticks_right_after_a_reject_mark_exactly_those_faces(server, browsers, m
     assert browser.execute_script(RECTS_JS) == before
 
     # Tick and untick an open face 20 times, 100 ms apart: each tick is drawn at once.
+    target = cell(order[20])
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", target)
     chain = ActionChains(browser, duration=0)
     for _ in range(20):
-        chain.click(cell(order[20])).pause(0.1)
+        chain.click(target).pause(0.1)
     chain.perform()
     assert ticked() == [want]  # an even number of clicks
+    clicks = [e for e in browser.execute_script(LOG_JS) if e["ev"] == "tick"]
+    assert [e["face"] for e in clicks[-20:]] == [order[20]] * 20
 
     log = browser.execute_script(LOG_JS)
     ticks = [e["painted"] - e["t"] for e in log if e["ev"] == "tick" and "painted" in e]

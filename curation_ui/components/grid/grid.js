@@ -49,14 +49,14 @@ function mount(parent) {
   const undo = kbdButton("z", "Undo", "undo");
   const status = el("div", "fsg-status");
   status.setAttribute("role", "status");
-  bar.append(reason, reject, relabelAs, relabel, accept, undo, status);
-  const keys = el("div", "fsg-keys", KEYS);
-  root.append(grid, empty, bar, keys);
+  const keys = el("div", "fsg-keys", KEYS); // in the bar: on screen wherever the page scrolls
+  bar.append(reason, reject, relabelAs, relabel, accept, undo, status, keys);
+  root.append(grid, empty, bar);
   parent.appendChild(root);
   const s = {
     root, grid, empty, reason, relabelAs, status,
     layout: null, order: [], cells: new Map(), faces: new Map(), ticked: new Set(),
-    focus: 0, columns: 8, outbox: [], version: -1, lastSaid: 0, images: new Map(),
+    focus: 0, columns: 8, outbox: [], version: -1, lastSaid: 0, images: new Map(), reported: new Set(),
     reasonsFor: "", labelsFor: "",
   };
   reject.addEventListener("click", (e) => act(s, "reject", e.timeStamp));
@@ -208,9 +208,15 @@ function act(s, action, t) {
 }
 
 function send(s) {
+  const here = new Set(s.order);
+  for (const id of s.images.keys()) {
+    if (s.images.size <= KEPT_IMAGES) break;
+    if (!here.has(id)) s.images.delete(id);
+  }
+  s.reported = new Set(s.images.keys());
   s.setState("msg", {
     outbox: s.outbox.map((d) => ({ ...d })),
-    have: [...s.images.keys()], // thumbnails already here: the server sends only the others
+    have: [...s.reported], // thumbnails already here: the server sends only the others
     mid: G.seq,
   });
 }
@@ -275,7 +281,12 @@ function update(s, data) {
   for (const f of faces) {
     if (f.src) s.images.set(f.id, f.src);
   }
-  while (s.images.size > KEPT_IMAGES) s.images.delete(s.images.keys().next().value);
+  // Forget the oldest thumbnails, except those the server was told are here (it will
+  // not send them again).
+  for (const id of s.images.keys()) {
+    if (s.images.size <= KEPT_IMAGES) break;
+    if (!s.reported.has(id)) s.images.delete(id);
+  }
   s.faces = new Map(faces.map((f) => [f.id, f]));
   const fresh = data.layout !== s.layout;
   if (fresh) {
