@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,3 +155,26 @@ def screenshot(driver, path: Path) -> None:
     with Image.open(raw) as im:
         im.convert("RGB").quantize(128).save(path, optimize=True)
     raw.unlink()
+
+
+def add_chip_faces(seeded: Seeded, make_face, photo, label: str | None, shift: int) -> Seeded:
+    """30 more pending faces labelled ``label`` (None: unlabelled), each with a real chip of
+    its own (the photo shifted by ``shift`` + i): pages and queues long enough to browse."""
+    cat = seeded.cat
+    for i in range(30):
+        fid = make_face(cat, label)
+        _, rel = store_content(cat.paths.dir, "chips", chip_bytes(photo.path, shift + i), "png")
+        cat.conn.execute("UPDATE faces SET chip_path = ? WHERE id = ?", (rel, fid))
+    return seeded
+
+
+@contextmanager
+def review_server(seeded: Seeded, tmp_path: Path):
+    """``facesift review`` on a free port over the seeded dataset; yields its URL."""
+    from tests.conftest import cli_argv
+
+    cat = seeded.cat
+    port = free_port()
+    argv = cli_argv("--dataset", cat.paths.name, "review", "--port", str(port), root=cat.paths.root)
+    with serving(argv, tmp_path / "streamlit.log", port) as url:
+        yield url

@@ -12,15 +12,12 @@ import time
 
 import pytest
 
-from core.storage import store_content
 from curation_ui.components.grid import testing as grid
-from tests.conftest import cli_argv
 from tests.curation_ui.conftest import (
-    chip_bytes,
-    free_port,
+    add_chip_faces,
     open_page,
+    review_server,
     screenshot,
-    serving,
     shots_dir,
     wait_for,
 )
@@ -108,23 +105,12 @@ def test_a_decided_face_stays_in_place_until_the_page_turns(app_env):
 
 @pytest.fixture
 def many_sad(seeded, make_face, single_face_photo):
-    """30 more pending sad faces with real (different) chips: four rows of the grid."""
-    cat = seeded.cat
-    for i in range(30):
-        fid = make_face(cat, "sad")
-        _, rel = store_content(
-            cat.paths.dir, "chips", chip_bytes(single_face_photo.path, 200 + i), "png"
-        )
-        cat.conn.execute("UPDATE faces SET chip_path = ? WHERE id = ?", (rel, fid))
-    return seeded
+    return add_chip_faces(seeded, make_face, single_face_photo, "sad", 200)
 
 
 @pytest.fixture
 def server(many_sad, tmp_path):
-    cat = many_sad.cat
-    port = free_port()
-    argv = cli_argv("--dataset", cat.paths.name, "review", "--port", str(port), root=cat.paths.root)
-    with serving(argv, tmp_path / "streamlit.log", port) as url:
+    with review_server(many_sad, tmp_path) as url:
         yield url
 
 

@@ -14,17 +14,14 @@ import pytest
 
 from catalog.db import utc_now
 from catalog.events import face_state, record
-from core.storage import store_content
 from curation_ui import queue as q
 from curation_ui.components.queue.testing import face_on_show, press, send, view
 from curation_ui.views.queue import AHEAD
-from tests.conftest import cli_argv
 from tests.curation_ui.conftest import (
-    chip_bytes,
-    free_port,
+    add_chip_faces,
     open_page,
+    review_server,
     screenshot,
-    serving,
     shots_dir,
     wait_for,
 )
@@ -147,23 +144,12 @@ def test_queue_apply_binds_each_decision_to_its_face(seeded):
 
 @pytest.fixture
 def many_unlabelled(seeded, make_face, single_face_photo):
-    """30 more unlabelled faces with real (different) chips."""
-    cat = seeded.cat
-    for i in range(30):
-        fid = make_face(cat, None)
-        _, rel = store_content(
-            cat.paths.dir, "chips", chip_bytes(single_face_photo.path, 100 + i), "png"
-        )
-        cat.conn.execute("UPDATE faces SET chip_path = ? WHERE id = ?", (rel, fid))
-    return seeded
+    return add_chip_faces(seeded, make_face, single_face_photo, None, 100)
 
 
 @pytest.fixture
 def server(many_unlabelled, tmp_path):
-    cat = many_unlabelled.cat
-    port = free_port()
-    argv = cli_argv("--dataset", cat.paths.name, "review", "--port", str(port), root=cat.paths.root)
-    with serving(argv, tmp_path / "streamlit.log", port) as url:
+    with review_server(many_unlabelled, tmp_path) as url:
         yield url
 
 
