@@ -3,18 +3,16 @@ sends on an action, and read the page of faces the page gave the component."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from curation_ui.components.testing import component_data, next_seq
 
 KEY = "rv_grid"  # curation_ui.views.review.COMPONENT
 
 
 def view(at) -> dict[str, Any]:
     """The data the review page gave its grid component on the last run."""
-    (el,) = at.get("bidi_component")
-    proto = el.proto
-    raw = proto.json if proto.WhichOneof("data") == "json" else proto.mixed.json
-    return json.loads(raw)
+    return component_data(at)
 
 
 def faces(at) -> list[dict[str, Any]]:
@@ -45,10 +43,7 @@ def act(
 ):
     """One action as the browser sends it (default: every face of the page on screen);
     runs ``at``. ``action`` is reject, relabel, accept_rest or undo."""
-    try:
-        seq = at.session_state["rv_acked"] + 1
-    except KeyError:
-        seq = 1
+    seq = next_seq(at, "rv_acked")
     data = view(at)
     if shown is None:
         shown = [f["id"] for f in data["faces"]]

@@ -3,18 +3,16 @@ sends on a key press, and read the data the page gave the component."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from curation_ui.components.testing import component_data, next_seq
 
 KEY = "q_face"  # curation_ui.views.queue.COMPONENT
 
 
 def view(at) -> dict[str, Any]:
     """The data the Label queue page gave its component on the last run."""
-    (el,) = at.get("bidi_component")
-    proto = el.proto
-    raw = proto.json if proto.WhichOneof("data") == "json" else proto.mixed.json
-    return json.loads(raw)
+    return component_data(at)
 
 
 def face_on_show(at) -> int | None:
@@ -37,10 +35,7 @@ def press(at, action: str, label: str | None = None, *, face: int | None = None,
     ``action`` is label, reject, skip or undo; the sequence number follows the last one
     the page applied. ``extra`` goes into the decision as is (e.g. ``reason``, ``shown_ms``).
     """
-    try:
-        seq = at.session_state["q_acked"] + 1
-    except KeyError:
-        seq = 1
+    seq = next_seq(at, "q_acked")
     if face is None and action != "undo":
         face = at.session_state["q_state"].current
     if action == "reject" and "reason" not in extra and "q_reason" in at.session_state:
