@@ -42,6 +42,7 @@ R = TypeVar("R")  # its result
 CLUSTER_EXTRA = "facesift[cluster]"
 CONNECT_TIMEOUT_S = 5  # an address where no scheduler answers is an error within this
 IN_FLIGHT_PER_WORKER = 2  # batches running or queued per worker: fed, yet bounded memory
+MAX_WORKERS = 1024  # past any one machine's cores or a LocalCluster's sense; a typo's guard
 
 
 class ExecutorError(FacesiftError):
@@ -61,6 +62,11 @@ def scheduler_option() -> Any:
         "default: a local process pool)",
         metavar="ADDRESS",
     )
+
+
+def workers_option(help: str) -> Any:
+    """The ``--workers N`` declaration every stage with per-image work shares."""
+    return option(None, help=help, metavar="N", low=1, high=MAX_WORKERS)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from catalog.labels import LabelError, LabelSet, canonical
 from core.contract import OptionError, check_options, option
 from core.errors import FacesiftError
-from core.executor import scheduler_option
+from core.executor import scheduler_option, workers_option
 from faces.defaults import CHIP_PADDING, NEAR_DUP_BITS
 
 FORMATS = ("imagefolder", "fer2013-csv", "hf")
@@ -122,12 +122,9 @@ class ExportOptions:
         low=0,
         high=2,
     )
-    workers: int | None = option(
-        None,
-        help="render processes (default: cores - 1 for large exports, none for small ones; "
-        "with --scheduler local, the LocalCluster's)",
-        metavar="N",
-        low=1,
+    workers: int | None = workers_option(
+        "render processes (default: cores - 1 for large exports, none for small ones; "
+        "with --scheduler local, the LocalCluster's)"
     )
     scheduler: str | None = scheduler_option()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.contract import option
-from core.executor import scheduler_option
+from core.executor import scheduler_option, workers_option
 from faces.defaults import CHIP_PADDING, CHIP_SIZE, NEAR_DUP_BITS
 
 DETECTORS = ("hog", "cnn")
@@ -40,11 +40,8 @@ class ExtractOptions:
         help="every image is a face crop: the face box is the image, the landmarks "
         "are fitted in it (images imported as face crops are treated so anyway)",
     )
-    workers: int | None = option(
-        None,
-        help="worker processes (default: one per core; with --scheduler local, the LocalCluster's)",
-        metavar="N",
-        low=1,
+    workers: int | None = workers_option(
+        "worker processes (default: one per core; with --scheduler local, the LocalCluster's)"
     )
     scheduler: str | None = scheduler_option()
     chip_size: int = option(

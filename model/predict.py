@@ -26,7 +26,14 @@ from catalog.dataset import Catalog
 from core.contract import Progress, ProgressFn, StageSummary, check_options, option, report
 from core.decode import ImageRejected, decode_image
 from core.errors import FacesiftError
-from core.executor import Executor, Job, map_in_order, open_executor, scheduler_option
+from core.executor import (
+    Executor,
+    Job,
+    map_in_order,
+    open_executor,
+    scheduler_option,
+    workers_option,
+)
 from core.report import format_table
 from faces.defaults import CHIP_PADDING
 from faces.detect import Detection, DetectParams
@@ -110,12 +117,9 @@ class PredictOptions:
     detector: str = option(
         ExtractOptions.detector, help="face detector", choices=DETECTORS, cli=False
     )
-    workers: int | None = option(
-        None,
-        help=f"worker processes (default: one per core, none under {INLINE_BELOW} images; "
-        "with --scheduler local, the LocalCluster's)",
-        metavar="N",
-        low=1,
+    workers: int | None = workers_option(
+        f"worker processes (default: one per core, none under {INLINE_BELOW} images; "
+        "with --scheduler local, the LocalCluster's)"
     )
     scheduler: str | None = scheduler_option()
 

@@ -25,7 +25,7 @@ from catalog.predictions import (
     record_model,
 )
 from core.contract import Progress, ProgressFn, StageSummary, check_options, option, report
-from core.executor import scheduler_option
+from core.executor import scheduler_option, workers_option
 from model import classifier, metrics, prior
 from model.features import CHIP_SIDE, feature_count
 from model.inputs import INLINE_BELOW, feature_executor, features_of
@@ -62,12 +62,9 @@ class TrainOptions:
         low=0.0,
         high=1.0,
     )
-    workers: int | None = option(
-        None,
-        help="worker processes for the faces' features (default: one per core, none under "
-        f"{INLINE_BELOW} faces; with --scheduler local, the LocalCluster's)",
-        metavar="N",
-        low=1,
+    workers: int | None = workers_option(
+        "worker processes for the faces' features (default: one per core, none under "
+        f"{INLINE_BELOW} faces; with --scheduler local, the LocalCluster's)"
     )
     scheduler: str | None = scheduler_option()
 

@@ -10,6 +10,7 @@ check that the invariants hold across generated inputs.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import functools
 import hashlib
@@ -1223,11 +1224,23 @@ class Flag:
     low: float | None = None  # inclusive bounds of an "int"
     high: float | None = None
     choices: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()  # the command's other required arguments, good values
 
     def argv(self, root: str, value: str, *, attached: bool) -> list[str]:
-        required = {"export": ["--out", "x", "--format", "hf"], "import": ["somewhere"]}
         tail = [f"{self.flag}={value}"] if attached else [self.flag, value]
-        return ["--root", root, self.command, *required.get(self.command, []), *tail]
+        return ["--root", root, self.command, *self.required, *tail]
+
+
+def required_args(parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """Good values for a command's positionals and required options, so that a flag's
+    value is the only thing the parser can refuse."""
+    args: list[str] = []
+    for a in parser._actions:
+        if not a.option_strings and a.dest != "help":
+            args.append("somewhere")
+        elif a.option_strings and a.required:
+            args += [max(a.option_strings, key=len), a.choices[-1] if a.choices else "x"]
+    return tuple(args)
 
 
 def cli_flags() -> list[Flag]:
@@ -1238,23 +1251,24 @@ def cli_flags() -> list[Flag]:
     sub = pipeline.build_parser()._subparsers._group_actions[0]  # as tests/test_pipeline.py
     flags = []
     for command, parser in sub.choices.items():
+        required = required_args(parser)
         for a in parser._actions:
             if not a.option_strings or a.dest == "help":
                 continue
             name = max(a.option_strings, key=len)
             spec = getattr(a.type, "spec", None)  # a number flag (core.cli.number_parser)
             if a.choices:
-                flags.append(Flag(command, name, "choice", choices=tuple(a.choices)))
+                flags.append(Flag(command, name, "choice", (), required, tuple(a.choices)))
             elif spec is not None and a.type.kind is int:
                 low = spec.low if spec.above is None else spec.above + 1
-                flags.append(Flag(command, name, "int", low, spec.high))
+                flags.append(Flag(command, name, "int", low, spec.high, (), required))
             elif spec is not None and a.type.kind is float:
                 floor = spec.low if spec.low is not None else spec.above
                 # The sweep's bad floats are negative: each such flag must refuse them.
                 assert floor is not None and floor >= 0, f"{command} {name}"
-                flags.append(Flag(command, name, "float"))
+                flags.append(Flag(command, name, "float", required=required))
             elif a.type is split_fractions:
-                flags.append(Flag(command, name, "fractions"))
+                flags.append(Flag(command, name, "fractions", required=required))
             else:
                 assert a.type in (None, Path), f"{command} {name}: a type this sweep does not know"
     return flags
