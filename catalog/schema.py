@@ -347,6 +347,31 @@ _V_SUSPECTS_QUEUE = """
 CREATE INDEX predictions_queue ON predictions(model_id, out_of_fold, self_confidence, face_id);
 """
 
+# The expression corpora (issue 22): per provenance, the person shown (a split never
+# holds one subject twice), the corpus's own split (train/test, training/validation,
+# FER2013 Usage), and how a sequence's or video's frame was chosen ('apex:markers',
+# 'apex:prior', 'first'; NULL for frames sampled at --fps and for still images). A
+# corpus can give the face box (AffectNet): extract fits landmarks in it instead of
+# detecting. Numbers a corpus gives per image (AffectNet's valence and arousal) are
+# kept by name and exported as columns.
+_V_CORPORA = """
+ALTER TABLE image_sources ADD COLUMN subject TEXT;
+ALTER TABLE image_sources ADD COLUMN source_split TEXT;
+ALTER TABLE image_sources ADD COLUMN frame_how TEXT;
+CREATE INDEX image_sources_subject ON image_sources(subject) WHERE subject IS NOT NULL;
+ALTER TABLE images ADD COLUMN given_left INTEGER;
+ALTER TABLE images ADD COLUMN given_top INTEGER;
+ALTER TABLE images ADD COLUMN given_right INTEGER;
+ALTER TABLE images ADD COLUMN given_bottom INTEGER;
+CREATE TABLE image_values (
+    image_id    INTEGER NOT NULL REFERENCES images(id),
+    name        TEXT NOT NULL CHECK (length(name) > 0),
+    value       REAL NOT NULL,
+    source_name TEXT NOT NULL,
+    PRIMARY KEY (image_id, name, source_name)
+);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
     _V2_REVIEW_INDEXES,
@@ -355,6 +380,7 @@ MIGRATIONS: list[str] = [
     _V_MODEL_PREDICTIONS,
     _V_FACE_CROPS,
     _V_SUSPECTS_QUEUE,
+    _V_CORPORA,
 ]
 """Migration i (0-based) takes a database from user_version i to i + 1."""
 

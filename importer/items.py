@@ -29,8 +29,17 @@ class Candidate:
     data: bytes
     import_path: str  # relative to what was imported; never used as a file path
     label_word: str | None = None  # the label the source claims, before resolution
-    frame_index: int | None = None  # set for video frames
+    frame_index: int | None = None  # set for video frames (and a sequence's frames)
     frame_time: float | None = None
+    # What a corpus says (issue 22); the plain readers leave these empty.
+    annotator: str | None = None  # the corpus whose vote label_word is ('mmi', 'ckplus', ...)
+    refused_code: str | None = None  # a corpus code outside the label set ('contempt', ...)
+    subject: str | None = None  # the person shown (MMI, CK+, JAFFE)
+    source_split: str | None = None  # the corpus's own split ('train', 'validation', ...)
+    frame_how: str | None = None  # 'apex:markers', 'apex:prior' or 'first'
+    given_box: tuple[int, int, int, int] | None = None  # left, top, right, bottom (AffectNet)
+    values: tuple[tuple[str, float], ...] = ()  # per-image numbers (valence, arousal)
+    face_crop: bool = False  # the image is a face crop (RAF-DB aligned): box = whole image
 
 
 @dataclass(frozen=True)
