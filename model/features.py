@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from faces.quality import eye_centres, gray_face
 from model import prior
@@ -175,8 +177,18 @@ def face_features(inputs: Sequence[FaceInput], network: prior.Network | None = N
     gray = gray_chips(inputs)
     marks = np.stack([normalised_landmarks(f.landmarks) for f in inputs])
     wide = gray_chips(inputs, prior.INPUT_SIDE, prior.MARGIN)
-    expert = prior.forward(network or prior.default_network(), wide)
+    # OpenBLAS rounds differently with another thread count: one thread here gives the
+    # same features in this process, a pool worker or a Dask worker (and train and
+    # predict agree to the last bit).
+    with _blas_threads().limit(limits=1, user_api="blas"):
+        expert = prior.forward(network or prior.default_network(), wide)
     return np.hstack([hog(gray, CELL), hog(gray, COARSE_CELL), lbp(gray), marks, expert])
+
+
+@cache
+def _blas_threads() -> ThreadpoolController:
+    """The process's BLAS libraries, found once (a search of the loaded libraries)."""
+    return ThreadpoolController()
 
 
 def feature_count() -> int:
