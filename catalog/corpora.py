@@ -70,13 +70,3 @@ def image_values(conn: sqlite3.Connection, image_id: int) -> dict[str, float]:
         (int(image_id),),
     )
     return dict(rows)
-
-
-def subjects_of(conn: sqlite3.Connection, source_name: str) -> list[str]:
-    """The distinct subjects an import source recorded, sorted."""
-    rows = conn.execute(
-        "SELECT DISTINCT subject FROM image_sources WHERE source_name = ? AND subject IS NOT NULL "
-        "ORDER BY subject",
-        (source_name,),
-    )
-    return [r[0] for r in rows]
