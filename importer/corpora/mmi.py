@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
 from importer.corpora.files import image_bytes
@@ -48,6 +49,7 @@ SESSION_FILE = "session.xml"
 MARKERS_SUFFIX = "-oao_aucs"
 MAX_XML_BYTES = 4 << 20  # MMI's XML files are a few KB
 APEX_MARKER = "2"  # Marker Type: 1 onset, 2 apex, 3 offset
+T = TypeVar("T")
 _SUBJECT_PREFIX = re.compile(r"^(S\d+)[-_]", re.IGNORECASE)  # S001-001.avi
 
 
@@ -77,6 +79,11 @@ def emotion_code(root: ET.Element) -> str | None:
             value = (tag.get("Value") or "").strip()
             return value or None
     return None
+
+
+def emotion_label(root: ET.Element) -> Label:
+    """The session's label: the Emotion metatag's code and its word (codes.toml [mmi])."""
+    return Label.of(emotion_code(root), code_words(NAME))
 
 
 @dataclass(frozen=True)
@@ -176,10 +183,13 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _xml(root: Path, path: Path) -> ET.Element | Refusal:
+def _annotation(root: Path, path: Path, parse: Callable[[ET.Element], T]) -> T | Refusal | None:
+    """What ``parse`` makes of an XML file, or why it cannot be read (None: no such file)."""
+    if not path.is_file():
+        return None
     rel = _rel(root, path)
     try:
-        return parse_xml(path.read_bytes())
+        return parse(parse_xml(path.read_bytes()))
     except XmlRefused as e:
         return Refusal(rel, "bad_xml", str(e))
     except OSError as e:
@@ -188,13 +198,10 @@ def _xml(root: Path, path: Path) -> ET.Element | Refusal:
 
 def _session(root: Path, session: Path, opts: CorpusOptions) -> Iterator[Item]:
     """One session folder: its media files, each with its label and markers."""
-    subject = None
-    if (session / SESSION_FILE).is_file():
-        parsed = _xml(root, session / SESSION_FILE)
-        if isinstance(parsed, Refusal):
-            yield parsed
-        else:
-            subject = session_subject(parsed)
+    subject = _annotation(root, session / SESSION_FILE, session_subject)
+    if isinstance(subject, Refusal):
+        yield subject
+        subject = None
     files = sorted(p for p in session.iterdir() if p.is_file() and not is_ignored(p.name))
     media = {p.stem: p for p in files if kind_of(p.name) in ("video", "image")}
     labelled = {
@@ -218,14 +225,11 @@ def _media(
     root: Path, session: Path, path: Path, subject: str | None, opts: CorpusOptions
 ) -> Iterator[Item]:
     rel = _rel(root, path)
-    label = Label()
-    label_file = session / f"{path.stem}.xml"
-    if label_file.is_file():
-        parsed = _xml(root, label_file)
-        if isinstance(parsed, Refusal):
-            yield parsed
-        else:
-            label = Label.of(emotion_code(parsed), code_words(NAME))
+    label = _annotation(root, session / f"{path.stem}.xml", emotion_label)
+    if isinstance(label, Refusal):
+        yield label
+    if not isinstance(label, Label):
+        label = Label()
     if kind_of(path.name) == "image":
         data = image_bytes(path, rel, opts.read)
         if isinstance(data, Refusal):
@@ -244,14 +248,11 @@ def _media(
     if opts.frames == "all":
         yield from video_all_frames(path, rel, subject, NAME, opts)
         return
-    markers = Markers((), ())
-    marker_file = session / f"{path.stem}{MARKERS_SUFFIX}.xml"
-    if marker_file.is_file():
-        parsed = _xml(root, marker_file)
-        if isinstance(parsed, Refusal):
-            yield parsed
-        else:
-            markers = action_unit_markers(parsed)
+    markers = _annotation(root, session / f"{path.stem}{MARKERS_SUFFIX}.xml", action_unit_markers)
+    if isinstance(markers, Refusal):
+        yield markers
+    if not isinstance(markers, Markers):
+        markers = Markers((), ())
     try:
         clip = VideoClip(path, rel, opts.read)
     except ClipError as e:
