@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from importer.items import CONVERTED_EXTS, IMAGE_EXTS, Refusal, extension
+from importer.items import CONVERTED_EXTS, IMAGE_EXTS, Candidate, Item, Refusal, extension
 from importer.readers import ReadOptions
 
 CORPUS_IMAGE_EXTS = IMAGE_EXTS | CONVERTED_EXTS
@@ -34,6 +35,12 @@ def image_bytes(path: Path, rel: str, opts: ReadOptions) -> bytes | Refusal:
     if extension(path.name) in CONVERTED_EXTS:
         return _as_png(data, rel)
     return data
+
+
+def image_item(path: Path, rel: str, opts: ReadOptions, **facts: Any) -> Item:
+    """A corpus's image as a Candidate with what the corpus says of it, or its Refusal."""
+    data = image_bytes(path, rel, opts)
+    return data if isinstance(data, Refusal) else Candidate(data, rel, **facts)
 
 
 def _as_png(data: bytes, rel: str) -> bytes | Refusal:

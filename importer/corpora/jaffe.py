@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
-from importer.corpora.files import CORPUS_IMAGE_EXTS, image_bytes
-from importer.items import Candidate, Item, Refusal, extension, is_ignored
+from importer.corpora.files import CORPUS_IMAGE_EXTS, image_item
+from importer.items import Item, Refusal, extension, is_ignored
 
 NAME = "jaffe"
 # Subject initials, expression letters + take, image number, extension.
@@ -62,13 +62,10 @@ def read(root: Path, opts: CorpusOptions) -> Iterator[Item]:
             yield Refusal(path.name, "unrecognised_name", "not SUBJECT.EXPRn.N.ext")
             continue
         subject, code = parsed
-        data = image_bytes(path, path.name, opts.read)
-        if isinstance(data, Refusal):
-            yield data
-            continue
-        yield Candidate(
-            data,
+        yield image_item(
+            path,
             path.name,
+            opts.read,
             label_word=words[code],
             annotator=NAME,
             label_code=code,

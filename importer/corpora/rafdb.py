@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
-from importer.corpora.files import image_bytes
-from importer.items import Candidate, Item, Refusal
+from importer.corpora.files import image_item
+from importer.items import Item, Refusal
 
 NAME = "rafdb"
 LABEL_FILES = ("list_patition_label.txt", "list_partition_label.txt")
@@ -73,13 +73,10 @@ def read(root: Path, opts: CorpusOptions) -> Iterator[Item]:
             continue
         path, aligned = _image_path(root, name)
         rel = path.relative_to(root).as_posix()
-        data = image_bytes(path, rel, opts.read)
-        if isinstance(data, Refusal):
-            yield data
-            continue
-        yield Candidate(
-            data,
+        yield image_item(
+            path,
             rel,
+            opts.read,
             label_word=words[fields[1]],
             annotator=NAME,
             label_code=fields[1],
