@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PIL import Image
 
 from importer.corpora.ckplus import detect, parse_emotion, read
+from tests.conftest import SHARED_FER
 from tests.importer.corpora.frames import find_no_face, items_of, rate_by_brightness
 
-FER = Path("/work/shared/testdata/fer2013_privatetest")
+FER = SHARED_FER
 # Two real FER2013 faces the prior rates far apart (1 - p(neutral): 0.07 and 0.9997).
 NEUTRAL_FACE = FER / "neutral" / "PrivateTest_12091739.jpg"
 HAPPY_FACE = FER / "happy" / "PrivateTest_12306951.jpg"
@@ -122,7 +121,7 @@ def test_bad_inputs_are_each_one_reason_and_the_rest_is_read(tmp_path, monkeypat
 
 
 @pytest.mark.slow  # loads dlib's models and the prior: about 2 s alone, more on a busy machine
-@pytest.mark.skipif(not FER.is_dir(), reason="needs /work/shared/testdata (real faces)")
+@pytest.mark.skipif(not FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
 def test_the_prior_finds_the_expressive_frames(tmp_path):
     def frame(path):
         face = Image.open(path).convert("RGB").resize((160, 160), Image.Resampling.BICUBIC)
