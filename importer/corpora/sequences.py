@@ -95,7 +95,8 @@ class VideoClip:
             raise ClipError("too_large", f"{size} bytes is over {opts.max_video_bytes}")
         self._frames: dict[int, tuple[Image.Image, float | None]] = {}
         self._count: int | None = None
-        self.problems: list[Refusal] = []  # a broken video is a ClipError instead
+        self.problems: list[Refusal] = []  # a break mid-stream (the frames before are kept)
+        self._end: int | None = None  # the last frame before a break
 
     def _open(self) -> av.container.InputContainer:
         try:
@@ -131,7 +132,9 @@ class VideoClip:
         return {i: self._frames[i][0] for i in wanted if i in self._frames}
 
     def _decode(self, todo: set[int]) -> None:
-        last, index = max(todo), 0
+        last, index = min(max(todo), self._end or max(todo)), 0
+        if last < 1:
+            return
         with self._open() as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -142,8 +145,12 @@ class VideoClip:
                     if index >= last:
                         break
             except (av.FFmpegError, OSError, ValueError) as e:
-                raise ClipError("broken_video", f"after frame {index}: {e}") from None
-        if index == 0:
+                # As a plain import does: the frames before the break are kept, said once.
+                self._end = index
+                self.problems.append(
+                    Refusal(self.import_path, "broken_video", f"after frame {index}: {e}")
+                )
+        if index == 0 and not self._frames:
             raise ClipError("not_a_video", "no frame could be decoded")
 
     def frame_item(self, index: int, **fields) -> Candidate | Refusal:
