@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
-from importer.corpora.files import image_bytes
+from importer.corpora.files import image_item
 from importer.corpora.sequences import (
     ClipError,
     Label,
@@ -41,7 +41,7 @@ from importer.corpora.sequences import (
     clip_items,
     video_all_frames,
 )
-from importer.items import Candidate, Item, Refusal, is_ignored, kind_of
+from importer.items import Item, Refusal, is_ignored, kind_of
 
 NAME = "mmi"
 SESSIONS = "Sessions"
@@ -231,19 +231,7 @@ def _media(
     if not isinstance(label, Label):
         label = Label()
     if kind_of(path.name) == "image":
-        data = image_bytes(path, rel, opts.read)
-        if isinstance(data, Refusal):
-            yield data
-            return
-        yield Candidate(
-            data,
-            rel,
-            label_word=label.word,
-            label_code=label.code,
-            refused_code=label.refused,
-            annotator=NAME,
-            subject=subject,
-        )
+        yield image_item(path, rel, opts.read, annotator=NAME, subject=subject, **label.fields())
         return
     if opts.frames == "all":
         yield from video_all_frames(path, rel, subject, NAME, opts)

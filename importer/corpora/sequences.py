@@ -54,6 +54,10 @@ class Label:
             return cls(words[code], code)
         return cls(refused=code)
 
+    def fields(self) -> dict[str, str | None]:
+        """The Candidate fields that carry this label."""
+        return {"label_word": self.word, "label_code": self.code, "refused_code": self.refused}
+
 
 class ClipError(Exception):
     """A clip that cannot be read: its refusal reason and detail."""
@@ -246,14 +250,7 @@ def clip_items(
         yield Refusal(clip.import_path, "no_apex", "no face to rate and no peak frame given")
         return
     for f in frames:
-        yield clip.frame_item(
-            f,
-            label_word=label.word,
-            label_code=label.code,
-            refused_code=label.refused,
-            frame_how=how,
-            **common,
-        )
+        yield clip.frame_item(f, frame_how=how, **label.fields(), **common)
 
 
 def video_all_frames(
