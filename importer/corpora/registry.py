@@ -6,11 +6,14 @@ from pathlib import Path
 
 from importer.corpora import CorpusFormat
 from importer.corpora.affectnet import FORMAT as AFFECTNET
+from importer.corpora.ckplus import FORMAT as CKPLUS
 from importer.corpora.jaffe import FORMAT as JAFFE
+from importer.corpora.mmi import FORMAT as MMI
 from importer.corpora.rafdb import FORMAT as RAFDB
 
-# The most specific layout first: JAFFE is recognised by file names alone.
-FORMATS: tuple[CorpusFormat, ...] = (AFFECTNET, RAFDB, JAFFE)
+# The most specific layout first (importer.defaults.CORPORA's order): JAFFE, recognised
+# by file names alone, last.
+FORMATS: tuple[CorpusFormat, ...] = (MMI, CKPLUS, AFFECTNET, RAFDB, JAFFE)
 
 
 def corpus_format(name: str) -> CorpusFormat:
