@@ -249,8 +249,14 @@ def clip_items(
     if not frames:
         yield Refusal(clip.import_path, "no_apex", "no face to rate and no peak frame given")
         return
+    seen: set[bytes] = set()
     for f in frames:
-        yield clip.frame_item(f, frame_how=how, **label.fields(), **common)
+        item = clip.frame_item(f, frame_how=how, **label.fields(), **common)
+        if isinstance(item, Candidate):
+            if item.data in seen:  # a still clip: the same picture is one image, one vote
+                continue
+            seen.add(item.data)
+        yield item
 
 
 def video_all_frames(

@@ -83,6 +83,13 @@ def test_unlabelled_sequences_and_frames_all(tmp_path, monkeypatch):
     assert all(c.label_word is None and c.frame_how is None and c.subject == "S010" for c in every)
 
 
+def test_identical_peak_frames_are_one_image(tmp_path, monkeypatch):
+    rate_by_brightness(monkeypatch)
+    sequence(tmp_path, levels=[10] * 8 + [200] * 4)  # a still peak: frames 9..12 alike
+    kept, _ = items_of(read, tmp_path)
+    assert [c.frame_index for c in kept] == [1, 9]
+
+
 def test_no_face_keeps_the_last_frame_as_the_corpus_peak(tmp_path, monkeypatch):
     find_no_face(monkeypatch)
     sequence(tmp_path)
