@@ -33,3 +33,15 @@ def test_affectnet_and_rafdb_votes_reach_their_faces(data_root, affectnet_dir, r
     assert got[c] == [("affectnet", "reject", None)]
     crop = ("Image/aligned/train_00001_aligned.jpg", "whole")  # RAF-DB's aligned face crop
     assert got[crop] == [("rafdb", "label", "happy")]
+
+
+def test_the_command_prints_the_corpus_and_refuses_in_one_line(data_root, jaffe_dir, capsys):
+    argv = ["--root", str(data_root), "import", str(jaffe_dir), "--no-extract"]
+    assert pipeline.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "4 images kept" in out and "jaffe: 4 labelled (4 new votes), 2 subjects" in out
+    assert pipeline.main([*argv, "--label", "happy"]) == 2
+    err = capsys.readouterr().err
+    assert "read as jaffe, which gives its own labels" in err and "Traceback" not in err
+    assert pipeline.main([*argv, "--format", "video"]) == 2
+    assert "--format video does not fit" in capsys.readouterr().err
