@@ -89,7 +89,8 @@ class ImportSummary(StageSummary):
             text += f", {self.rejects} not a face"
         if self.outside:
             text += f", unlabelled (outside the label set): {counts_text(self.outside)}"
-        text += f", {len(self.subjects)} subjects"
+        if self.subjects:
+            text += f", {len(self.subjects)} subjects"
         if self.splits:
             text += f", splits: {counts_text(self.splits)}"
         if self.frame_how:
@@ -374,14 +375,18 @@ def _keep(
         _corpus_facts(cat, image_id, item, source_name, summary)
 
 
+def _origin(item: Candidate) -> str:
+    """Where a corpus's vote was read: the image's path, and the frame of a clip."""
+    frame = f"#frame{item.frame_index}" if item.frame_index is not None else ""
+    return f"{item.import_path}{frame}"
+
+
 def corpus_vote(labels: LabelSet, item: Candidate) -> tuple[ImageVote | None, str | None]:
     """A corpus item's vote, or why it gives none (``label_outside_set: contempt (affectnet 7)``).
 
     Both None for an item the corpus gives no label (an MMI video without an emotion).
     """
-    origin = item.import_path
-    if item.frame_index is not None:
-        origin += f"#frame{item.frame_index}"
+    origin = _origin(item)
     code = f"{item.annotator} {item.label_code}" if item.label_code else item.annotator
     if item.reject_reason is not None:
         return ImageVote(item.annotator, "reject", reason=item.reject_reason, origin=origin), None
@@ -404,7 +409,7 @@ def _corpus_facts(
         summary.rejects += vote.action == "reject"
     if outside is not None:
         summary.outside[(item.refused_code or item.label_word or "").strip()] += 1
-        record_import_error(cat.conn, source_name, item.import_path, outside)
+        record_import_error(cat.conn, source_name, _origin(item), outside)
     if item.given_box is not None:
         set_given_box(cat.conn, image_id, item.given_box)
     if item.values:

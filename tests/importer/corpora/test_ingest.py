@@ -119,3 +119,20 @@ def test_format_overrides_detection_and_mismatches_are_refused(catalog, jaffe_di
         import_path(catalog, ImportOptions(jaffe_dir / "YM.AN2.62.jpg", format="jaffe"))
     s = import_path(catalog, ImportOptions(rafdb_dir, format="jaffe"))  # named: not detected
     assert s.corpus == "jaffe" and s.kept == 0
+
+
+def test_corpus_vote_for_each_kind_of_code():
+    from catalog.labels import LabelSet
+    from importer.items import Candidate
+    from importer.stage import corpus_vote
+
+    labels = LabelSet.default()
+    frame = Candidate(b"", "S005/001", "happy", frame_index=9, annotator="ckplus", label_code="5")
+    vote, why = corpus_vote(labels, frame)
+    assert (vote.label, vote.origin, why) == ("happy", "S005/001#frame9", None)
+    contempt = Candidate(b"", "S005/002", "contempt", frame_index=3, annotator="ckplus")
+    assert corpus_vote(labels, contempt) == (None, "label_outside_set: contempt (ckplus)")
+    known_outside = Candidate(b"", "a.avi", refused_code="7", annotator="mmi")
+    assert corpus_vote(labels, known_outside) == (None, "label_outside_set: 7 (mmi)")
+    unlabelled = Candidate(b"", "b.avi", annotator="mmi")
+    assert corpus_vote(labels, unlabelled) == (None, None)
