@@ -133,6 +133,7 @@ def given_face(
         config.chip_size,
         config.padding,
         descriptors=models.descriptor is not None,
+        inside=True,  # a box near the image's edge: the chip shrinks, inventing no pixels
     )
     return face_row(config, 0, face)
 
