@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import pipeline
+from catalog.events import record
 from exporter.options import ExportError, ExportOptions
 from exporter.splits import allowed_splits, assign_with_sources
 from exporter.stage import export, prepare
@@ -192,3 +193,21 @@ def test_padding_keeps_a_face_crops_tighter_chip_and_the_card_says_so(builder, t
     assert "(1 face crops keep their tighter padding" in r.card.read_text()
     with pytest.raises(ExportError, match="can only tighten"):
         export(b.cat, opts(tmp_path / "x", padding=0.5))
+
+
+def test_the_card_gives_each_corpus_against_peoples_final_labels(builder, tmp_path):
+    b = builder()
+    kept = b.face("happy", annotators=("mmi", "alice"))
+    relabelled = b.face("happy", annotators=("mmi",))
+    record(b.cat.conn, relabelled, "alice", "label", label="sad")
+    record(b.cat.conn, relabelled, "bo", "label", label="sad")
+    b.face("sad")  # no corpus
+    assert kept
+    card = export(b.cat, opts(tmp_path / "out")).card.read_text()
+    assert "## Relabelling the corpora" in card
+    assert "- MMI: people agree with MMI on 1 of 2 decided faces (50.0%); 0 undecided" in card
+    header = next(line for line in card.splitlines() if line.startswith("| MMI label |"))
+    cols = [c.strip() for c in header.strip("|").split("|")]
+    row = next(line for line in card.splitlines() if line.startswith("| happy |"))
+    cells = dict(zip(cols, [c.strip() for c in row.strip("|").split("|")], strict=True))
+    assert (cells["happy"], cells["sad"], cells["rejected"]) == ("1", "1", "0")
