@@ -134,6 +134,7 @@ class Gateway:
         self.sockets: dict[str, list[_Socket]] = {}
         self.bindings: dict[str, set[str]] = {}  # gateway session -> Streamlit session ids
         self._login_lock = asyncio.Lock()
+        self._closers: set[asyncio.Task] = set()
         self.app = Starlette(
             routes=[
                 Route(LOGIN_PATH, self.login, methods=["GET", "POST"]),
@@ -405,6 +406,7 @@ class Gateway:
                 compression=None,
                 max_size=None,
                 proxy=None,
+                close_timeout=2,
                 ping_interval=None,
                 user_agent_header=None,
             )
@@ -432,7 +434,10 @@ class Gateway:
                 task.cancel()
             with contextlib.suppress(ValueError):
                 self.sockets.get(user.session, []).remove(sock)
-            await up.close()
+            # Closed in the background: the browser's close must not wait on Streamlit's.
+            closer = asyncio.create_task(up.close())
+            self._closers.add(closer)
+            closer.add_done_callback(self._closers.discard)
             with contextlib.suppress(Exception):
                 await ws.close(code=4001 if closing else 1000)
 

@@ -52,13 +52,17 @@ def _duration(seconds: float) -> str:
     return f"{(s + 3599) // 3600} h"
 
 
+def wait_left(conn: sqlite3.Connection, key: str, value: str, now: float) -> float:
+    """Seconds a name (``key="name"``) or an address must still wait at ``now``."""
+    failures, last = failures_since_success(conn, key, value)
+    return max(0.0, last + wait_after(failures) - now) if failures else 0.0
+
+
 def verdict(conn: sqlite3.Connection, name: str, address: str, now: float) -> Verdict:
     """How long ``name`` from ``address`` must still wait at ``now`` (the longer of the two)."""
-    left = 0.0
-    for key, value in (("name", name), ("address", address)):
-        failures, last = failures_since_success(conn, key, value)
-        left = max(left, last + wait_after(failures) - now) if failures else left
-    return Verdict(max(0.0, left))
+    return Verdict(
+        max(wait_left(conn, "name", name, now), wait_left(conn, "address", address, now))
+    )
 
 
 def record(conn: sqlite3.Connection, name: str, address: str, outcome: str, now: float) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from PIL import Image
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
@@ -25,7 +26,7 @@ from catalog import Catalog
 from catalog.logins import recent_attempts
 from curation_ui.accounts import add_user, auth_path, remove_user
 from curation_ui.serving import free_port, serving
-from tests.conftest import cli_argv
+from tests.conftest import cli_argv, encode
 
 pytestmark = pytest.mark.slow  # one Streamlit for the module: ~5-10 s to start
 
@@ -149,7 +150,8 @@ async def _run_page(
 
 @contextlib.asynccontextmanager
 async def open_session(served: Served, cookie: str):
-    """A websocket kept open after its first run; yields its Streamlit session id."""
+    """A websocket kept open after its first run; yields its Streamlit session id. (Every
+    message of the run is read first: a client that stops reading stalls its own close.)"""
     async with connect(
         f"ws://127.0.0.1:{served.port}/_stcore/stream",
         subprotocols=["streamlit", "x"],
@@ -157,12 +159,15 @@ async def open_session(served: Served, cookie: str):
         proxy=None,
     ) as ws:
         await ws.send(_rerun())
+        sid = ""
         while True:
             f = ForwardMsg()
             f.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
             if f.WhichOneof("type") == "new_session":
-                yield f.new_session.initialize.session_id
-                return
+                sid = f.new_session.initialize.session_id
+            elif f.WhichOneof("type") == "script_finished":
+                break
+        yield sid
 
 
 def run_page(served: Served, cookie: str = "", session: str | None = None, **kw):
@@ -268,9 +273,9 @@ def test_a_borrowed_streamlit_session_id_gets_nothing(served):
     assert again == admin_sid
 
 
-def test_uploads_are_checked_by_name_and_size_before_the_app(served, single_face_photo):
+def test_uploads_are_checked_by_name_and_size_before_the_app(served):
     lee, sam = served.login("lee"), served.login("sam")
-    photo = single_face_photo.path.read_bytes()
+    photo = encode(Image.new("RGB", (64, 48), "tan"))
 
     async def scenario() -> None:
         # Streamlit takes uploads only for a session whose websocket is open.
