@@ -25,10 +25,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from catalog import Catalog
 from catalog.logins import recent_attempts
 from curation_ui.accounts import add_user, auth_path, remove_user
+from curation_ui.gateway import _safe_next, _strip_cookies, sign, unsign
 from curation_ui.serving import free_port, serving
 from tests.conftest import cli_argv, encode
 
-pytestmark = pytest.mark.slow  # one Streamlit for the module: ~5-10 s to start
+live = pytest.mark.slow  # one Streamlit for the module: ~5-10 s to start, then 1-12 s a test
 
 PASSWORDS = {"lee": "lee-admin-pw", "sam": "sam-annot-pw", "kim": "kim-annot-pw"}
 PHOTO_MB, UPLOAD_MB = 1, 3
@@ -232,6 +233,7 @@ def upload(served: Served, cookie: str, session: str, name: str, data: bytes):
 # --- the tests -----------------------------------------------------------------------------
 
 
+@live
 def test_without_a_login_no_page_no_websocket_no_upload(served):
     status, headers, _ = served.request("GET", "/", headers={"Accept": "text/html"})
     assert status == 303 and headers["location"] == ["/_gate/login?next=/"]
@@ -249,6 +251,7 @@ def test_without_a_login_no_page_no_websocket_no_upload(served):
     assert streamlit_rss_mb(served) - before < 15  # three 20 MB uploads would be 60 MB
 
 
+@live
 def test_a_login_opens_the_app_as_that_user(served):
     cookie = served.login("lee")
     status, _, page = served.request("GET", "/", cookie=cookie)
@@ -260,6 +263,7 @@ def test_a_login_opens_the_app_as_that_user(served):
     assert status == 200
 
 
+@live
 def test_a_borrowed_streamlit_session_id_gets_nothing(served):
     lee, sam = served.login("lee"), served.login("sam")
     admin_sid, _ = run_page(served, lee)
@@ -273,6 +277,7 @@ def test_a_borrowed_streamlit_session_id_gets_nothing(served):
     assert again == admin_sid
 
 
+@live
 def test_uploads_are_checked_by_name_and_size_before_the_app(served):
     lee, sam = served.login("lee"), served.login("sam")
     photo = encode(Image.new("RGB", (64, 48), "tan"))
@@ -297,6 +302,7 @@ def test_uploads_are_checked_by_name_and_size_before_the_app(served):
     asyncio.run(scenario())
 
 
+@live
 def test_logout_a_password_change_or_removal_ends_every_session_of_the_user(served):
     one, two = served.login("kim"), served.login("kim")
     assert served.request("GET", "/", cookie=one)[0] == 200
@@ -313,6 +319,7 @@ def test_logout_a_password_change_or_removal_ends_every_session_of_the_user(serv
     assert served.request("GET", "/", cookie=sam)[0] == 401
 
 
+@live
 def test_an_open_websocket_ends_with_its_session(served):
     add_user(served.auth, "kim", PASSWORDS["kim"])
     cookie = served.login("kim")
@@ -336,6 +343,7 @@ def test_an_open_websocket_ends_with_its_session(served):
     assert asyncio.run(scenario()) < 5
 
 
+@live
 def test_logins_are_recorded_with_time_and_address(served):
     status, _, page = served.request("GET", "/_gate/login")
     csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
@@ -361,3 +369,24 @@ def test_logins_are_recorded_with_time_and_address(served):
         rows = recent_attempts(cat.conn)
     assert [(a.name, a.outcome) for a in rows[:2]] == [("sam", "ok"), ("sam", "wrong")]
     assert all(a.address == "127.0.0.1" and a.at > time.time() - 600 for a in rows[:2])
+
+
+def test_a_cookie_is_the_token_and_its_hmac_and_nothing_else_passes():
+    key = b"k" * 32
+    value = sign("tok3n", key)
+    assert unsign(value, key) == "tok3n"
+    assert unsign(value, b"x" * 32) is None  # another launch's key
+    assert unsign("tok3n." + value.rsplit(".", 1)[1][:-1] + "A", key) is None
+    for bad in (None, "", "no-dot", "tok3n.", "é." + value.rsplit(".", 1)[1], "a." * 200):
+        assert unsign(bad, key) is None
+
+
+def test_after_the_login_only_a_local_path_is_followed():
+    assert _safe_next("/queue?x=1") == "/queue?x=1"
+    for bad in ("https://evil.example", "//evil.example", "/\\evil.example", "", None):
+        assert _safe_next(bad) == "/"
+
+
+def test_the_app_never_sees_the_gateways_cookies():
+    cookie = b"facesift_session=abc.def; _streamlit_xsrf=2|x; facesift_csrf=zz"
+    assert _strip_cookies(cookie) == b"_streamlit_xsrf=2|x"
