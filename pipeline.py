@@ -150,6 +150,10 @@ def cmd_review(args: argparse.Namespace) -> int:
             "--tls-cert and --tls-key need accounts (the login gateway serves TLS): "
             "add one with `facesift user add NAME --admin`"
         )
+    if gated:
+        from curation_ui.gate_serve import Listen, check_tls
+
+        check_tls(Listen(opts.host, opts.port, opts.tls_cert, opts.tls_key))
     secret = secrets.token_urlsafe(32) if gated else None
     upstream = free_port() if gated else opts.port
     argv, env = streamlit_command(
@@ -172,7 +176,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     )
     if not gated:
         return serve(argv, env)
-    from curation_ui.gate_serve import Listen, serve_gated
+    from curation_ui.gate_serve import serve_gated
     from curation_ui.gateway import GateConfig
 
     cfg = GateConfig(

@@ -33,10 +33,10 @@ button {{ margin-top: 1.3rem; width: 100%; padding: .6rem; border: 0; border-rad
 <input type="hidden" name="next" value="{next}">
 <label for="name">User name</label>
 <input id="name" name="name" type="text" maxlength="64" autocomplete="username" value="{name}"
- autofocus required>
+ {focus_name} required>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" maxlength="1024"
- autocomplete="current-password" required>
+ autocomplete="current-password" {focus_password} required>
 <button type="submit">Log in</button>
 </form>
 </main></body></html>
@@ -58,4 +58,6 @@ def login_page(
         csrf=escape(csrf),
         next=escape(next_url),
         name=escape(name),
+        focus_name="" if name else "autofocus",
+        focus_password="autofocus" if name else "",
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,15 @@ class Listen:
     port: int
     tls_cert: Path | None = None
     tls_key: Path | None = None
+
+
+def check_tls(listen: Listen) -> None:
+    """A one-line GatewayError unless TLS is off or has a readable certificate and key."""
+    if (listen.tls_cert is None) != (listen.tls_key is None):
+        raise GatewayError("TLS needs both --tls-cert and --tls-key")
+    for p in (listen.tls_cert, listen.tls_key):
+        if p is not None and not Path(p).is_file():
+            raise GatewayError(f"cannot read {p}: no such file")
 
 
 class _Server(uvicorn.Server):
@@ -75,11 +85,8 @@ def serve_gated(
 ) -> int:
     """Run Streamlit (``argv``, ``env``) and the gateway until a stop signal or until
     Streamlit exits; 0 after a stop signal, else Streamlit's exit status."""
-    if (listen.tls_cert is None) != (listen.tls_key is None):
-        raise GatewayError("TLS needs both --tls-cert and --tls-key")
-    for p in (listen.tls_cert, listen.tls_key):
-        if p is not None and not Path(p).is_file():
-            raise GatewayError(f"cannot read {p}: no such file")
+    check_tls(listen)
+    sock = _bind(listen.host, listen.port)  # before anything starts: a taken port is one line
     conn = connect(catalog)
     gate = Gate(conn, auth_file)
     gate.end_all("the gateway restarted")
@@ -99,13 +106,26 @@ def serve_gated(
     server = _Server(config)
     streamlit = subprocess.Popen(argv, env=env, start_new_session=True)
     try:
-        return asyncio.run(_run(server, streamlit))
+        return asyncio.run(_run(server, streamlit, sock))
     finally:
         stop_group(streamlit)
         conn.close()
+        sock.close()
 
 
-async def _run(server: _Server, streamlit: subprocess.Popen) -> int:
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError as e:
+        why = e.strerror or e
+        raise GatewayError(f"the gateway cannot listen on {host}:{port}: {why}") from None
+    return sock
+
+
+async def _run(server: _Server, streamlit: subprocess.Popen, sock: socket.socket) -> int:
     async def watch() -> None:
         while streamlit.poll() is None and not server.should_exit:
             await asyncio.sleep(0.2)
@@ -113,14 +133,7 @@ async def _run(server: _Server, streamlit: subprocess.Popen) -> int:
 
     watcher = asyncio.create_task(watch())
     try:
-        await server.serve()
-    except (OSError, SystemExit):  # uvicorn exits when it cannot bind
-        server.started = False
+        await server.serve(sockets=[sock])
     finally:
         watcher.cancel()
-    if not server.started:
-        raise GatewayError(
-            f"the gateway cannot listen on {server.config.host}:{server.config.port} "
-            "(address in use, or not this machine's)"
-        )
     return 0 if server.signalled else (streamlit.poll() or 0)
