@@ -1,12 +1,12 @@
 """Two annotators, two real browsers, K = 2: second opinions stay independent.
 
 Serves the review app with accounts and ``labels_per_face = 2``, logs ``ann`` and
-``bo`` in from two headless Chromium sessions (through the login gateway), and has them label every face of
-the second-opinion queue with the keyboard, turn about. Neither page ever shows a
-label, a status or a dispute; at the end each face is accepted where the two
-agreed and disputed where they did not, and every key press is one event.
-Screenshots (login with a refused password, the second-opinion queue) go to
-``$FACESIFT_SCREENSHOTS`` when set, else to a temp dir.
+``bo`` in from two headless Chromium sessions (through the login gateway), and has
+them label every face of the second-opinion queue with the keyboard, turn about.
+Neither page ever shows a label, a status or a dispute; at the end each face is
+accepted where the two agreed and disputed where they did not, and every key
+press is one event. Screenshots (login with a refused password, the
+second-opinion queue) go to ``$FACESIFT_SCREENSHOTS`` when set, else to a temp dir.
 """
 
 from __future__ import annotations
