@@ -190,9 +190,11 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def _has_accounts(auth: Path) -> bool:
-    from curation_ui.accounts import load_accounts
+    """Whether the app goes behind the login gateway: password accounts, and no identity
+    provider (whose login, ``st.login``, is Streamlit's own and needs Streamlit in front)."""
+    from curation_ui.accounts import load_accounts, oidc_provider, secrets_auth
 
-    return bool(load_accounts(auth))
+    return bool(load_accounts(auth)) and oidc_provider(secrets_auth()) is None
 
 
 def _refuse_open_network(cat: Catalog, opts: ReviewOptions) -> Path:
