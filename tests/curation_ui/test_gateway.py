@@ -182,18 +182,23 @@ def refused_handshake(served: Served, cookie: str = "", session: str | None = No
     return e.value.response.status_code
 
 
-def streamlit_rss_mb(served: Served) -> float:
-    """Resident memory of the Streamlit process serving this dataset."""
+def streamlit_process(served: Served) -> tuple[Path, list[str]]:
+    """The /proc folder and argv of the Streamlit process serving this dataset."""
     for proc in Path("/proc").iterdir():
         try:
             cmd = (proc / "cmdline").read_bytes()
             env = (proc / "environ").read_bytes()
         except OSError:
             continue
-        if b"streamlit" in cmd and f"FACESIFT_ROOT={served.root}".encode() in env:
-            status = (proc / "status").read_text()
-            return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+        if b"streamlit" in cmd and f"FACESIFT_ROOT={served.root}\0".encode() in env:
+            return proc, cmd.decode().split("\0")
     raise AssertionError("the Streamlit process was not found")
+
+
+def streamlit_rss_mb(served: Served) -> float:
+    """Resident memory of the Streamlit process serving this dataset."""
+    status = (streamlit_process(served)[0] / "status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
 
 def multipart(name: str, data: bytes) -> tuple[bytes, str]:
@@ -261,6 +266,34 @@ def test_a_login_opens_the_app_as_that_user(served):
     # A header a client sends naming someone else counts for nothing.
     status, _, _ = served.request("GET", "/", cookie=cookie, headers={"X-Facesift-User": "sam"})
     assert status == 200
+
+
+@live
+def test_streamlit_listens_on_loopback_and_trusts_no_header_without_the_gateways_secret(served):
+    _, argv = streamlit_process(served)
+    assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
+    port = int(argv[argv.index("--server.port") + 1])
+
+    async def forged() -> str:
+        # Straight to Streamlit (another user of this machine could), naming an admin.
+        async with connect(
+            f"ws://127.0.0.1:{port}/_stcore/stream",
+            subprotocols=["streamlit", "x"],
+            additional_headers=[("X-Facesift-User", "lee"), ("X-Facesift-Gate", "guess")],
+            proxy=None,
+        ) as ws:
+            await ws.send(_rerun())
+            text = []
+            while True:
+                f = ForwardMsg()
+                f.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
+                if f.WhichOneof("type") == "delta":
+                    text.append(str(f.delta))
+                elif f.WhichOneof("type") == "script_finished":
+                    return "\n".join(text)
+
+    text = asyncio.run(forged())
+    assert "Log in first" in text and "annotator: lee" not in text and "Review by query" not in text
 
 
 @live
