@@ -68,21 +68,23 @@ class Served:
         finally:
             conn.close()
 
-    def login(self, name: str, password: str | None = None) -> str:
-        """Log in through the form; the Cookie header of the new session."""
-        status, headers, page = self.request("GET", "/_gate/login")
+    def post_login(self, name: str, password: str, *, with_csrf: bool = True):
+        """Send the login form as a browser does (its CSRF token from the form's page)."""
+        status, _, page = self.request("GET", "/_gate/login")
         assert status == 200, page
         csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
-        form = urlencode(
-            {"csrf": csrf, "next": "/", "name": name, "password": password or PASSWORDS[name]}
-        ).encode()
-        status, headers, _ = self.request(
+        form = {"csrf": csrf, "next": "/", "name": name, "password": password}
+        return self.request(
             "POST",
             "/_gate/login",
-            cookie=f"facesift_csrf={csrf}",
-            body=form,
+            cookie=f"facesift_csrf={csrf}" if with_csrf else "",
+            body=urlencode(form).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
+
+    def login(self, name: str, password: str | None = None) -> str:
+        """Log in through the form; the Cookie header of the new session."""
+        status, headers, _ = self.post_login(name, password or PASSWORDS[name])
         assert status == 303, status
         cookie = next(c for c in headers["set-cookie"] if c.startswith("facesift_session="))
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie
@@ -122,53 +124,45 @@ def _rerun() -> bytes:
     return m.SerializeToString()
 
 
-async def _run_page(
-    port: int, cookie: str = "", session: str | None = None, back: list[bytes] | None = None
-) -> tuple[str, str]:
-    """Open the websocket, run the page once; (the session id, every text it drew)."""
-    protos = ["streamlit", "xsrf", *([session] if session else [])]
-    async with connect(
+def _stream(port: int, cookie: str = "", session: str | None = None, headers=()):
+    """A raw websocket to ``port``: Streamlit's subprotocols (a session id third, to resume
+    one), the cookie and any other headers given."""
+    return connect(
         f"ws://127.0.0.1:{port}/_stcore/stream",
-        subprotocols=protos,
-        additional_headers=[("Cookie", cookie)] if cookie else [],
+        subprotocols=["streamlit", "xsrf", *([session] if session else [])],
+        additional_headers=[*([("Cookie", cookie)] if cookie else []), *headers],
         proxy=None,
-    ) as ws:
-        for msg in back or []:
-            await ws.send(msg)
-        await ws.send(_rerun())
-        sid, text = "", []
-        while True:
-            f = ForwardMsg()
-            f.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
-            kind = f.WhichOneof("type")
-            if kind == "new_session":
-                sid = f.new_session.initialize.session_id
-            elif kind == "delta":
-                text.append(str(f.delta))
-            elif kind == "script_finished":
-                return sid, "\n".join(text)
+    )
+
+
+async def _one_run(ws) -> tuple[str, str]:
+    """Ask for a run and read every message of it: (the session id, every text drawn)."""
+    await ws.send(_rerun())
+    sid, text = "", []
+    while True:
+        f = ForwardMsg()
+        f.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
+        kind = f.WhichOneof("type")
+        if kind == "new_session":
+            sid = f.new_session.initialize.session_id
+        elif kind == "delta":
+            text.append(str(f.delta))
+        elif kind == "script_finished":
+            return sid, "\n".join(text)
+
+
+async def _run_page(port: int, cookie: str = "", session: str | None = None, headers=()):
+    """Open the websocket, run the page once; (the session id, every text it drew)."""
+    async with _stream(port, cookie, session, headers) as ws:
+        return await _one_run(ws)
 
 
 @contextlib.asynccontextmanager
 async def open_session(served: Served, cookie: str):
     """A websocket kept open after its first run; yields its Streamlit session id. (Every
     message of the run is read first: a client that stops reading stalls its own close.)"""
-    async with connect(
-        f"ws://127.0.0.1:{served.port}/_stcore/stream",
-        subprotocols=["streamlit", "x"],
-        additional_headers=[("Cookie", cookie)],
-        proxy=None,
-    ) as ws:
-        await ws.send(_rerun())
-        sid = ""
-        while True:
-            f = ForwardMsg()
-            f.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
-            if f.WhichOneof("type") == "new_session":
-                sid = f.new_session.initialize.session_id
-            elif f.WhichOneof("type") == "script_finished":
-                break
-        yield sid
+    async with _stream(served.port, cookie) as ws:
+        yield (await _one_run(ws))[0]
 
 
 def run_page(served: Served, cookie: str = "", session: str | None = None, **kw):
@@ -274,25 +268,9 @@ def test_streamlit_listens_on_loopback_and_trusts_no_header_without_the_gateways
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
     port = int(argv[argv.index("--server.port") + 1])
 
-    async def forged() -> str:
-        # Straight to Streamlit (another user of this machine could), naming an admin.
-        async with connect(
-            f"ws://127.0.0.1:{port}/_stcore/stream",
-            subprotocols=["streamlit", "x"],
-            additional_headers=[("X-Facesift-User", "lee"), ("X-Facesift-Gate", "guess")],
-            proxy=None,
-        ) as ws:
-            await ws.send(_rerun())
-            text = []
-            while True:
-                f = ForwardMsg()
-                f.ParseFromString(await asyncio.wait_for(ws.recv(), 60))
-                if f.WhichOneof("type") == "delta":
-                    text.append(str(f.delta))
-                elif f.WhichOneof("type") == "script_finished":
-                    return "\n".join(text)
-
-    text = asyncio.run(forged())
+    # Straight to Streamlit (another user of this machine could), naming an admin.
+    forged = [("X-Facesift-User", "lee"), ("X-Facesift-Gate", "guess")]
+    _, text = asyncio.run(_run_page(port, headers=forged))
     assert "Log in first" in text and "annotator: lee" not in text and "Review by query" not in text
 
 
@@ -358,17 +336,12 @@ def test_an_open_websocket_ends_with_its_session(served):
     cookie = served.login("kim")
 
     async def scenario() -> float:
-        async with connect(
-            f"ws://127.0.0.1:{served.port}/_stcore/stream",
-            subprotocols=["streamlit", "x"],
-            additional_headers=[("Cookie", cookie)],
-            proxy=None,
-        ) as ws:
-            await ws.send(_rerun())
-            await asyncio.wait_for(ws.recv(), 60)
+        async with _stream(served.port, cookie) as ws:
+            await _one_run(ws)
             served.request("GET", "/_gate/logout", cookie=cookie)
             start = time.monotonic()
             with pytest.raises(ConnectionClosed):
+                await ws.send(_rerun())
                 while True:
                     await asyncio.wait_for(ws.recv(), 10)
             return time.monotonic() - start
@@ -378,25 +351,10 @@ def test_an_open_websocket_ends_with_its_session(served):
 
 @live
 def test_logins_are_recorded_with_time_and_address(served):
-    status, _, page = served.request("GET", "/_gate/login")
-    csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
-    form = urlencode({"csrf": csrf, "name": "sam", "password": "wrong-password"}).encode()
-    status, _, page = served.request(
-        "POST",
-        "/_gate/login",
-        cookie=f"facesift_csrf={csrf}",
-        body=form,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    status, _, page = served.post_login("sam", "wrong-password")
     assert status == 401 and b"Wrong user name or password." in page
-    # A form without its CSRF token is refused before the password is even looked at.
-    status, _, _ = served.request(
-        "POST",
-        "/_gate/login",
-        body=form,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert status == 403
+    # A form without its CSRF cookie is refused before the password is even looked at.
+    assert served.post_login("sam", PASSWORDS["sam"], with_csrf=False)[0] == 403
     served.login("sam")
     with Catalog.open(served.root, "default", create=False) as cat:
         rows = recent_attempts(cat.conn)
