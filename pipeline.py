@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -125,28 +126,75 @@ def cmd_takedown(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    """Serve the review app on this dataset until interrupted (SIGINT, SIGTERM or SIGHUP)."""
+    """Serve the review app on this dataset until interrupted (SIGINT, SIGTERM or SIGHUP).
+
+    With accounts, the app listens on 127.0.0.1 only, behind the login gateway
+    (``curation_ui.gateway``), which serves the address and port asked for."""
     from catalog.events import set_labels_per_face
     from catalog.settings import labels_per_face
-    from curation_ui.launch import serve, streamlit_command
+    from curation_ui.launch import ServeRefused, serve, streamlit_command
+    from curation_ui.serving import free_port
 
     opts = from_args(ReviewOptions, args)
     with open_catalog(args) as cat:  # creates or checks the dataset: errors are one line
         name = cat.paths.name
+        db = cat.paths.catalog
         auth = _refuse_open_network(cat, opts)  # before the setting changes anything
         before = labels_per_face(cat.conn)
         if opts.labels_per_face is not None and set_labels_per_face(cat.conn, opts.labels_per_face):
             print(f"labels per face: {before} -> {opts.labels_per_face}; face states recomputed")
         k = labels_per_face(cat.conn)
+    gated = _has_accounts(auth)
+    if (opts.tls_cert or opts.tls_key) and not gated:
+        raise ServeRefused(
+            "--tls-cert and --tls-key need accounts (the login gateway serves TLS): "
+            "add one with `facesift user add NAME --admin`"
+        )
+    if gated:
+        from curation_ui.gate_serve import Listen, check_tls
+
+        check_tls(Listen(opts.host, opts.port, opts.tls_cert, opts.tls_key))
+    secret = secrets.token_urlsafe(32) if gated else None
+    upstream = free_port() if gated else opts.port
     argv, env = streamlit_command(
-        args.root, name, port=opts.port, host=opts.host, auth=auth, import_root=opts.import_root
+        args.root,
+        name,
+        port=upstream,
+        host="127.0.0.1" if gated else opts.host,
+        auth=auth,
+        import_root=opts.import_root,
+        max_upload_mb=opts.max_upload_mb,
+        max_photo_mb=opts.max_photo_mb,
+        gate_secret=secret,
     )
+    scheme = "https" if opts.tls_cert else "http"
+    how = "log in with your account; " if gated else ""
     print(
-        f"review: http://{opts.host}:{opts.port}/  (dataset {name}; {k} label(s) per face; "
-        "Ctrl+C stops)",
+        f"review: {scheme}://{opts.host}:{opts.port}/  (dataset {name}; {k} label(s) per face; "
+        f"{how}Ctrl+C stops)",
         flush=True,
     )
-    return serve(argv, env)
+    if not gated:
+        return serve(argv, env)
+    from curation_ui.gate_serve import serve_gated
+    from curation_ui.gateway import GateConfig
+
+    cfg = GateConfig(
+        upstream_port=upstream,
+        app_secret=secret,
+        upload_bytes=opts.max_upload_mb * 1024 * 1024,
+        photo_bytes=opts.max_photo_mb * 1024 * 1024,
+    )
+    listen = Listen(opts.host, opts.port, opts.tls_cert, opts.tls_key)
+    return serve_gated(argv, env, cfg, listen, db, auth)
+
+
+def _has_accounts(auth: Path) -> bool:
+    """Whether the app goes behind the login gateway: password accounts, and no identity
+    provider (whose login, ``st.login``, is Streamlit's own and needs Streamlit in front)."""
+    from curation_ui.accounts import load_accounts, oidc_provider, secrets_auth
+
+    return bool(load_accounts(auth)) and oidc_provider(secrets_auth()) is None
 
 
 def _refuse_open_network(cat: Catalog, opts: ReviewOptions) -> Path:

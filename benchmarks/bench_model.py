@@ -245,7 +245,8 @@ def ranking_figures(p: np.ndarray, given_idx: np.ndarray, flipped: np.ndarray, s
 def compare(clean_root: Path, noisy_root: Path, name: str, flipped_ids: set[int]) -> None:
     """Candidate models on the noisy copy's features, side by side (one run, same folds)."""
     from catalog.predictions import model_faces
-    from model import classifier, prior
+    from faces import prior
+    from model import classifier
     from model.features import PRIOR_COLUMNS, face_features
     from model.inputs import face_input, features_of
 

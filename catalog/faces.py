@@ -11,8 +11,9 @@ from catalog.db import transaction, utc_now
 from catalog.events import refresh_face_states, set_new_face_states
 from catalog.votes import apply_to_new_face, image_votes, record_decisions
 
-# How a face was found; each is a value of faces.detector.
-DETECTOR_STEPS = ("hog", "hog+frame", "cnn", "whole")
+# How a face was found; each is a value of faces.detector. "given": a corpus's box.
+GIVEN_STEP = "given"
+DETECTOR_STEPS = ("hog", "hog+frame", "cnn", "whole", GIVEN_STEP)
 
 
 @dataclass(frozen=True)

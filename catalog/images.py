@@ -37,6 +37,9 @@ class ImageSource:
     source_label: str | None = None
     url: str | None = None  # a URL list's row: the URL it names
     caption: str | None = None  # a URL list's caption column
+    subject: str | None = None  # the person shown, where a corpus names them (MMI, CK+, JAFFE)
+    source_split: str | None = None  # the corpus's own split (train/test, training/validation)
+    frame_how: str | None = None  # how a sequence's frame was chosen: apex:markers, first, ...
 
 
 def add_image(conn: sqlite3.Connection, img: StoredImage) -> tuple[int, bool]:
@@ -68,8 +71,8 @@ def add_source(conn: sqlite3.Connection, image_id: int, src: ImageSource) -> boo
     with transaction(conn):
         cur = conn.execute(
             "INSERT OR IGNORE INTO image_sources (image_id, kind, search_result_id, source_name, "
-            "import_path, frame_index, frame_time, source_label, added_at, url, caption) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "import_path, frame_index, frame_time, source_label, added_at, url, caption, "
+            "subject, source_split, frame_how) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 image_id,
                 src.kind,
@@ -82,6 +85,9 @@ def add_source(conn: sqlite3.Connection, image_id: int, src: ImageSource) -> boo
                 utc_now(),
                 src.url,
                 src.caption,
+                src.subject,
+                src.source_split,
+                src.frame_how,
             ),
         )
         if cur.rowcount:
@@ -93,7 +99,8 @@ def image_sources(conn: sqlite3.Connection, image_id: int) -> list[ImageSource]:
     """Every provenance of an image, oldest first."""
     rows = conn.execute(
         "SELECT kind, search_result_id, source_name, import_path, frame_index, frame_time, "
-        "source_label, url, caption FROM image_sources WHERE image_id = ? ORDER BY id",
+        "source_label, url, caption, subject, source_split, frame_how FROM image_sources "
+        "WHERE image_id = ? ORDER BY id",
         (image_id,),
     )
     return [ImageSource(*r) for r in rows]
@@ -142,6 +149,9 @@ class Provenance:
     query: str | None = None
     query_label: str | None = None
     found_at: str | None = None
+    subject: str | None = None
+    source_split: str | None = None
+    frame_how: str | None = None
 
 
 def provenance(conn: sqlite3.Connection, image_id: int) -> list[Provenance]:
@@ -149,7 +159,8 @@ def provenance(conn: sqlite3.Connection, image_id: int) -> list[Provenance]:
     rows = conn.execute(
         "SELECT s.kind, s.source_name, s.import_path, s.source_label, s.frame_index, "
         "COALESCE(NULLIF(r.original_url, ''), r.url), r.source_page_url, r.title, q.engine, "
-        "q.text, q.label, r.found_at FROM image_sources s "
+        "q.text, q.label, r.found_at, s.subject, s.source_split, s.frame_how "
+        "FROM image_sources s "
         "LEFT JOIN search_results r ON r.id = s.search_result_id "
         "LEFT JOIN queries q ON q.id = r.query_id "
         "WHERE s.image_id = ? ORDER BY s.id",

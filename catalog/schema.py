@@ -372,6 +372,33 @@ CREATE TABLE image_values (
 );
 """
 
+# The review gateway's logins (curation_ui/gateway.py): a server-side record per
+# session (only a hash of its cookie's token), ended by logging out, a password
+# change or removing the user; and every login attempt with its time and client
+# address, which the throttle counts and admins read.
+_V_GATEWAY_LOGINS = """
+CREATE TABLE login_sessions (
+    token_hash   TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    password_tag TEXT NOT NULL,
+    address      TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    expires_at   REAL NOT NULL,
+    ended_at     REAL,
+    ended_why    TEXT
+);
+CREATE INDEX login_sessions_name ON login_sessions(name) WHERE ended_at IS NULL;
+CREATE TABLE login_attempts (
+    id       INTEGER PRIMARY KEY,
+    at       REAL NOT NULL,
+    name     TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('ok', 'wrong', 'throttled'))
+);
+CREATE INDEX login_attempts_name ON login_attempts(name, at);
+CREATE INDEX login_attempts_address ON login_attempts(address, at);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
     _V2_REVIEW_INDEXES,
@@ -381,6 +408,7 @@ MIGRATIONS: list[str] = [
     _V_FACE_CROPS,
     _V_SUSPECTS_QUEUE,
     _V_CORPORA,
+    _V_GATEWAY_LOGINS,
 ]
 """Migration i (0-based) takes a database from user_version i to i + 1."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from curation_ui import login, roles, session
-from curation_ui.views import export, importing, queue, review, stats, try_it
+from curation_ui.views import export, importing, logins, queue, review, stats, try_it
 
 PAGES = {
     "review": (review.render, "Review by query", ":material/grid_view:"),
@@ -19,6 +19,7 @@ PAGES = {
     "stats": (stats.render, "Stats", ":material/bar_chart:"),
     "export": (export.render, "Export", ":material/download:"),
     "try_it": (try_it.render, "Try it", ":material/photo_camera:"),
+    "logins": (logins.render, "Logins", ":material/login:"),  # admins only (roles.toml)
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.contract import option
 from core.errors import FacesiftError
+from curation_ui.uploads import ENV_MAX_PHOTO_MB, ENV_MAX_UPLOAD_MB
 
 APP = Path(__file__).resolve().parent / "app.py"
 REPO = APP.parents[1]
@@ -52,11 +53,37 @@ class ReviewOptions:
         low=1,
         high=50,
     )
+    max_upload_mb: int = option(
+        1024,
+        help="largest upload on the Import page (a zip, a CSV, a video), in MB; with accounts "
+        "the login gateway refuses a bigger one before the app sees a byte",
+        metavar="MB",
+        low=1,
+        high=16384,
+    )
+    max_photo_mb: int = option(
+        20,
+        help="largest photo on the Try it page, in MB (with accounts: the largest upload of "
+        "anyone but an admin)",
+        metavar="MB",
+        low=1,
+        high=1024,
+    )
+    tls_cert: Path | None = option(
+        None,
+        help="serve HTTPS with this certificate (PEM; with --tls-key; accounts only: the "
+        "login gateway terminates TLS)",
+        metavar="FILE",
+    )
+    tls_key: Path | None = option(None, help="the private key of --tls-cert (PEM)", metavar="FILE")
 
 
 ENV_AUTH = "FACESIFT_AUTH"  # the accounts file (review --auth), resolved
 ENV_IMPORT_ROOT = "FACESIFT_IMPORT_ROOT"  # review --import-root: server paths allowed below it
 ENV_REQUIRE_LOGIN = "FACESIFT_REQUIRE_LOGIN"  # "1" when served beyond loopback
+# The secret the login gateway sends with the user's name (curation_ui/gateway.py):
+# set, the app takes its user from the gateway's headers and from nowhere else.
+ENV_GATE = "FACESIFT_GATE"
 
 
 def is_loopback(host: str) -> bool:
@@ -95,8 +122,12 @@ def streamlit_command(
     host: str = ReviewOptions.host,
     auth: Path | None = None,
     import_root: Path | None = None,
+    max_upload_mb: int = ReviewOptions.max_upload_mb,
+    max_photo_mb: int = ReviewOptions.max_photo_mb,
+    gate_secret: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that serve the app for one dataset."""
+    """The argv and environment that serve the app for one dataset (behind the login
+    gateway when ``gate_secret`` is given: then ``host`` should be 127.0.0.1)."""
     argv = [
         sys.executable,
         "-m",
@@ -114,7 +145,7 @@ def streamlit_command(
         "--server.runOnSave",
         "false",
         "--server.maxUploadSize",
-        "2048",
+        str(max(max_upload_mb, max_photo_mb)),
         "--browser.gatherUsageStats",
         "false",
         "--client.toolbarMode",
@@ -129,7 +160,15 @@ def streamlit_command(
         ENV_DATASET: dataset,
         "PYTHONPATH": path,
         ENV_REQUIRE_LOGIN: "0" if is_loopback(host) else "1",
+        ENV_MAX_UPLOAD_MB: str(max_upload_mb),
+        ENV_MAX_PHOTO_MB: str(max_photo_mb),
     }
+    if gate_secret:  # its loopback URL is no use to anyone: the gateway's is printed
+        argv += ["--logger.hideWelcomeMessage", "true"]
+        env[ENV_GATE] = gate_secret
+        env[ENV_REQUIRE_LOGIN] = "1"
+    else:
+        env.pop(ENV_GATE, None)
     # The app must use the same accounts and import root as the command, whatever
     # the environment it inherited says.
     for key, value in ((ENV_AUTH, auth), (ENV_IMPORT_ROOT, import_root)):

@@ -7,10 +7,16 @@
   ``[auth]`` section: the identity's e-mail is the name; such users are
   annotators unless an account of the same name makes them admins.
 - Neither, on this machine only: today's name prompt, and that one person is an admin.
+
+``facesift review`` with accounts puts the login gateway (``curation_ui/gateway.py``)
+in front: then the user is the one the gateway names in its headers, with the
+per-launch secret only it and this app know, and nothing else logs anyone in
+(not the form below, not a Streamlit session id).
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections.abc import Mapping
@@ -27,7 +33,8 @@ from curation_ui.accounts import (
     load_accounts,
     oidc_provider,
 )
-from curation_ui.launch import ENV_AUTH, ENV_REQUIRE_LOGIN
+from curation_ui.gate_page import LOGIN_PATH
+from curation_ui.launch import ENV_AUTH, ENV_GATE, ENV_REQUIRE_LOGIN
 from curation_ui.roles import User
 from curation_ui.typed_name import typed_name
 
@@ -62,10 +69,27 @@ def _accounts(cat: Catalog) -> dict[str, Account]:
         raise AssertionError("unreachable") from None
 
 
+def gated() -> bool:
+    """Whether this app is served behind the login gateway."""
+    return bool(os.environ.get(ENV_GATE))
+
+
+def _gate_user(accounts: dict[str, Account]) -> User | None:
+    """The user the gateway names, if the headers carry the gateway's secret."""
+    headers = st.context.headers
+    sent = (headers.get("X-Facesift-Gate") or "").encode("utf-8", "replace")
+    if not hmac.compare_digest(sent, os.environ.get(ENV_GATE, "").encode()):
+        return None
+    acc = accounts.get(headers.get("X-Facesift-User") or "")
+    return User(acc.name, acc.role) if acc else None
+
+
 def known_user(cat: Catalog) -> User | None:
     """This session's user when already known (no prompt shown); None otherwise."""
-    provider = oidc_provider(_secrets_auth())
     accounts = _accounts(cat)
+    if gated():
+        return _gate_user(accounts)
+    provider = oidc_provider(_secrets_auth())
     if provider and st.user.is_logged_in:
         return _oidc_user(accounts)
     if accounts:
@@ -83,6 +107,9 @@ def current_user(cat: Catalog) -> User:
     user = known_user(cat)
     if user is not None:
         return user
+    if gated():
+        st.error(f"Log in first: [the login page]({LOGIN_PATH}).")
+        st.stop()
     provider = oidc_provider(_secrets_auth())
     accounts = _accounts(cat)
     if not accounts and not provider and os.environ.get(ENV_REQUIRE_LOGIN) == "1":

@@ -371,6 +371,7 @@ class QueueFilter:
     subset: str = "unlabelled"
     label: str | None = None  # only faces currently showing this label (or NO_LABEL)
     source_name: str | None = None  # only faces imported from this source
+    corpus: str | None = None  # only faces this corpus labelled (its annotator name)
 
     def __post_init__(self) -> None:
         if self.subset not in SUBSETS:
@@ -435,6 +436,11 @@ def _subset_where(
             "WHERE f.id = s.face_id AND i.source_name = ?)"
         )
         params.append(qf.source_name)
+    if qf.corpus is not None:
+        conds.append(
+            "EXISTS (SELECT 1 FROM label_events c WHERE c.face_id = s.face_id AND c.annotator = ?)"
+        )
+        params.append(qf.corpus)
     return " AND ".join(conds), params
 
 
@@ -512,7 +518,7 @@ def _suspects_from(
     where, params = _subset_where(qf, annotator, model=model)
     # face_state only for a label or source filter: else the covering index answers alone.
     join = "JOIN face_state s ON s.face_id = p.face_id "
-    if qf.label is None and qf.source_name is None:
+    if qf.label is None and qf.source_name is None and qf.corpus is None:
         join = ""
     return f"FROM predictions p {join}WHERE p.model_id = ? AND {where}", [model.id, *params]
 

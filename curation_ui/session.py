@@ -18,8 +18,9 @@ import streamlit as st
 from catalog import Catalog
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
 from core.errors import FacesiftError, one_line
+from curation_ui.gate_page import LOGOUT_PATH
 from curation_ui.launch import ENV_DATASET, ENV_ROOT
-from curation_ui.login import current_user, has_login, log_out
+from curation_ui.login import current_user, gated, has_login, log_out
 from curation_ui.typed_name import forget_name
 
 P = ParamSpec("P")
@@ -60,7 +61,10 @@ def sidebar(cat: Catalog, who) -> None:
     with st.sidebar:
         st.caption(f"dataset: {cat.paths.name}")
         st.caption(f"annotator: {name}" + (f" ({role})" if role and has_login(cat) else ""))
-        if has_login(cat):
+        if gated():  # the gateway ends the session (and its cookie)
+            link = f'<a href="{LOGOUT_PATH}" target="_self">Log out</a>'
+            st.markdown(link, unsafe_allow_html=True)
+        elif has_login(cat):
             st.button("Log out", on_click=log_out, key="log_out")
         else:
             st.button("Change name", on_click=forget_name, key="change_name")

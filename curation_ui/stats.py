@@ -10,6 +10,7 @@ import sqlite3
 
 import pandas as pd
 
+from catalog.corpus_votes import CorpusAgreement
 from curation_ui.queries import (
     NO_LABEL,
     STATUSES,
@@ -48,3 +49,13 @@ def histogram(conn: sqlite3.Connection, column: str, width: float, top: float) -
     return pd.DataFrame(
         {"from": [b * width for b, _ in rows], "faces": [n for _, n in rows]}
     ).set_index("from")
+
+
+def corpus_table(ag: CorpusAgreement, labels: tuple[str, ...]) -> pd.DataFrame:
+    """A corpus's label (rows) x people's final label (columns), in faces."""
+    rows, cols = ag.rows(labels)
+    return pd.DataFrame(
+        [[ag.table[r][c] for c in cols] for r in rows],
+        index=pd.Index(rows, name="corpus label"),
+        columns=cols,
+    )

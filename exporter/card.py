@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from catalog.agreement import Agreement, agreement
 from catalog.annotators import decided_counts
+from catalog.corpus_votes import CorpusAgreement, corpus_agreement, display_name
 from catalog.labels import reject_reasons
 from catalog.stats import (
     detector_settings_counts,
@@ -29,6 +30,7 @@ from exporter import baseline as baseline_report
 from exporter.leakage import Leakage
 from exporter.options import SPLITS, ExportOptions, LabelPlan
 from exporter.select import ExportFace
+from exporter.splits import SourcePlacement, source_split_words
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Curation:
     rejected_by_reason: Counter = field(default_factory=Counter)
     annotators: list[tuple[str, int]] = field(default_factory=list)  # name, faces decided
     agreement: Agreement = field(default_factory=lambda: Agreement(0, 0, 0, None, None))
+    corpora: list[CorpusAgreement] = field(default_factory=list)  # corpus label x people's
 
 
 def gather(conn: sqlite3.Connection) -> Curation:
@@ -63,6 +66,7 @@ def gather(conn: sqlite3.Connection) -> Curation:
     )
     c.annotators = list(decided_counts(conn).items())
     c.agreement = agreement(conn)
+    c.corpora = corpus_agreement(conn)
     return c
 
 
@@ -87,6 +91,7 @@ class CardFacts:
     identity_clusters: int | None
     written_splits: Sequence[str]
     baseline: dict | None = None  # baseline.json's record; None: --no-baseline
+    placement: SourcePlacement | None = None  # --split-from source: how faces were placed
 
     @property
     def count(self) -> Counter:
@@ -120,6 +125,15 @@ def title(f: CardFacts) -> list[str]:
     """Title and one-paragraph summary of the images."""
     opts = f.opts
     crop = "" if opts.padding is None else f", cropped to padding {opts.padding:g}"
+    tighter = sum(
+        1
+        for face in f.faces
+        if opts.padding is not None
+        and face.chip_padding is not None
+        and face.chip_padding < opts.padding
+    )
+    if tighter:
+        crop += f" ({tighter} face crops keep their tighter padding: their image held no more)"
     return [
         f"# {f.dataset}: facial expressions ({opts.format})",
         "",
@@ -161,6 +175,9 @@ def classes_and_splits(f: CardFacts) -> list[str]:
         f"{opts.seed}. Near-duplicates (the extract stage's groups, and perceptual hashes "
         f"within {opts.near_dup_bits} bits) always share a split.",
     ]
+    lines += ["", *subjects_line(f)]
+    if f.placement is not None:
+        lines += ["", *source_splits_lines(f.placement)]
     if opts.identity_disjoint:
         lines += [
             "",
@@ -195,6 +212,40 @@ def classes_and_splits(f: CardFacts) -> list[str]:
             + ".",
         ]
     return lines
+
+
+def subjects_line(f: CardFacts) -> list[str]:
+    """Subjects (a corpus's persons) per split, and whether any is in two splits."""
+    where: dict[tuple[str, str], set[str]] = {}
+    for face, split in zip(f.faces, f.splits, strict=True):
+        if (key := face.subject_key) is not None:
+            where.setdefault(key, set()).add(split)
+    unknown = sum(1 for face in f.faces if face.subject_key is None)
+    per_split = ", ".join(
+        f"{s} {sum(1 for splits in where.values() if s in splits)}" for s in f.written_splits
+    )
+    disjoint = "yes" if all(len(splits) == 1 for splits in where.values()) else "no"
+    return [
+        f"Subjects per split (the persons a corpus names; all faces of one share a split): "
+        f"{per_split}; subject-disjoint: {disjoint} ({unknown} faces without a subject)."
+    ]
+
+
+def source_splits_lines(p: SourcePlacement) -> list[str]:
+    """How ``--split-from source`` placed the faces, and the mapping it used."""
+    mapping = "; ".join(f"{w} -> {'/'.join(a)}" for w, a in source_split_words().items())
+    text = (
+        f"Splits from the source: {p.kept} faces are in the split their corpus gives "
+        f"({mapping}), {p.free} faces without one were split by the fractions"
+    )
+    if p.moved:
+        text += (
+            f", {p.moved} faces follow a near-duplicate or the same subject into another "
+            "corpus split"
+        )
+    if p.unknown_words:
+        text += f"; corpus split words without a mapping: {', '.join(p.unknown_words)}"
+    return [text + "."]
 
 
 def leakage_check(f: CardFacts) -> list[str]:
@@ -317,6 +368,31 @@ def curation_section(f: CardFacts) -> list[str]:
     return lines
 
 
+def corpora_section(f: CardFacts) -> list[str]:
+    """Per corpus: people's final labels against the corpus's, over the faces they decided."""
+    if not f.curation.corpora:
+        return []
+    lines = [
+        "## Relabelling the corpora",
+        "",
+        "Faces an expression corpus labelled that people decided too (whole catalog): the "
+        "corpus's label (rows) against people's final label (columns), folded from every "
+        "vote but the corpus's own.",
+    ]
+    for ag in f.curation.corpora:
+        name = display_name(ag.corpus)
+        rate = "-" if ag.rate is None else f"{100 * ag.rate:.1f}%"
+        rows, cols = ag.rows(tuple(f.plan.mapping))
+        lines += [
+            "",
+            f"- {name}: people agree with {name} on {ag.agreed} of {ag.decided} decided faces "
+            f"({rate}); {ag.faces - ag.decided} undecided",
+            "",
+            *_table([f"{name} label", *cols], [[r, *(ag.table[r][c] for c in cols)] for r in rows]),
+        ]
+    return lines
+
+
 def baseline_section(f: CardFacts) -> list[str]:
     """The baseline model's figures on the test split and its confusion matrix picture."""
     return baseline_report.card_lines(f.baseline)
@@ -404,10 +480,11 @@ def limitations(f: CardFacts) -> list[str]:
             f"- {upscaled} faces were upscaled from chips smaller than {opts.size} px "
             "(extract's --chip-size): they hold less detail than their size suggests."
         )
-    if not opts.identity_disjoint:
+    unnamed = sum(1 for face in f.faces if face.subject_key is None)
+    if not opts.identity_disjoint and unnamed:
         lines.append(
-            "- The same person can appear in several splits (export with --identity-disjoint "
-            "to prevent it)."
+            f"- The same person can appear in several splits among the {unnamed} faces no "
+            "corpus names a subject for (export with --identity-disjoint to prevent it)."
         )
     return lines
 
@@ -435,6 +512,7 @@ SECTIONS: list[Section] = [
     collection,
     search_languages,
     curation_section,
+    corpora_section,
     takedowns,
     filters,
     files,
@@ -457,6 +535,7 @@ def render_card(
     written_splits: Sequence[str],
     sections: Sequence[Section] = SECTIONS,
     baseline: dict | None = None,
+    placement: SourcePlacement | None = None,
 ) -> str:
     """The dataset card as Markdown (with Hugging Face YAML front matter): ``sections`` joined."""
     facts = CardFacts(
@@ -471,6 +550,7 @@ def render_card(
         identity_clusters=identity_clusters,
         written_splits=written_splits,
         baseline=baseline,
+        placement=placement,
     )
     parts = [section(facts) for section in sections]
     return "\n\n".join("\n".join(p) for p in parts if p) + "\n"

@@ -20,6 +20,9 @@ from faces.defaults import CHIP_PADDING, NEAR_DUP_BITS
 
 FORMATS = ("imagefolder", "fer2013-csv", "hf")
 SPLITS = ("train", "val", "test")
+# --split-from: "fractions" splits every face by --splits; "source" keeps each corpus's own
+# split where it gives one (RAF-DB, AffectNet, FER2013's Usage; exporter/source_splits.toml).
+SPLIT_FROM = ("fractions", "source")
 FER2013_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 FER2013_SIZE = 48
 IDENTITY_DISTANCE = 0.6  # dlib's threshold: descriptors closer than this are one person
@@ -68,6 +71,13 @@ class ExportOptions:
     )
     splits: tuple[float, float, float] = option(
         (0.8, 0.1, 0.1), help="split fractions", metavar="TRAIN,VAL,TEST", parse=split_fractions
+    )
+    split_from: str = option(
+        "fractions",
+        help="fractions: split every face by --splits; source: keep the corpus's own split "
+        "where it gives one (RAF-DB train/test, AffectNet training/validation, FER2013 Usage), "
+        "the other faces by --splits",
+        choices=SPLIT_FROM,
     )
     labels: str | None = option(
         None, help="export only these labels, in this order", metavar="L1,L2,..."

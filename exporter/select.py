@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from catalog.events import Vote, standing_votes
+from catalog.exports import image_values_of
 from catalog.faces import export_rows
 from catalog.images import Provenance, provenance
 from catalog.takedowns import TAKEN_DOWN
@@ -29,7 +30,13 @@ MANIFEST_SOURCE_KEYS = (
     "query_label",
     "found_at",
     "frame_index",
+    "frame_how",
+    "subject",
+    "source_split",
 )
+# Per-image numbers a corpus gives (AffectNet), each a column of the per-face tables
+# (empty where a face's image has none).
+VALUE_COLUMNS = ("valence", "arousal")
 
 
 def source_record(src: Provenance) -> dict:
@@ -55,6 +62,46 @@ class ExportFace:
     chip_padding: float | None = None
     sources: tuple[Provenance, ...] = ()
     annotations: tuple[dict, ...] = ()
+    values: dict[str, float] = field(default_factory=dict)  # image_values by name
+
+    def _first(self, attr: str) -> object | None:
+        return next((v for s in self.sources if (v := getattr(s, attr)) is not None), None)
+
+    @property
+    def subject(self) -> str | None:
+        """The person shown, as the first source naming one gives it (MMI, CK+, JAFFE)."""
+        return self._first("subject")  # type: ignore[return-value]
+
+    @property
+    def subject_key(self) -> tuple[str, str] | None:
+        """(source, subject): the person, told apart from another corpus's same name."""
+        src = next((s for s in self.sources if s.subject is not None), None)
+        return None if src is None else (src.source_name or "", src.subject)
+
+    @property
+    def source_split(self) -> str | None:
+        """The corpus's own split of the face's image (RAF-DB train/test, ...), if any."""
+        return self._first("source_split")  # type: ignore[return-value]
+
+    @property
+    def frame_index(self) -> int | None:
+        """The frame of a video or sequence the image is."""
+        return self._first("frame_index")  # type: ignore[return-value]
+
+    @property
+    def frame_how(self) -> str | None:
+        """How that frame was chosen (``apex:markers``, ``apex:prior``, ``first``)."""
+        return self._first("frame_how")  # type: ignore[return-value]
+
+    def corpus_columns(self) -> dict[str, object]:
+        """The per-face table's corpus columns: subject, source split, frame, values."""
+        return {
+            "subject": self.subject,
+            "source_split": self.source_split,
+            "frame_index": self.frame_index,
+            "frame_how": self.frame_how,
+            **{name: self.values.get(name) for name in VALUE_COLUMNS},
+        }
 
 
 @dataclass
@@ -153,13 +200,16 @@ def _quality_reason(r: sqlite3.Row, opts: ExportOptions) -> str | None:
 
 
 def with_provenance(conn: sqlite3.Connection, faces: list[ExportFace]) -> list[ExportFace]:
-    """The faces with their sources (URL, page, import path, query) and annotations."""
+    """The faces with their sources (URL, page, import path, query, subject, corpus split),
+    annotations and the numbers a corpus gives for their image."""
     by_face = standing_votes(conn, [f.id for f in faces])
+    values = image_values_of(conn, [f.image_id for f in faces])
     return [
         replace(
             f,
             sources=tuple(provenance(conn, f.image_id)),
             annotations=tuple(_annotations(by_face.get(f.id, {}))),
+            values=values.get(f.image_id, {}),
         )
         for f in faces
     ]

@@ -37,7 +37,7 @@ from exporter.options import (
     with_indices,
 )
 from exporter.select import ExportFace, class_votes, select_faces, source_record, with_provenance
-from exporter.splits import assign_splits
+from exporter.splits import SourcePlacement, assign_splits, assign_with_sources
 from exporter.writers import WRITERS, Item, Placed
 from faces.defaults import CHIP_PADDING
 
@@ -111,6 +111,7 @@ class Prepared:
     identity: list[int] | None
     left_out: Counter
     curation: card.Curation
+    placement: SourcePlacement | None = None  # how --split-from source placed the faces
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Faces per split (only splits that get any) and label."""
@@ -139,20 +140,29 @@ def prepare(cat: Catalog, opts: ExportOptions) -> Prepared:
         why = ", ".join(f"{r} {n}" for r, n in sorted(selection.left_out.items())) or "no faces"
         raise ExportError(f"nothing to export: no face passes ({why})")
     if opts.padding is not None:
+        # Face crops' chips hold less (extract cuts them inside the image): they keep
+        # their own; --padding refuses only when it would tighten no chip at all.
         loose = max(_padding_of(f) for f in faces)
         tight = min(_padding_of(f) for f in faces)
-        if opts.padding > tight:
+        if opts.padding > loose:
             raise ExportError(
                 f"--padding {opts.padding:g} is wider than the chips' own padding "
-                f"({tight:g}{'' if tight == loose else f' to {loose:g}'}): it can only tighten; "
-                "re-run extract with a larger --padding for more"
+                f"({loose:g}{'' if tight == loose else f' at most, {tight:g} at least'}): "
+                "it can only tighten; re-run extract with a larger --padding for more"
             )
     faces = with_provenance(cat.conn, faces)
     units, identity = _units(faces, opts)
-    splits = assign_splits([f.label for f in faces], units, opts.splits, opts.seed)
+    labels = [f.label for f in faces]
+    placement = None
+    if opts.split_from == "source":
+        words = [f.source_split for f in faces]
+        placement = assign_with_sources(labels, units, words, opts.splits, opts.seed)
+        splits = placement.splits
+    else:
+        splits = assign_splits(labels, units, opts.splits, opts.seed)
     # Read with the selection, so the card describes the catalog the faces came from.
     curation = card.gather(cat.conn)
-    return Prepared(plan, faces, splits, identity, selection.left_out, curation)
+    return Prepared(plan, faces, splits, identity, selection.left_out, curation, placement)
 
 
 def export(
@@ -227,6 +237,7 @@ def export(
                 identity_clusters=len(set(identity)) if identity else None,
                 written_splits=written,
                 baseline=None if base is None else base.record,
+                placement=prep.placement,
             ),
         )
         manifest = _manifest(cat, opts, plan, faces, splits, identity, placed, leak, tmp)
@@ -331,10 +342,15 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 
 def _units(faces: list[ExportFace], opts: ExportOptions) -> tuple[list[int], list[int] | None]:
-    """Each face's unit (faces that must share a split) and identity cluster (or None)."""
+    """Each face's unit (faces that must share a split) and identity cluster (or None).
+
+    A unit joins near-duplicates and every face of one subject (a corpus's person:
+    MMI, CK+, JAFFE), so that no person is in two splits.
+    """
     pair_sets = [
         groups.same_key_pairs([f.dup_group for f in faces]),
         groups.hash_links([f.phash for f in faces], opts.near_dup_bits),
+        groups.same_key_pairs([f.subject_key for f in faces]),
     ]
     identity = None
     if opts.identity_disjoint:
@@ -445,6 +461,7 @@ def _manifest(
             "votes": class_votes(f, plan),  # per class, in the order of "labels"
             "dup_group": f.dup_group,
             "quality": f.quality,
+            **f.corpus_columns(),  # subject, source_split, frame_index, frame_how, values
         }
         if p.row is not None:
             rec["row"] = p.row

@@ -22,10 +22,12 @@ import pyarrow.parquet as pq
 from core.storage import sha256_hex
 from exporter.options import LabelPlan
 from exporter.render import fer_pixels
-from exporter.select import ExportFace, class_votes
+from exporter.select import VALUE_COLUMNS, ExportFace, class_votes
 
 FER_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 FER_CSV = "fer2013.csv"
+# What a corpus says about a face (ExportFace.corpus_columns), empty where it says nothing.
+CORPUS_COLUMNS = ("subject", "source_split", "frame_index", "frame_how", *VALUE_COLUMNS)
 METADATA_COLUMNS = (
     "file_name",
     "label",
@@ -37,6 +39,7 @@ METADATA_COLUMNS = (
     "yaw",
     "pitch",
     "roll",
+    *CORPUS_COLUMNS,
 )
 PARQUET_ROWS_PER_GROUP = 512
 VOTES_PREFIX = "votes_"  # imagefolder metadata.csv: one vote-count column per class
@@ -92,6 +95,15 @@ def _num(v: object) -> float | str:
     return round(float(v), 4)
 
 
+def _cells(columns: dict[str, object]) -> list[object]:
+    """A face's corpus columns as CSV cells, in CORPUS_COLUMNS order (empty when absent)."""
+    cells: list[object] = []
+    for c in CORPUS_COLUMNS:
+        v = columns[c]
+        cells.append(_num(v) if isinstance(v, float) else ("" if v is None else v))
+    return cells
+
+
 def write_imagefolder(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]:
     """``split/label/face-id.png`` plus a ``metadata.csv`` per split.
 
@@ -118,6 +130,7 @@ def write_imagefolder(root: Path, items: Iterable[Item], plan: LabelPlan) -> lis
                 kind,
                 src,
                 *(_num(q.get(k)) for k in ("size_px", "sharpness", "yaw", "pitch", "roll")),
+                *_cells(it.face.corpus_columns()),
                 *class_votes(it.face, plan),
             ]
         )
@@ -162,6 +175,11 @@ def hf_features(plan: LabelPlan) -> dict:
         "size_px": {"dtype": "float64", "_type": "Value"},
         "sharpness": {"dtype": "float64", "_type": "Value"},
         "yaw": {"dtype": "float64", "_type": "Value"},
+        "subject": {"dtype": "string", "_type": "Value"},
+        "source_split": {"dtype": "string", "_type": "Value"},
+        "frame_index": {"dtype": "int64", "_type": "Value"},
+        "frame_how": {"dtype": "string", "_type": "Value"},
+        **{name: {"dtype": "float64", "_type": "Value"} for name in VALUE_COLUMNS},
     }
 
 
@@ -177,6 +195,11 @@ def _hf_schema(plan: LabelPlan) -> pa.Schema:
         pa.field("size_px", pa.float64()),
         pa.field("sharpness", pa.float64()),
         pa.field("yaw", pa.float64()),
+        pa.field("subject", pa.string()),
+        pa.field("source_split", pa.string()),
+        pa.field("frame_index", pa.int64()),
+        pa.field("frame_how", pa.string()),
+        *(pa.field(name, pa.float64()) for name in VALUE_COLUMNS),
     ]
     meta = {"info": {"features": hf_features(plan)}}
     return pa.schema(fields, metadata={b"huggingface": json.dumps(meta).encode()})
@@ -213,6 +236,7 @@ def write_hf(root: Path, items: Iterable[Item], plan: LabelPlan) -> list[Placed]
                         "size_px": q.get("size_px"),
                         "sharpness": q.get("sharpness"),
                         "yaw": q.get("yaw"),
+                        **it.face.corpus_columns(),
                     }
                 )
                 placed.append(Placed(it.face.id, parquet_name(split), n, sha))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import dlib
 import numpy as np
@@ -106,6 +107,40 @@ def face_chip(
     head (eyes close together) is not zoomed until the chin leaves the chip.
     ``points`` is :func:`shape_points` of ``shape`` when the caller has it already.
     """
+    placed = place_chip(shape, size, padding, points)
+    (txl, tyl), (txr, tyr) = placed.targets
+    middle, half, scale = placed.middle, placed.half, placed.scale
+    source, offset = pad_to_cover(rgb, placed.corners, margin=math.ceil(2 * scale) + 2)
+    details = dlib.chip_details(
+        dlib.dpoints([dlib.dpoint(txl, tyl), dlib.dpoint(txr, tyr)]),
+        dlib.dpoints(
+            [dlib.dpoint(*(middle - half + offset)), dlib.dpoint(*(middle + half + offset))]
+        ),
+        dlib.chip_dims(size, size),
+    )
+    return dlib.extract_image_chip(source, details)
+
+
+@dataclass(frozen=True, eq=False)  # numpy arrays
+class ChipPlace:
+    """Where a chip lies in its image: the eye targets in the chip, the eyes' middle and
+    half their distance (image pixels), the scale (image pixels per chip pixel) and the
+    chip's four corners in the image."""
+
+    targets: tuple[tuple[float, float], tuple[float, float]]
+    middle: np.ndarray
+    half: np.ndarray
+    scale: float
+    corners: np.ndarray
+
+
+def place_chip(
+    shape: dlib.full_object_detection,
+    size: int,
+    padding: float,
+    points: np.ndarray | None = None,
+) -> ChipPlace:
+    """Where :func:`face_chip` cuts a chip of ``padding`` (see there), without cutting it."""
     left, right = eye_centres(shape_points(shape) if points is None else points)
     (txl, tyl), (txr, tyr) = eye_targets(size, padding)
     fit = dlib.get_face_chip_details(shape, size=size, padding=padding)
@@ -116,15 +151,50 @@ def face_chip(
     middle = (left + right) / 2
     half = direction * scale * (txr - txl) / 2
     corners = chip_footprint(size, (txl + txr) / 2, tyl, middle, direction, scale)
-    source, offset = pad_to_cover(rgb, corners, margin=math.ceil(2 * scale) + 2)
-    details = dlib.chip_details(
-        dlib.dpoints([dlib.dpoint(txl, tyl), dlib.dpoint(txr, tyr)]),
-        dlib.dpoints(
-            [dlib.dpoint(*(middle - half + offset)), dlib.dpoint(*(middle + half + offset))]
-        ),
-        dlib.chip_dims(size, size),
-    )
-    return dlib.extract_image_chip(source, details)
+    return ChipPlace(((txl, tyl), (txr, tyr)), middle, half, scale, corners)
+
+
+def on_image(corners: np.ndarray, width: int, height: int) -> bool:
+    """Whether a chip's footprint lies on the image's pixels (bilinear samples included)."""
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    return bool(low[0] >= 0 and low[1] >= 0 and high[0] <= width - 1 and high[1] <= height - 1)
+
+
+def padding_inside(
+    shape: dlib.full_object_detection,
+    size: int,
+    padding: float,
+    image_size: tuple[int, int],
+    points: np.ndarray | None = None,
+) -> float:
+    """The largest padding up to ``padding`` whose chip lies inside the image (a face crop).
+
+    A face crop (FER2013, RAF-DB aligned, ``--whole-image``) holds little beyond the
+    face: a chip padded as usual would reach past its edges, and whatever fills that
+    part (black, repeated edge pixels) is invented. The chip keeps its eyes where every
+    chip has them, only its padding shrinks, down to 0 (dlib's tight face chip); a face
+    cut tighter than that keeps padding 0 and its few outside pixels repeat the edge.
+    Found by bisection (the footprint grows with the padding), to 1/1000.
+    """
+    width, height = image_size
+    if on_image(place_chip(shape, size, padding, points).corners, width, height):
+        return padding
+    low, high = MIN_PADDING, padding
+    if not on_image(place_chip(shape, size, low, points).corners, width, height):
+        return low
+    while high - low > PADDING_STEP:
+        mid = (low + high) / 2
+        if on_image(place_chip(shape, size, mid, points).corners, width, height):
+            low = mid
+        else:
+            high = mid
+    return round(math.floor(low / PADDING_STEP) * PADDING_STEP, 3)
+
+
+PADDING_STEP = 0.001  # a shrunk padding is a multiple of this (stable across platforms)
+# A chip never shows less than dlib's face chip (padding 0: eyebrows to lower lip); a
+# negative padding would cut into the expression itself (dlib refuses one anyway).
+MIN_PADDING = 0.0
 
 
 def chip_footprint(

@@ -14,7 +14,7 @@ import dlib
 import numpy as np
 from PIL import Image
 
-from faces.align import face_chip, landmarks_68, landmarks_in_view, shape_points
+from faces.align import face_chip, landmarks_68, landmarks_in_view, padding_inside, shape_points
 from faces.defaults import CHIP_PADDING, CHIP_SIZE
 from faces.detect import Detection, DetectParams, detect_faces, detection_input, whole_image
 from faces.models import Models
@@ -65,7 +65,7 @@ def find_aligned_faces(
         # Landmarks and chips use the full image: the detector's copy when it is one.
         rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
     return [
-        align_face(models, img, rgb, det, chip_size, padding, descriptors=descriptors)
+        align_face(models, img, rgb, det, chip_size, padding, descriptors=descriptors, inside=whole)
         for det in detections
     ]
 
@@ -79,9 +79,17 @@ def align_face(
     padding: float = CHIP_PADDING,
     *,
     descriptors: bool = False,
+    inside: bool = False,
 ) -> FoundFace:
-    """One detected face (``rgb`` is ``img``'s pixels) landmarked and aligned."""
+    """One detected face (``rgb`` is ``img``'s pixels) landmarked and aligned.
+
+    ``inside``: the image is a face crop (or a corpus's box near its edge): the chip's
+    padding shrinks until the chip holds only the image's own pixels
+    (:func:`faces.align.padding_inside`); :attr:`FoundFace.padding` is the one used.
+    """
     shape, points = fit_landmarks(models, img, rgb, det)
+    if inside:
+        padding = padding_inside(shape, chip_size, padding, img.size, points)
     chip = face_chip(rgb, shape, chip_size, padding, points)
     descriptor = None
     if descriptors:

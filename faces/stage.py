@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.corpora import given_boxes
 from catalog.dataset import Catalog
 from catalog.db import transaction, utc_now
 from catalog.extraction import (
@@ -196,6 +197,7 @@ def _pending_tasks(
     """
     last = 0
     while page_rows := pending_page(cat.conn, last, page):
+        boxes = given_boxes(cat.conn, [row.image_id for row in page_rows])
         for row in page_rows:
             try:
                 path = str(cat.paths.resolve(row.path))
@@ -205,7 +207,7 @@ def _pending_tasks(
             if with_bytes and path:
                 with contextlib.suppress(OSError):
                     data = Path(path).read_bytes()
-            yield ImageTask(row.image_id, path, row.face_crop, data)
+            yield ImageTask(row.image_id, path, row.face_crop, data, boxes.get(row.image_id))
         last = page_rows[-1].image_id
 
 

@@ -19,13 +19,13 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from catalog.faces import FaceRow
+from catalog.faces import GIVEN_STEP, FaceRow
 from core.decode import DecodeLimits, ImageRejected, decode_image
 from core.storage import content_relpath, sha256_hex
 from faces.chips import chip_png
 from faces.defaults import CHIP_PADDING, CHIP_SIZE
-from faces.detect import DetectParams
-from faces.finder import FoundFace, find_aligned_faces
+from faces.detect import Detection, DetectParams
+from faces.finder import FoundFace, align_face, find_aligned_faces
 from faces.models import Models, load_models
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
 
@@ -64,6 +64,7 @@ class ImageTask:
     path: str
     face_crop: bool = False  # images.is_face_crop: the whole image is the face
     data: bytes | None = None  # the file's bytes, sent where the worker cannot read the path
+    given_box: tuple[int, int, int, int] | None = None  # a corpus's face box (AffectNet)
 
 
 def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> ImageResult:
@@ -79,7 +80,10 @@ def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> Imag
     try:
         decoded = decode_image(data, config.limits)
         whole = task.face_crop or config.whole_image
-        faces = find_faces(models, config, decoded.rgb, whole=whole)
+        if task.given_box is not None and not whole:
+            faces = [given_face(models, config, decoded.rgb, task.given_box)]
+        else:
+            faces = find_faces(models, config, decoded.rgb, whole=whole)
     except ImageRejected as e:
         return ImageResult(task.image_id, "error", _stable(str(e)))
     except MemoryError:
@@ -110,6 +114,28 @@ def find_faces(
         descriptors=models.descriptor is not None,
     )
     return [face_row(config, i, face) for i, face in enumerate(found)]
+
+
+def given_face(
+    models: Models, config: WorkerConfig, img: Image.Image, box: tuple[int, int, int, int]
+) -> tuple[FaceRow, bytes]:
+    """The one face a corpus boxed (AffectNet): no detector runs, landmarks are fitted in it."""
+    width, height = img.size
+    left, top, right, bottom = box
+    clipped = (max(left, 0), max(top, 0), min(right, width - 1), min(bottom, height - 1))
+    det = Detection(clipped, box, None, None, None, clipped != tuple(box), GIVEN_STEP)
+    rgb = np.asarray(img)
+    face = align_face(
+        models,
+        img,
+        rgb,
+        det,
+        config.chip_size,
+        config.padding,
+        descriptors=models.descriptor is not None,
+        inside=True,  # a box near the image's edge: the chip shrinks, inventing no pixels
+    )
+    return face_row(config, 0, face)
 
 
 def face_row(config: WorkerConfig, index: int, face: FoundFace) -> tuple[FaceRow, bytes]:

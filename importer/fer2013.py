@@ -112,4 +112,4 @@ def read_fer2013(lines: Iterable[bytes], csv_name: str, *, use_labels: bool = Tr
         except ValueError as e:
             yield Refusal(path, "wrong_pixel_count" if "square" in str(e) else "bad_pixels", str(e))
             continue
-        yield Candidate(png, path, label_word)
+        yield Candidate(png, path, label_word, source_split=usage or None)  # the corpus's split

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "webp", "gif", "bmp"})
+# Read by the corpus readers (JAFFE ships TIFF) and converted, losslessly, to PNG.
+CONVERTED_EXTS = frozenset({"tif", "tiff"})
 VIDEO_EXTS = frozenset(
     {"mp4", "m4v", "mov", "avi", "mkv", "webm", "mpg", "mpeg", "wmv", "flv", "3gp", "ogv"}
 )
@@ -40,6 +42,8 @@ class Candidate:
     given_box: tuple[int, int, int, int] | None = None  # left, top, right, bottom (AffectNet)
     values: tuple[tuple[str, float], ...] = ()  # per-image numbers (valence, arousal)
     face_crop: bool = False  # the image is a face crop (RAF-DB aligned): box = whole image
+    label_code: str | None = None  # the corpus's own code for label_word ('7'), for reasons
+    reject_reason: str | None = None  # the corpus says it is no face ('not_a_face'): a reject
 
 
 @dataclass(frozen=True)

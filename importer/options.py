@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.contract import option
-from importer.defaults import DEFAULT_FPS
+from importer.defaults import (
+    APEX_FRAMES,
+    DEFAULT_FPS,
+    FORMAT_CHOICES,
+    FRAME_CHOICES,
+    MAX_APEX_FRAMES,
+)
 from scraper.config import DownloadOptions
 
 if TYPE_CHECKING:  # importing the readers loads PyAV: not needed to build the CLI
@@ -23,6 +29,12 @@ class ImportOptions:
     path: Path = option(
         help="folder, zip, CSV, video file or URL list", metavar="PATH", positional=True
     )
+    format: str = option(
+        "auto",
+        help="how PATH is laid out: auto recognises the corpora (MMI, CK+, RAF-DB, AffectNet, "
+        "JAFFE) from their layout, else reads PATH as a plain folder, zip, CSV or video",
+        choices=FORMAT_CHOICES,
+    )
     label: str | None = option(None, help="label every imported image with E", metavar="E")
     labels_from: str | None = option(
         None,
@@ -34,6 +46,19 @@ class ImportOptions:
     )
     fps: float = option(
         DEFAULT_FPS, help="video frames kept per second of video", metavar="N", above=0
+    )
+    frames: str = option(
+        "apex",
+        help="a corpus's sequences and videos: the apex frames and the first (neutral) frame, "
+        "or every frame at --fps",
+        choices=FRAME_CHOICES,
+    )
+    apex_frames: int = option(
+        APEX_FRAMES,
+        help="frames kept around a sequence's peak (--frames apex)",
+        metavar="K",
+        low=1,
+        high=MAX_APEX_FRAMES,
     )
     no_extract: bool = option(False, help="only import; run `facesift extract` later")
     labels_csv: Path | None = option(

@@ -1,9 +1,16 @@
-"""``facesift import``: ingest local images, zips, FER2013-style CSVs and videos.
+"""``facesift import``: ingest local images, zips, FER2013-style CSVs, videos and corpora.
 
 Ingest only: every kept image is stored by content, recorded with its
 provenance and the label its source claims (a hint to re-check, never a label
 event), and left for ``faces.stage.extract``. Every input that cannot become an
 image is recorded in ``import_errors`` with its reason; nothing stops the import.
+
+An expression corpus (MMI, CK+, RAF-DB, AffectNet, JAFFE; :mod:`importer.corpora`)
+is recognised from its layout or named by ``--format``. Its label is no hint but a
+vote of the corpus (annotator ``rafdb``...), which becomes a label event on every
+face of the image (:mod:`catalog.votes`); a code outside the dataset's label set keeps
+the image unlabelled and is recorded. The subject, the corpus's split, how a frame
+was chosen, a given face box and per-image values are recorded with the image.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from catalog.corpora import add_image_values, set_given_box
 from catalog.dataset import Catalog
 from catalog.db import WriteBatches
 from catalog.images import (
@@ -26,10 +34,14 @@ from catalog.images import (
 )
 from catalog.labels import LabelError, LabelSet
 from catalog.takedowns import blocked
+from catalog.votes import ImageVote, add_image_votes
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.decode import ImageRejected, decode_image
 from core.report import counts_text
 from core.storage import sha256_hex, store_content
+from importer.corpora import CorpusFormat, CorpusOptions
+from importer.corpora.registry import corpus_format, detect_corpus
+from importer.defaults import CORPORA
 from importer.errors import ImportRefused
 from importer.extras import apply_extras, check_extras
 from importer.import_errors import as_text, record_import_error
@@ -58,10 +70,32 @@ class ImportSummary(StageSummary):
     votes: list[VoteSummary] = field(default_factory=list)  # --labels-csv, --ferplus
     urls: UrlListSummary | None = None  # a URL list's own account
     face_crops: int = 0  # images marked as face crops (--whole-image, FER2013 CSVs)
+    corpus: str | None = None  # the corpus read (--format, or recognised from the layout)
+    votes_new: int = 0  # the corpus's label and reject votes stored by this run
+    rejects: int = 0  # images the corpus says show no face (a reject vote)
+    outside: Counter = field(default_factory=Counter)  # corpus words outside the label set
+    subjects: set[str] = field(default_factory=set)
+    splits: Counter = field(default_factory=Counter)  # kept images per corpus split
+    frame_how: Counter = field(default_factory=Counter)  # kept frames per way chosen
 
     @property
     def kept(self) -> int:
         return self.images_new + self.images_known
+
+    def corpus_line(self) -> str:
+        """What the corpus gave: labels, what stayed unlabelled, subjects, splits, frames."""
+        text = f"{self.corpus}: {self.labelled} labelled ({self.votes_new} new votes)"
+        if self.rejects:
+            text += f", {self.rejects} not a face"
+        if self.outside:
+            text += f", unlabelled (outside the label set): {counts_text(self.outside)}"
+        if self.subjects:
+            text += f", {len(self.subjects)} subjects"
+        if self.splits:
+            text += f", splits: {counts_text(self.splits)}"
+        if self.frame_how:
+            text += f", frames: {counts_text(self.frame_how)}"
+        return text
 
     def line(self) -> str:
         """A one-line account for the command line and the app."""
@@ -77,6 +111,8 @@ class ImportSummary(StageSummary):
                 text += f" ({counts_text(self.reasons)})"
         if self.face_crops:
             text += f"; {self.face_crops} images are face crops (the face box is the whole image)"
+        if self.corpus is not None:
+            text += "; " + self.corpus_line()
         return "; ".join([text, *(v.line() for v in self.votes)])
 
 
@@ -94,7 +130,58 @@ def resolve_label_word(labels: LabelSet, word: str | None) -> str | None:
     raise LabelError(f"{parts[0]!r} is not a label of this dataset ({','.join(labels.names)})")
 
 
-def _plan(opts: ImportOptions) -> tuple[str, str]:
+# --format's plain names -> the kind of input each reads
+_PLAIN_KINDS = {
+    "folder": "folder",
+    "zip": "zip",
+    "fer2013-csv": "csv",
+    "video": "video",
+    "image": "image",
+    "url-list": "url_list",
+}
+
+
+def _kind(opts: ImportOptions) -> str:
+    """What PATH is read as: its kind from its name and content, or as --format says."""
+    path, fmt = opts.path, opts.format
+    kind = "folder" if path.is_dir() else kind_of(path.name)
+    if path.is_file() and is_url_list(path):
+        kind = "url_list"
+    wanted = _PLAIN_KINDS.get(fmt)
+    if wanted is None or wanted == kind:
+        return kind
+    if wanted in ("csv", "url_list") and path.is_file() and kind in ("csv", "url_list"):
+        return wanted  # a CSV can be either; --format decides
+    raise ImportRefused(f"--format {fmt} does not fit {path.name}: it reads as a {kind}")
+
+
+def _corpus(opts: ImportOptions, kind: str) -> CorpusFormat | None:
+    """The corpus to read: named by --format, or recognised from a folder's layout."""
+    if opts.format in CORPORA:
+        if kind != "folder":
+            raise ImportRefused(f"--format {opts.format} needs the corpus's folder (unpacked)")
+        try:
+            return corpus_format(opts.format)
+        except KeyError:
+            raise ImportRefused(f"no reader for {opts.format} in this version") from None
+    return detect_corpus(opts.path) if opts.format == "auto" and kind == "folder" else None
+
+
+def _check_corpus(opts: ImportOptions, corpus: CorpusFormat) -> None:
+    """Refuse options that contradict a corpus's own labels (one line, nothing stored)."""
+    given = [
+        flag
+        for flag, value in (("--label", opts.label), ("--labels-from", opts.labels_from))
+        if value is not None
+    ]
+    if given:
+        raise ImportRefused(
+            f"{opts.path.name} is read as {corpus.name}, which gives its own labels: "
+            f"drop {' and '.join(given)} (or give --format folder)"
+        )
+
+
+def _plan(opts: ImportOptions) -> tuple[str, str, CorpusFormat | None]:
     path, label, labels_from, source = opts.path, opts.label, opts.labels_from, opts.source
     if not path.exists():
         raise ImportRefused(f"{path} does not exist")
@@ -107,11 +194,12 @@ def _plan(opts: ImportOptions) -> tuple[str, str]:
         check_options(opts)
     except ValueError as e:
         raise ImportRefused(str(e)) from None
-    kind = "folder" if path.is_dir() else kind_of(path.name)
-    if path.is_file() and is_url_list(path):
-        kind = "url_list"
-        if labels_from is not None:
-            raise ImportRefused("a URL list takes labels from --label or --label-column")
+    kind = _kind(opts)
+    corpus = _corpus(opts, kind)
+    if corpus is not None:
+        _check_corpus(opts, corpus)
+    if kind == "url_list" and labels_from is not None:
+        raise ImportRefused("a URL list takes labels from --label or --label-column")
     if labels_from == "folders" and kind not in ("folder", "zip"):
         raise ImportRefused("--labels-from folders needs a folder or a zip")
     if labels_from == "fer2013" and kind not in ("folder", "zip", "csv"):
@@ -120,7 +208,9 @@ def _plan(opts: ImportOptions) -> tuple[str, str]:
     default_name = "fer2013" if kind == "csv" else (path.stem if kind != "folder" else path.name)
     if kind == "url_list":
         default_name = path.name  # its provenance names the file and row
-    return kind, as_text((source or default_name or "import").strip())
+    if corpus is not None:
+        default_name = corpus.name  # the source filter then lists the corpora by name
+    return kind, as_text((source or default_name or "import").strip()), corpus
 
 
 def import_path(
@@ -134,7 +224,7 @@ def import_path(
     is not known ahead). Returns counts; refusals are in ``import_errors``.
     """
     opts = replace(opts, path=Path(opts.path))
-    kind, source_name = _plan(opts)
+    kind, source_name, corpus = _plan(opts)
     label = opts.label
     fixed = cat.labels.resolve(label) if label is not None else None  # LabelError: one line
     if kind == "url_list":
@@ -146,10 +236,21 @@ def import_path(
         video=replace((opts.limits or ReadOptions()).video, fps=opts.fps),
     )
     path = opts.path
-    items: Iterator[Item] = (
-        read_folder(path, read) if kind == "folder" else read_file(path, path.name, None, read)
-    )
-    summary = ImportSummary(source_name)
+    items: Iterator[Item]
+    if corpus is not None:
+        corpus_opts = CorpusOptions(
+            read=read,
+            frames=opts.frames,
+            apex_frames=opts.apex_frames,
+            fps=opts.fps,
+            neutral_first="neutral" in cat.labels,
+        )
+        items = corpus.read(path, corpus_opts)
+    elif kind == "folder":
+        items = read_folder(path, read)
+    else:
+        items = read_file(path, path.name, None, read)
+    summary = ImportSummary(source_name, corpus=corpus.name if corpus else None)
 
     def tick(final: bool = False) -> None:
         detail = f"{summary.kept} kept, {summary.refused} refused"
@@ -212,7 +313,7 @@ def _ingest(
         _refuse(cat.conn, source_name, item, summary)
         return
     try:
-        label = fixed or resolve_label_word(cat.labels, item.label_word)
+        label = None if item.annotator else fixed or resolve_label_word(cat.labels, item.label_word)
     except LabelError as e:
         _refuse(cat.conn, source_name, Refusal(item.import_path, "unknown_label", str(e)), summary)
         return
@@ -258,6 +359,9 @@ def _keep(
         frame_index=item.frame_index,
         frame_time=item.frame_time,
         source_label=label,
+        subject=item.subject,
+        source_split=item.source_split,
+        frame_how=item.frame_how,
     )
     if add_source(cat.conn, image_id, src):
         summary.sources_new += 1
@@ -267,6 +371,57 @@ def _keep(
         summary.images_known += 1
     summary.frames += is_frame
     summary.labelled += label is not None
+    if item.annotator is not None:
+        _corpus_facts(cat, image_id, item, source_name, summary)
+
+
+def _origin(item: Candidate) -> str:
+    """Where a corpus's vote was read: the image's path, and the frame of a clip."""
+    frame = f"#frame{item.frame_index}" if item.frame_index is not None else ""
+    return f"{item.import_path}{frame}"
+
+
+def corpus_vote(labels: LabelSet, item: Candidate) -> tuple[ImageVote | None, str | None]:
+    """A corpus item's vote, or why it gives none (``label_outside_set: contempt (affectnet 7)``).
+
+    Both None for an item the corpus gives no label (an MMI video without an emotion).
+    """
+    origin = _origin(item)
+    code = f"{item.annotator} {item.label_code}" if item.label_code else item.annotator
+    if item.reject_reason is not None:
+        return ImageVote(item.annotator, "reject", reason=item.reject_reason, origin=origin), None
+    word = item.refused_code or item.label_word
+    if word is None:
+        return None, None
+    if item.refused_code is None and word in labels:
+        return ImageVote(item.annotator, "label", label=labels.resolve(word), origin=origin), None
+    return None, f"label_outside_set: {word} ({code})"
+
+
+def _corpus_facts(
+    cat: Catalog, image_id: int, item: Candidate, source_name: str, summary: ImportSummary
+) -> None:
+    """Store what a corpus says of a kept image: its vote, box, values, crop mark."""
+    vote, outside = corpus_vote(cat.labels, item)
+    if vote is not None:
+        summary.votes_new += add_image_votes(cat.conn, image_id, [vote])
+        summary.labelled += vote.action == "label"
+        summary.rejects += vote.action == "reject"
+    if outside is not None:
+        summary.outside[(item.refused_code or item.label_word or "").strip()] += 1
+        record_import_error(cat.conn, source_name, _origin(item), outside)
+    if item.given_box is not None:
+        set_given_box(cat.conn, image_id, item.given_box)
+    if item.values:
+        add_image_values(cat.conn, image_id, source_name, item.values)
+    if item.face_crop:
+        summary.face_crops += mark_face_crops(cat.conn, [image_id])
+    if item.subject:
+        summary.subjects.add(item.subject)
+    if item.source_split:
+        summary.splits[item.source_split] += 1
+    if item.frame_how:
+        summary.frame_how[item.frame_how] += 1
 
 
 def _refuse(

@@ -2,7 +2,7 @@
 
 Default: standardised hand-made features, then class-balanced multinomial logistic
 regression, its probabilities mixed half and half with the expression prior's
-(the last columns of a feature row, model.prior) for the classes the prior knows.
+(the last columns of a feature row, faces.prior) for the classes the prior knows.
 The regression gives probabilities directly (no calibration pass) and, on
 FER2013's private test faces, scored as well as a calibrated linear SVM at a
 fraction of the time (README, "Model"). ``svm`` (LinearSVC + sigmoid
@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
-from model import prior
+from faces import prior
 from model.features import PRIOR_COLUMNS
 
 KINDS = ("logreg", "svm")
@@ -83,7 +83,7 @@ def fit(
 
 class PriorMixed:
     """A classifier fitted on the hand-made features, its probabilities mixed with the
-    expression prior's (model.prior.mix); pickled with the model."""
+    expression prior's (faces.prior.mix); pickled with the model."""
 
     def __init__(self, base: Pipeline, weight: float):
         self.base = base

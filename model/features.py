@@ -10,7 +10,7 @@ Landmarks are the 68 dlib points moved so that the eye midpoint is the origin,
 rotated so that the eye line is level and scaled so that the eyes are one unit
 apart: what is left is the shape of the face (a smile, an open mouth, raised
 brows), not where or how large it was in the photo.
-The last columns are the expression prior's probabilities (model.prior): the
+The last columns are the expression prior's probabilities (faces.prior): the
 classifier mixes them in rather than learning weights for them.
 """
 
@@ -24,8 +24,8 @@ from functools import cache
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from faces import prior
 from faces.quality import eye_centres, gray_face
-from model import prior
 
 CHIP_SIDE = 64  # the gray chip HOG is computed on
 CELL = 8  # pixels per HOG cell side
@@ -171,7 +171,7 @@ def parse_landmarks(text: str | None) -> np.ndarray | None:
 def face_features(inputs: Sequence[FaceInput], network: prior.Network | None = None) -> np.ndarray:
     """The feature matrix (n, d) of faces: fine HOG, coarse HOG, LBP, normalised landmarks,
     then the expression prior's probabilities (the last :data:`PRIOR_COLUMNS`), by
-    ``network`` (default: the shipped one, :func:`model.prior.default_network`)."""
+    ``network`` (default: the shipped one, :func:`faces.prior.default_network`)."""
     if not inputs:
         return np.zeros((0, feature_count()), dtype=np.float32)
     gray = gray_chips(inputs)

@@ -24,9 +24,9 @@ from PIL import Image
 from catalog.dataset import Catalog, DatasetError
 from catalog.predictions import FaceRow
 from core.executor import Executor, Job, default_workers, map_in_order, open_executor
+from faces import prior
 from faces.defaults import CHIP_PADDING
 from faces.models import dnn_loaded_here
-from model import prior
 from model.features import FaceInput, face_features, feature_count, parse_landmarks
 
 # Faces per feature batch, and per worker task, whatever the engine: the prior's

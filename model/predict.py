@@ -35,6 +35,7 @@ from core.executor import (
     workers_option,
 )
 from core.report import format_table
+from faces import prior
 from faces.defaults import CHIP_PADDING
 from faces.detect import Detection, DetectParams
 from faces.finder import find_aligned_faces
@@ -44,7 +45,7 @@ from importer.defaults import DEFAULT_FPS
 from importer.items import Candidate, Refusal
 from importer.readers import ReadOptions, read_file, read_folder
 from importer.video import VideoOptions
-from model import classifier, prior
+from model import classifier
 from model.features import FaceInput, face_features
 from model.inputs import limit_blas_threads
 from model.store import LoadedModel, require_model

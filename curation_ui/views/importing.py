@@ -14,13 +14,14 @@ from catalog import Catalog
 from core.contract import Progress
 from core.storage import safe_name
 from curation_ui import actions, forms, roles, session
-from curation_ui.launch import ENV_IMPORT_ROOT
+from curation_ui.launch import ENV_IMPORT_ROOT, ReviewOptions
 from curation_ui.queries import latest_import_errors
+from curation_ui.upload_widget import file_input
+from curation_ui.uploads import ENV_MAX_UPLOAD_MB, IMPORT_EXTS, limit_mb
 from faces.options import ExtractOptions
-from importer.items import CSV_EXTS, IMAGE_EXTS, VIDEO_EXTS, ZIP_EXTS
+from importer.items import CSV_EXTS
 from importer.options import LABELS_FROM, ImportOptions
 
-UPLOAD_TYPES = sorted(IMAGE_EXTS | VIDEO_EXTS | CSV_EXTS | ZIP_EXTS)
 _FROM_TEXT = {
     "folders": "from subfolder names (folders or zip)",
     "fer2013": "from a FER2013 CSV's emotion column",
@@ -120,6 +121,10 @@ def _run(cat: Catalog, target: Path, opts: ImportOptions, extract: ExtractOption
         )
 
 
+def _one(files: list):
+    return files[0] if files else None
+
+
 def render() -> None:
     """The Import page."""
     cat = session.catalog()
@@ -128,13 +133,15 @@ def render() -> None:
     # A path on the server only with `facesift review --import-root DIR`; otherwise uploads.
     modes = ["Upload files"] + (["A folder or file on this machine"] if import_root else [])
     mode = st.radio("From", modes, horizontal=True, key="im_mode")
+    upload_mb = limit_mb(ENV_MAX_UPLOAD_MB, ReviewOptions.max_upload_mb)
     files = path = None
     if mode == "Upload files":
-        files = st.file_uploader(
+        files = file_input(
             "Images, zips, FER2013-style CSVs or videos",
-            type=UPLOAD_TYPES,
-            accept_multiple_files=True,
+            types=IMPORT_EXTS,
             key="im_files",
+            max_mb=upload_mb,
+            multiple=True,
         )
     else:
         path = st.text_input(
@@ -148,15 +155,23 @@ def render() -> None:
     form = forms.OptionsForm(ImportOptions, "im", hide=IMPORT_HIDDEN, labels=IMPORT_LABELS)
     form.draw(["source", "fps"], columns=c[2:])
     v = st.columns(2)
-    votes_csv = v[0].file_uploader(
-        "Labels CSV (optional): image, label and annotator columns, a row per vote",
-        type=["csv"],
-        key="im_labels_csv",
+    votes_csv = _one(
+        file_input(
+            "Labels CSV (optional): image, label and annotator columns, a row per vote",
+            types=CSV_EXTS,
+            key="im_labels_csv",
+            max_mb=upload_mb,
+            where=v[0],
+        )
     )
-    ferplus_csv = v[1].file_uploader(
-        "FER+ votes (optional, with one FER2013 CSV): fer2013new.csv",
-        type=["csv"],
-        key="im_ferplus",
+    ferplus_csv = _one(
+        file_input(
+            "FER+ votes (optional, with one FER2013 CSV): fer2013new.csv",
+            types=CSV_EXTS,
+            key="im_ferplus",
+            max_mb=upload_mb,
+            where=v[1],
+        )
     )
     extract = st.toggle(
         "Extract faces after the import",

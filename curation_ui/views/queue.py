@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from catalog.corpus_votes import corpora_present, corpus_votes, display_name
 from catalog.images import provenance
 from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
@@ -27,6 +28,7 @@ from curation_ui.thumbs import image_with_box, thumbnail
 from curation_ui.views import model_banner
 
 ANY = "(any)"
+CORPUS = "corpus:"  # a source choice naming a corpus: the faces it labelled
 STATE = "q_state"
 COMPONENT = "q_face"  # the component's key: its state is the browser's message
 ACKED = "q_acked"  # the last decision (sequence number) applied
@@ -55,7 +57,17 @@ def _source_view(cat, card) -> None:
         st.text(
             " · ".join(
                 str(v)
-                for v in (src.kind, src.source_name, src.import_path, src.title, src.page)
+                for v in (
+                    src.kind,
+                    src.source_name,
+                    src.import_path,
+                    src.subject and f"subject {src.subject}",
+                    src.source_split and f"{src.source_split} split",
+                    src.frame_index is not None and f"frame {src.frame_index}",
+                    src.frame_how,
+                    src.title,
+                    src.page,
+                )
                 if v
             )
         )
@@ -138,12 +150,13 @@ def _face_data(cat, card, blind: bool, top3: bool, model, with_chip: bool = True
             + (" (claimed by its source)" if card.label_origin == "source" else "")
             + (" · annotators disagree" if card.disputed else "")
         )
-    hints: list[dict] = []
+    # The corpus's own label beside the model's guess ("MMI: happy"); not for a second opinion.
+    hints: list[dict] = [] if blind else [{"text": v.text} for v in corpus_votes(cat.conn, card.id)]
     if top3 and not blind:
         top = model_hints.face_top(cat, model.id, card.id) if model is not None else []
-        hints = [{"text": f"model: {g.caption}", "score": g.score} for g in top]
+        hints += [{"text": f"model: {g.caption}", "score": g.score} for g in top]
         if not top:
-            hints = [{"text": "The model has no guess for this face yet (retrain it)."}]
+            hints.append({"text": "The model has no guess for this face yet (retrain it)."})
     return {"id": card.id, "src": src, "caption": caption, "hints": hints}
 
 
@@ -227,6 +240,13 @@ def _top3_toggle(cat, who: str, blind: bool) -> None:
     )
 
 
+def _source_choice(choice: str) -> str:
+    """A corpus by its name ("MMI: its labels"), an import source as it is."""
+    if choice.startswith(CORPUS):
+        return f"{display_name(choice.removeprefix(CORPUS))}: its labels"
+    return choice
+
+
 def render() -> None:
     """The Label queue page."""
     cat = session.catalog()
@@ -253,10 +273,21 @@ def render() -> None:
     if blind:
         label = ANY
         st.caption(f"Second opinion: each face needs {k} independent decisions.")
+    corpora = [CORPUS + name for name in corpora_present(cat.conn)]
     source = c[2].selectbox(
-        "Source", [ANY, *source_names(cat.conn)], key="q_source", persist_state="session"
+        "Source",
+        [ANY, *corpora, *source_names(cat.conn)],
+        format_func=_source_choice,
+        key="q_source",
+        persist_state="session",
     )
-    qf = q.QueueFilter(subset, None if label == ANY else label, None if source == ANY else source)
+    corpus = source.removeprefix(CORPUS) if source in corpora else None
+    qf = q.QueueFilter(
+        subset,
+        None if label == ANY else label,
+        None if source == ANY or corpus else source,
+        corpus,
+    )
     state = st.session_state.get(STATE)
     if state is None or state.filter != qf:
         st.session_state[STATE] = q.start(cat.conn, qf, who)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from catalog import annotators as ann
 from catalog.agreement import agreement_of, disputed_count, face_decisions
+from catalog.corpus_votes import corpus_agreement, display_name
 from catalog.settings import labels_per_face
 from catalog.stats import summary
 from curation_ui import session
@@ -46,6 +47,7 @@ def render() -> None:
     a[2].metric("Pairwise agreement", "-" if ag.pairwise is None else f"{ag.pairwise:.0%}")
     a[3].metric("Fleiss' kappa", "-" if ag.kappa is None else f"{ag.kappa:.2f}")
     st.caption(f"{ag.disputed} faces are left pending by a tie between annotators.")
+    _corpora(cat)
 
     st.subheader("Quality")
     h = st.columns(2)
@@ -61,6 +63,29 @@ def render() -> None:
     st.subheader("Per annotator")
     st.dataframe(s.per_annotator_table(conn), hide_index=True, width="stretch")
     _second_opinions(cat, decisions)
+
+
+def _corpora(cat) -> None:
+    """Per corpus: how often the people who relabelled its faces kept its label."""
+    found = corpus_agreement(cat.conn, limit=CORPUS_FACES)
+    if not found:
+        return
+    st.subheader("Agreement with the corpora")
+    st.caption(
+        "Faces a corpus labelled that people decided too: the corpus's label (rows) against "
+        "people's final label (columns: every vote but the corpus's own)."
+    )
+    for ag in found:
+        name = display_name(ag.corpus)
+        rate = "-" if ag.rate is None else f"{ag.rate:.0%}"
+        st.markdown(
+            f"**{name}**: people agree with {name} on {ag.agreed} of {ag.decided} decided "
+            f"faces ({rate}); {ag.faces - ag.decided} undecided"
+        )
+        st.dataframe(s.corpus_table(ag, cat.labels.names), width="stretch")
+
+
+CORPUS_FACES = 20_000  # faces read for the corpus tables at most (quick on huge corpora)
 
 
 def _second_opinions(cat, decisions) -> None:

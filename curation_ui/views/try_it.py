@@ -14,10 +14,12 @@ import streamlit as st
 from catalog.dataset import Catalog
 from catalog.predictions import ModelRow, latest_model_row
 from curation_ui import model_hints, session
+from curation_ui.launch import ReviewOptions
 from curation_ui.photo import PhotoError, add_photo, draw_boxes, read_photo
 from curation_ui.roles import require
+from curation_ui.upload_widget import file_input
+from curation_ui.uploads import ENV_MAX_PHOTO_MB, PHOTO_EXTS, limit_mb
 from faces.models import Models, load_models
-from importer.items import IMAGE_EXTS
 from model.store import LoadedModel, ModelError, load_model
 
 MODES = {"upload": "Upload a photo", "camera": "Take one with the camera"}
@@ -55,8 +57,9 @@ def _photo_input() -> tuple[bytes, str | None, str] | None:
     if mode == "camera":
         shot = st.camera_input("Take a photo", key="ti_camera")
         return (shot.getvalue(), shot.name, "camera") if shot is not None else None
-    up = st.file_uploader("A photo with faces", type=sorted(IMAGE_EXTS), key="ti_upload")
-    return (up.getvalue(), up.name, "upload") if up is not None else None
+    max_mb = limit_mb(ENV_MAX_PHOTO_MB, ReviewOptions.max_photo_mb)
+    got = file_input("A photo with faces", types=PHOTO_EXTS, key="ti_upload", max_mb=max_mb)
+    return (got[0].getvalue(), got[0].name, "upload") if got else None
 
 
 @session.shows_errors

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from importer.defaults import DEFAULT_FPS
+from importer.defaults import APEX_FRAMES, DEFAULT_FPS, FRAME_CHOICES
 from importer.items import Item
 from importer.readers import ReadOptions
 
-APEX_FRAMES = 3  # frames kept around a sequence's peak (--apex-frames)
-FRAME_CHOICES = ("apex", "all")  # --frames: the apex and first frame, or every 1/fps s
+__all__ = ["APEX_FRAMES", "FRAME_CHOICES", "CorpusFormat", "CorpusOptions", "code_words"]
 
 
 @dataclass(frozen=True)

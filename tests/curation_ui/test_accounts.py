@@ -330,8 +330,12 @@ def test_serving_beyond_loopback_without_accounts_is_refused(data_root, capsys, 
     import pipeline
     from curation_ui import launch
 
-    served = []
+    served, gated = [], []
     monkeypatch.setattr(launch, "serve", lambda argv, env: served.append(env) or 0)
+    monkeypatch.setattr(
+        "curation_ui.gate_serve.serve_gated",
+        lambda argv, env, cfg, listen, *_: served.append(env) or gated.append((argv, listen)) or 0,
+    )
     monkeypatch.chdir(data_root)  # no .streamlit/secrets.toml here
     base = ["--root", str(data_root), "--dataset", "team", "review"]
     assert pipeline.main([*base, "--host", "0.0.0.0"]) == 2
@@ -350,7 +354,11 @@ def test_serving_beyond_loopback_without_accounts_is_refused(data_root, capsys, 
     argv = [*base, "--host", "0.0.0.0", "--import-root", str(data_root)]
     assert pipeline.main(argv) == 0
     env = served[-1]
-    assert env["FACESIFT_REQUIRE_LOGIN"] == "1"
+    assert env["FACESIFT_REQUIRE_LOGIN"] == "1" and env["FACESIFT_GATE"]
+    # ... behind the login gateway: Streamlit on loopback only, the gateway on the address.
+    argv, listen = gated[-1]
+    assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
+    assert (listen.host, listen.port) == ("0.0.0.0", 8501)
     assert env["FACESIFT_AUTH"] == str((data_root / "team" / "users.toml").resolve())
     assert env["FACESIFT_IMPORT_ROOT"] == str(data_root.resolve())
     from catalog import Catalog

@@ -1,12 +1,12 @@
 """Two annotators, two real browsers, K = 2: second opinions stay independent.
 
 Serves the review app with accounts and ``labels_per_face = 2``, logs ``ann`` and
-``bo`` in from two headless Chromium sessions, and has them label every face of
-the second-opinion queue with the keyboard, turn about. Neither page ever shows a
-label, a status or a dispute; at the end each face is accepted where the two
-agreed and disputed where they did not, and every key press is one event.
-Screenshots (login with a refused password, the second-opinion queue) go to
-``$FACESIFT_SCREENSHOTS`` when set, else to a temp dir.
+``bo`` in from two headless Chromium sessions (through the login gateway), and has
+them label every face of the second-opinion queue with the keyboard, turn about.
+Neither page ever shows a label, a status or a dispute; at the end each face is
+accepted where the two agreed and disputed where they did not, and every key
+press is one event. Screenshots (login with a refused password, the
+second-opinion queue) go to ``$FACESIFT_SCREENSHOTS`` when set, else to a temp dir.
 """
 
 from __future__ import annotations
@@ -85,12 +85,13 @@ class Annotator:
         return wait_for(present, 60, css)
 
     def log_in(self, url: str, password: str) -> None:
-        from selenium.webdriver.common.by import By
-
+        """On the login gateway's page, which any page of the app leads to first."""
         self.driver.get(url)
-        self.find(".st-key-login_name input").send_keys(self.name)
-        self.find(".st-key-login_pw input").send_keys(password)
-        self.driver.find_element(By.XPATH, "//button[.//p[text()='Log in']]").click()
+        name = self.find("input#name")
+        name.clear()
+        name.send_keys(self.name)
+        self.find("input#password").send_keys(password)
+        self.find("button[type=submit]").click()
 
     def face(self) -> int | str | None:
         """The face on show, "done" when the queue is empty, None while loading."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import imagehash
@@ -18,6 +18,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from catalog import Catalog
+from catalog.corpora import add_image_values
 from catalog.db import utc_now
 from catalog.events import record
 from catalog.faces import insert_face
@@ -172,9 +173,15 @@ class Builder:
         embedding: bytes | None = None,
         annotators: tuple[str, ...] = ("alice",),
         reason: str = "not_a_face",
+        corpus: dict | None = None,
         **quality: float,
     ) -> int:
-        """Add one face; ``status`` accepted (labelled by the annotators), pending or rejected."""
+        """Add one face; ``status`` accepted (labelled by the annotators), pending or rejected.
+
+        ``corpus``: what a corpus says of the image (ImageSource's subject, source_split,
+        frame_index, frame_how) on an import of source ``corpus["source_name"]`` (default
+        "corpus"), and ``values`` (e.g. valence, arousal) stored as image_values.
+        """
         conn = self.cat.conn
         chip = chip or self.next_chip()
         self.serial += 1
@@ -210,6 +217,12 @@ class Builder:
                 import_path=f"{label}/{self.serial}.jpg",
                 source_label=label,
             )
+        if corpus is not None:
+            said = dict(corpus)
+            values = said.pop("values", {})
+            name = said.pop("source_name", "corpus")
+            src = replace(src, kind="import", search_result_id=None, source_name=name, **said)
+            add_image_values(conn, image_id, name, values.items())
         add_source(conn, image_id, src)
         _, chip_rel = store_content(self.cat.paths.dir, "chips", chip.png, "png")
         fields = {"size_px": 120.0, "sharpness": 300.0, "yaw": 0.0, **quality}

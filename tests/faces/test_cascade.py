@@ -125,7 +125,13 @@ def test_extract_records_the_step_and_stats_count_it(crops_dataset, capsys):
     }
     assert pipeline.main([*argv, "stats", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert stats["extract"]["by_detector"] == {"hog": 1, "hog+frame": 1, "cnn": 1, "whole": 0}
+    assert stats["extract"]["by_detector"] == {
+        "hog": 1,
+        "hog+frame": 1,
+        "cnn": 1,
+        "whole": 0,
+        "given": 0,
+    }
     assert (stats["extract"]["done"], stats["extract"]["no_face"]) == (3, 1)
     assert stats["faces"] == 3
 

@@ -1,4 +1,5 @@
-"""Chips of faces at the image border: the image's own edge pixels, never a black frame."""
+"""Chips at the image border: a face crop's chip cut inside it (only real pixels); a photo's
+face past its border gets the image's own edge pixels, never a black frame."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from scipy.ndimage import binary_erosion
 from skimage import data as skimage_data
 
 import faces.align as align
-from faces.align import pad_to_cover
+import faces.finder as finder
+from faces.align import MIN_PADDING, on_image, pad_to_cover, place_chip
 from faces.chips import chip_png
 from faces.detect import DetectParams, detect_faces
+from faces.finder import find_aligned_faces
 from faces.worker import WorkerConfig, find_faces
 from tests.conftest import SHARED_FER
 
@@ -55,36 +58,84 @@ def ring(chip: np.ndarray) -> np.ndarray:
     return gray[inner]
 
 
-def edge_pixels(img: Image.Image) -> np.ndarray:
-    gray = np.asarray(img.convert("RGB"), dtype=np.float64).mean(axis=2)
-    return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-
-
-def assert_no_black_frame(chip: np.ndarray, img: Image.Image) -> None:
+def assert_no_black_frame(chip: np.ndarray) -> None:
     zero = chip.max(axis=2) == 0
     assert not zero.all(axis=0).any() and not zero.all(axis=1).any()
-    edges = edge_pixels(img)
-    outer = ring(chip)
-    # The ring lies outside the 48 px crop: its pixels are blends of the crop's edge pixels.
-    inside = (outer >= edges.min() - 2) & (outer <= edges.max() + 2)
-    assert inside.mean() > 0.97
-    assert abs(outer.mean() - edges.mean()) < 0.5 * edges.std() + 20
+
+
+def flat_margins(chip: np.ndarray, depth: int = RING, tol: float = 1.0) -> list[str]:
+    """The chip's sides whose outer ``depth`` rows (or columns) repeat one another: what
+    edge pixels repeated outward leave (each row a copy of the last real one)."""
+    gray = chip.astype(np.float64).mean(axis=2)
+    sides = {
+        "top": gray[:depth],
+        "bottom": gray[-depth:],
+        "left": gray[:, :depth].T,
+        "right": gray[:, -depth:].T,
+    }
+    return [name for name, rows in sides.items() if np.abs(np.diff(rows, axis=0)).mean() < tol]
+
+
+def fixed_padding(monkeypatch) -> None:
+    """Chips padded 0.45 whatever the image holds, as before face crops were cut inside."""
+    monkeypatch.setattr(finder, "padding_inside", lambda shape, size, padding, *a, **k: padding)
+
+
+@pytest.fixture(scope="module")
+def textured_crop(models) -> Image.Image:
+    """A 48 px gray face crop with room around the face (a chip padded about 0.3 fits),
+    its outer 6 pixels replaced by noise: any real margin row differs from the next."""
+    img = Image.fromarray(skimage_data.astronaut())
+    (det,) = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
+    left, top, right, bottom = det.box
+    grow = (right - left) // 3
+    box = (left - grow, top - grow, right + grow, bottom + grow)
+    crop = np.asarray(img.crop(box).convert("L").resize((48, 48), Image.Resampling.LANCZOS))
+    noise = np.random.default_rng(0).integers(0, 256, crop.shape, dtype=np.uint8)
+    border = np.ones(crop.shape, dtype=bool)
+    border[6:-6, 6:-6] = False
+    return Image.fromarray(np.where(border, noise, crop)).convert("RGB")
+
+
+def test_a_face_crops_chip_shows_only_its_own_pixels(models, textured_crop):
+    (face,) = find_aligned_faces(models, textured_crop, whole=True)
+    assert 0 < face.padding < 0.45  # shrunk to what the crop holds, not to nothing
+    assert on_image(place_chip(face.shape, 256, face.padding, face.points).corners, 48, 48)
+    assert flat_margins(face.chip) == []
+    ((row, png),) = find_faces(models, WorkerConfig(), textured_crop, whole=True)
+    assert row.chip_padding == face.padding  # recorded per face
+    assert flat_margins(png_pixels(png)) == []
+
+
+def test_before_the_fix_the_same_chip_repeated_the_crops_edge(models, textured_crop, monkeypatch):
+    # The check above is one that a chip padded past the crop fails.
+    fixed_padding(monkeypatch)
+    (face,) = find_aligned_faces(models, textured_crop, whole=True)
+    assert face.padding == 0.45
+    assert len(flat_margins(face.chip)) >= 2
+
+
+def test_a_photos_face_keeps_its_padding(models):
+    # Only face crops (and a corpus's boxes) shrink: a face in a photo is padded as always.
+    img = Image.fromarray(skimage_data.astronaut())
+    (face,) = find_aligned_faces(models, img)
+    assert face.padding == 0.45
 
 
 def test_whole_image_chip_of_a_48px_crop_has_no_black_frame(models, astronaut_48, tmp_path):
-    chip = whole_chip(models, tmp_path / "new", astronaut_48)
-    assert_no_black_frame(chip, astronaut_48)
+    assert_no_black_frame(whole_chip(models, tmp_path / "new", astronaut_48))
 
 
 def test_before_the_fix_the_same_chip_was_framed_in_black(
     models, astronaut_48, tmp_path, monkeypatch
 ):
     # The check above is one that dlib's plain black fill fails.
+    fixed_padding(monkeypatch)
     monkeypatch.setattr(align, "pad_to_cover", lambda rgb, corners, margin: (rgb, np.zeros(2)))
     chip = whole_chip(models, tmp_path, astronaut_48)
     assert (ring(chip) == 0).mean() > 0.5
     with pytest.raises(AssertionError):
-        assert_no_black_frame(chip, astronaut_48)
+        assert_no_black_frame(chip)
 
 
 def test_whole_image_chips_are_deterministic(models, astronaut_48, tmp_path):
@@ -94,13 +145,23 @@ def test_whole_image_chips_are_deterministic(models, astronaut_48, tmp_path):
 
 
 @pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared FER2013 crops")
-def test_real_fer2013_crops_give_chips_without_black_frame(models, tmp_path):
+def test_real_fer2013_crops_give_chips_of_their_own_pixels(models):
+    # FER2013's crops are tight: most chips shrink to a small padding; a crop tighter than
+    # dlib's face chip (padding 0) keeps padding 0 and only then repeats an edge sliver.
     crops = fer_crops(12)
     assert len(crops) == 12
-    for i, path in enumerate(crops):
+    inside = 0
+    for path in crops:
         with Image.open(path) as im:
             img = im.convert("RGB")
-        assert_no_black_frame(whole_chip(models, tmp_path / str(i), img), img)
+        (face,) = find_aligned_faces(models, img, whole=True)
+        assert_no_black_frame(face.chip)
+        assert MIN_PADDING <= face.padding < 0.45
+        corners = place_chip(face.shape, 256, face.padding, face.points).corners
+        if face.padding > MIN_PADDING:
+            assert on_image(corners, *img.size)
+            inside += 1
+    assert inside >= 6
 
 
 def test_face_at_the_border_of_a_photo_gets_no_black(models, tmp_path):

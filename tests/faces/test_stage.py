@@ -291,7 +291,7 @@ def test_cli_extract_then_stats(
     assert pipeline.main([*argv, "stats", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["faces"] == 1
-    by_detector = {"hog": 1, "hog+frame": 0, "cnn": 0, "whole": 0}
+    by_detector = {"hog": 1, "hog+frame": 0, "cnn": 0, "whole": 0, "given": 0}
     want = {"pending": 0, "done": 1, "no_face": 1, "error": 0, "by_detector": by_detector}
     assert stats["extract"] == want
     assert stats["by_label"]["sad"] == 1

@@ -113,6 +113,8 @@ def test_fer2013_csv_rows_and_their_refusals(make_catalog, tmp_path):
     }
     w, h, fmt = cat.conn.execute("SELECT width, height, format FROM images LIMIT 1").fetchone()
     assert (w, h, fmt) == (48, 48, "PNG")
+    splits = dict(cat.conn.execute("SELECT import_path, source_split FROM image_sources"))
+    assert splits["fer2013.csv:1:PublicTest"] == "PublicTest"  # Usage: the corpus's own split
     errs = errors(cat)
     assert errs["fer2013.csv:2:Training"].startswith("unknown_label")
     assert errs["fer2013.csv:3:Training"].startswith("unknown_label")

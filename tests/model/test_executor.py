@@ -17,6 +17,7 @@ import pipeline
 from catalog.predictions import model_faces, predictions_for
 from core.executor import default_workers
 from faces.detect import DetectParams
+from faces.prior import default_network
 from importer.items import Candidate, Refusal
 from model import inputs, predict
 from model.features import FaceInput, face_features, parse_landmarks
@@ -28,7 +29,6 @@ from model.inputs import (
     feature_rows,
     features_of,
 )
-from model.prior import default_network
 from model.train import TrainOptions, train
 from tests.model.conftest import add_face
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from faces import prior
 from faces.detect import DetectParams
 from faces.models import load_models
-from model import prior
 from model.features import gray_chips
 from model.predict import aligned_faces
 from tests.conftest import SHARED_FER
@@ -119,7 +119,7 @@ def test_mix_keeps_rows_whole_and_unknown_classes_untouched():
 
 
 def test_shipped_weights_are_checked(tmp_path):
-    with np.load(prior.resources.files("model") / "weights" / prior.WEIGHTS_FILE) as f:
+    with np.load(prior.resources.files("faces") / "weights" / prior.WEIGHTS_FILE) as f:
         arrays = {k: f[k] for k in f.files}
     arrays["labels"] = np.array(["a", "b", "c", "d", "e", "f", "g"])
     bad = tmp_path / "w.npz"

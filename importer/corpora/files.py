@@ -1,0 +1,70 @@
+"""Reading a corpus's files: an image's bytes or the reason it cannot be had.
+
+The corpus readers name their files from a label list or a CSV row, so a file can
+be missing; each such file is one :class:`~importer.items.Refusal`, never a stop.
+TIFF (JAFFE's format) is converted to PNG, losslessly, since the dataset keeps
+only the formats every browser shows.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from importer.items import CONVERTED_EXTS, IMAGE_EXTS, Candidate, Item, Refusal, extension
+from importer.readers import ReadOptions
+
+CORPUS_IMAGE_EXTS = IMAGE_EXTS | CONVERTED_EXTS
+
+
+def image_bytes(path: Path, rel: str, opts: ReadOptions) -> bytes | Refusal:
+    """The bytes of one image a corpus names (``rel``: its name in the import's records)."""
+    try:
+        if not path.is_file():
+            return Refusal(rel, "missing_file", "named by the corpus but not in the folder")
+        size = path.stat().st_size
+        if size > opts.max_file_bytes:
+            return Refusal(rel, "too_large", f"{size} bytes is over {opts.max_file_bytes}")
+        data = path.read_bytes()
+    except OSError as e:
+        return Refusal(rel, "unreadable", str(e))
+    if extension(path.name) in CONVERTED_EXTS:
+        return _as_png(data, rel)
+    return data
+
+
+def image_item(path: Path, rel: str, opts: ReadOptions, **facts: Any) -> Item:
+    """A corpus's image as a Candidate with what the corpus says of it, or its Refusal."""
+    data = image_bytes(path, rel, opts)
+    return data if isinstance(data, Refusal) else Candidate(data, rel, **facts)
+
+
+def _as_png(data: bytes, rel: str) -> bytes | Refusal:
+    """A TIFF's first page as PNG bytes (the decoder's own checks follow at ingest)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data": said below
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                rgb = img.convert("L" if img.mode in ("1", "L", "I;16", "I", "F") else "RGB")
+        out = io.BytesIO()
+        rgb.save(out, "PNG")
+        return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        return Refusal(rel, "not_an_image", f"TIFF cannot be read: {e}")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        return Refusal(rel, "too_large", str(e))
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from an image's header (None if it is no image PIL knows)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
