@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -17,7 +18,8 @@ import streamlit as st
 
 from catalog import Catalog
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
-from core.errors import FacesiftError, one_line
+from catalog.db import error_line
+from core.errors import FacesiftError
 from curation_ui.launch import ENV_DATASET, ENV_ROOT
 from curation_ui.login import current_user, has_login, log_out
 from curation_ui.typed_name import forget_name
@@ -80,7 +82,8 @@ def say(key: str, body: str, kind: str = "ok") -> None:
 
 
 def shows_errors(action: Callable[P, T]) -> Callable[P, T | None]:
-    """``action`` as a page runs it: a FacesiftError (or OSError) is one ``st.error`` line.
+    """``action`` as a page runs it: a FacesiftError, OSError or catalog error is one
+    ``st.error`` line (a full disk's says how much room was needed and is free).
 
     Every page action (a button's callback, a form's submit, a whole page) goes
     through this, so bad input or a full disk never shows a traceback. The
@@ -91,8 +94,8 @@ def shows_errors(action: Callable[P, T]) -> Callable[P, T | None]:
     def run(*args: P.args, **kwargs: P.kwargs) -> T | None:
         try:
             return action(*args, **kwargs)
-        except (FacesiftError, OSError) as e:
-            st.error(one_line(str(e)))
+        except (FacesiftError, OSError, sqlite3.Error) as e:
+            st.error(error_line(e, os.environ.get(ENV_ROOT, str(DEFAULT_ROOT))))
             return None
 
     return run
