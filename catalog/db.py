@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.errors import one_line
+from core.errors import FacesiftError, one_line
 from core.space import DiskFull, disk_full, is_no_space
 
 BUSY_TIMEOUT_MS = 60_000
@@ -104,6 +104,11 @@ def catalog_full(conn: sqlite3.Connection) -> DiskFull:
         page, path = 4096, None
     where = path.parent if path else Path.cwd()
     return disk_full(where, page * WAL_PAGES, "writing the catalog", about=True)
+
+
+# What a page of the app shows as one line and survives: bad input, a file it could
+# not read or write, a catalog that refused a change. Anything else is a bug.
+SHOWN_ERRORS = (FacesiftError, OSError, sqlite3.Error)
 
 
 def error_line(e: BaseException, where: Path | str) -> str:

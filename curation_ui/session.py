@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sqlite3
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -18,8 +17,7 @@ import streamlit as st
 
 from catalog import Catalog
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
-from catalog.db import error_line
-from core.errors import FacesiftError
+from catalog.db import SHOWN_ERRORS, error_line
 from curation_ui.launch import ENV_DATASET, ENV_ROOT
 from curation_ui.login import current_user, has_login, log_out
 from curation_ui.typed_name import forget_name
@@ -94,7 +92,7 @@ def shows_errors(action: Callable[P, T]) -> Callable[P, T | None]:
     def run(*args: P.args, **kwargs: P.kwargs) -> T | None:
         try:
             return action(*args, **kwargs)
-        except (FacesiftError, OSError, sqlite3.Error) as e:
+        except SHOWN_ERRORS as e:
             st.error(error_line(e, os.environ.get(ENV_ROOT, str(DEFAULT_ROOT))))
             return None
 

@@ -17,6 +17,8 @@ import types
 
 import core.storage
 
+FULL = "database or disk is full"  # SQLite's own words for SQLITE_FULL
+
 
 def store_fills_after(monkeypatch, files: int) -> list[int]:
     """Let ``files`` store writes succeed, then every one fails with ENOSPC; returns a
@@ -39,17 +41,22 @@ def store_fills_after(monkeypatch, files: int) -> list[int]:
 
 class FullAt:
     """A catalog connection whose statements matching ``pattern`` fail as on a full disk
-    (after ``after`` of them have run)."""
+    (after ``after`` of them have run; ``message``: another error of SQLite's)."""
 
-    def __init__(self, conn: sqlite3.Connection, pattern: str, after: int = 0):
+    def __init__(self, conn: sqlite3.Connection, pattern: str, after: int = 0, message: str = FULL):
         self._conn, self._pattern, self._left = conn, re.compile(pattern, re.I), after
+        self.message = message
         self.failed = 0
+
+    def room_again(self) -> None:
+        """No statement fails from now on."""
+        self._pattern = re.compile(r"(?!)")
 
     def _check(self, sql: str) -> None:
         if self._pattern.search(sql):
             if self._left <= 0:
                 self.failed += 1
-                raise sqlite3.OperationalError("database or disk is full")
+                raise sqlite3.OperationalError(self.message)
             self._left -= 1
 
     def execute(self, sql: str, *args):
@@ -64,7 +71,7 @@ class FullAt:
         return getattr(self._conn, name)
 
 
-def catalog_fills(monkeypatch, pattern: str, after: int = 0) -> list[FullAt]:
+def catalog_fills(monkeypatch, pattern: str, after: int = 0, message: str = FULL) -> list[FullAt]:
     """Every catalog the code under test opens (``Catalog.open``) fails at ``pattern``."""
     import catalog.dataset
 
@@ -72,7 +79,7 @@ def catalog_fills(monkeypatch, pattern: str, after: int = 0) -> list[FullAt]:
     real = catalog.dataset.connect
 
     def connect(path, *args, **kwargs):
-        full = FullAt(real(path, *args, **kwargs), pattern, after)
+        full = FullAt(real(path, *args, **kwargs), pattern, after, message)
         made.append(full)
         return full
 
