@@ -141,7 +141,13 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(f"labels per face: {before} -> {opts.labels_per_face}; face states recomputed")
         k = labels_per_face(cat.conn)
     argv, env = streamlit_command(
-        args.root, name, port=opts.port, host=opts.host, auth=auth, import_root=opts.import_root
+        args.root,
+        name,
+        port=opts.port,
+        host=opts.host,
+        auth=auth,
+        import_root=opts.import_root,
+        export_root=opts.export_root,
     )
     print(
         f"review: http://{opts.host}:{opts.port}/  (dataset {name}; {k} label(s) per face; "

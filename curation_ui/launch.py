@@ -44,6 +44,11 @@ class ReviewOptions:
         "(default: uploads only)",
         metavar="DIR",
     )
+    export_root: Path | None = option(
+        None,
+        help="keep the app's exports below DIR (symlinks and '..' resolved; default: any folder)",
+        metavar="DIR",
+    )
     labels_per_face: int | None = option(
         None,
         help="independent decisions each face needs, stored as the dataset's setting "
@@ -56,6 +61,7 @@ class ReviewOptions:
 
 ENV_AUTH = "FACESIFT_AUTH"  # the accounts file (review --auth), resolved
 ENV_IMPORT_ROOT = "FACESIFT_IMPORT_ROOT"  # review --import-root: server paths allowed below it
+ENV_EXPORT_ROOT = "FACESIFT_EXPORT_ROOT"  # review --export-root: exports stay below it
 ENV_REQUIRE_LOGIN = "FACESIFT_REQUIRE_LOGIN"  # "1" when served beyond loopback
 
 
@@ -95,6 +101,7 @@ def streamlit_command(
     host: str = ReviewOptions.host,
     auth: Path | None = None,
     import_root: Path | None = None,
+    export_root: Path | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The argv and environment that serve the app for one dataset."""
     argv = [
@@ -130,9 +137,10 @@ def streamlit_command(
         "PYTHONPATH": path,
         ENV_REQUIRE_LOGIN: "0" if is_loopback(host) else "1",
     }
-    # The app must use the same accounts and import root as the command, whatever
-    # the environment it inherited says.
-    for key, value in ((ENV_AUTH, auth), (ENV_IMPORT_ROOT, import_root)):
+    # The app must use the same accounts, import and export roots as the command,
+    # whatever the environment it inherited says.
+    roots = ((ENV_AUTH, auth), (ENV_IMPORT_ROOT, import_root), (ENV_EXPORT_ROOT, export_root))
+    for key, value in roots:
         if value is not None:
             env[key] = str(Path(value).expanduser().resolve())
         else:
