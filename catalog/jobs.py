@@ -60,7 +60,7 @@ class JobRow:
     def busy_line(self) -> str:
         """Why a second job of this kind is refused, in one line."""
         return one_line(
-            f"a {self.kind} is already running (job {self.id}, started by {self.started_by} "
+            f"{self.kind} job {self.id} is already running (started by {self.started_by} "
             f"at {self.started_at}, pid {self.pid} on {self.host}); wait for it to end"
         )
 
@@ -126,7 +126,7 @@ def start_job(
         except sqlite3.IntegrityError:
             running = _running(conn, kind)
             raise JobRunning(
-                running.busy_line() if running else f"a {kind} is already running"
+                running.busy_line() if running else f"a {kind} job is already running"
             ) from None
         return _job(conn, cur.lastrowid)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import FacesiftError
@@ -62,17 +60,6 @@ def disk_full(where: Path | str, needed: int | None, what: str, *, about: bool =
         f"filesystem of {where}; free some space (or use another --root) and run it again "
         "(nothing already stored is lost)"
     )
-
-
-@contextmanager
-def room_for(where: Path | str, needed: int | None, what: str, *, about: bool = False) -> Iterator:
-    """Run a block of writes; an ``ENOSPC`` in it becomes :func:`disk_full`'s error."""
-    try:
-        yield
-    except OSError as e:
-        if is_no_space(e):
-            raise disk_full(where, needed, what, about=about) from e
-        raise
 
 
 def tree_size(folder: Path) -> tuple[int, int]:

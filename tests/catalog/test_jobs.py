@@ -42,7 +42,8 @@ def test_two_concurrent_starts_leave_exactly_one_running(catalog):
             started = [o for o in outcomes if not isinstance(o, str)]
             refused = [o for o in outcomes if isinstance(o, str)]
             assert len(started) == 1 and len(refused) == 1, outcomes
-            assert refused[0].startswith("a retrain is already running (job ")
+            job = started[0].id
+            assert refused[0].startswith(f"retrain job {job} is already running (started by ")
             assert "\n" not in refused[0] and started[0].started_by in refused[0]
             finish_job(catalog.conn, started[0].id, "done", f"round {round_}")
     finally:

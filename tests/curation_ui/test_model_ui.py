@@ -304,7 +304,9 @@ def test_clearing_the_app_cache_does_not_allow_a_second_retrain(with_model, held
     other = open_page("review", annotator="bo")
     assert not [b for b in other.button if b.key == "mb_retrain"]  # its progress instead
     assert any(p.value is not None for p in other.get("progress"))
-    with pytest.raises(JobRunning, match=r"a retrain is already running .*started by ann"):
+    with pytest.raises(
+        JobRunning, match=r"^retrain job \d+ is already running \(started by ann at "
+    ):
         start_retrain(User("bo", "admin"), env.cat, TrainOptions())
     held_training.set()
     job = wait_for_end(env.cat)
