@@ -13,7 +13,7 @@ from curation_ui.components.grid import testing as grid
 from curation_ui.components.queue.testing import press, view
 from tests.conftest import REPO
 from tests.curation_ui.conftest import open_page
-from tests.diskfull import catalog_fills
+from tests.diskfull import catalog_fills, store_fills_after
 from tests.importer.conftest import png_bytes
 
 APP = REPO / "curation_ui" / "app.py"
@@ -395,3 +395,12 @@ def test_any_other_catalog_error_is_one_line_too(app_env, monkeypatch):
     assert [e.value for e in at.error] == [
         "the catalog refused the change (OperationalError: database is locked); try again"
     ]
+
+
+def test_on_a_full_disk_the_review_grid_shows_the_chips_uncached(app_env, monkeypatch):
+    store_fills_after(monkeypatch, 0)  # no thumbnail can be cached
+    at = open_page("review")
+    assert not at.exception and not at.error
+    faces = grid.faces(at)
+    assert faces and all(f["src"].startswith("data:image/png;base64,") for f in faces)
+    assert not [p for p in (app_env.cat.paths.dir / "thumbs").rglob("*") if p.is_file()]
