@@ -9,7 +9,7 @@ half-way when a second process writes at the same time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ SQLITE_FULL = 13  # "database or disk is full" (the primary result code)
 # What a write to the catalog needs at least: the write-ahead log grows by up to
 # wal_autocheckpoint pages (1,000 by default) between checkpoints.
 WAL_PAGES = 1000
+PAGE_SIZE = 4096  # SQLite's default, for when the connection cannot be asked
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -101,7 +102,7 @@ def catalog_full(conn: sqlite3.Connection) -> DiskFull:
         page = conn.execute("PRAGMA page_size").fetchone()[0]
         path = catalog_file(conn)
     except sqlite3.Error:
-        page, path = 4096, None
+        page, path = PAGE_SIZE, None
     where = path.parent if path else Path.cwd()
     return disk_full(where, page * WAL_PAGES, "writing the catalog", about=True)
 
@@ -126,7 +127,7 @@ def as_disk_full(e: BaseException, where: Path | str) -> DiskFull | None:
     """A full disk that reached a boundary (the command line, an app page) raw, as the
     one-line error (the room needed unknown); None for any other exception."""
     if is_full(e):
-        return disk_full(where, 4096 * WAL_PAGES, "writing the catalog", about=True)
+        return disk_full(where, PAGE_SIZE * WAL_PAGES, "writing the catalog", about=True)
     if is_no_space(e):
         what = f"writing {Path(e.filename).name}" if getattr(e, "filename", None) else "a write"
         return disk_full(where, None, what)
@@ -139,11 +140,14 @@ class WriteBatches:
     Fewer fsyncs than a transaction per step, and the write lock is held one batch
     at a time. Call :meth:`begin` before a step's writes and :meth:`step_done`
     after them: a batch opens (``BEGIN IMMEDIATE``) at its first step and commits
-    at its ``size``-th. Leaving the ``with`` block commits the last batch; an
-    exception rolls back the batch that is open.
+    at its ``size``-th (then ``on_commit()`` runs). Leaving the ``with`` block
+    commits the last batch; an exception rolls back the batch that is open (a full
+    disk becomes :class:`~core.space.DiskFull`).
     """
 
-    def __init__(self, conn: sqlite3.Connection, size: int, on_commit=None):
+    def __init__(
+        self, conn: sqlite3.Connection, size: int, on_commit: Callable[[], None] | None = None
+    ):
         self.conn = conn
         self.size = size
         self.on_commit = on_commit or (lambda: None)  # e.g. NewFiles.committed

@@ -47,19 +47,26 @@ def error_line(e: BaseException) -> str:
 class AppJob:
     """A running job's row, kept alive by a heartbeat thread until it ends."""
 
-    def __init__(self, paths: DatasetPaths, row: JobRow, describe: Describe):
+    def __init__(
+        self, paths: DatasetPaths, row: JobRow, describe: Describe, conn: sqlite3.Connection
+    ):
         self.paths, self.row, self._describe = paths, row, describe
         self.outcome = "done"  # the detail a successful job ends with (set by its work)
         self._latest: Progress | None = None
         self._stop = threading.Event()
-        self._conn = connect(paths.catalog)
+        self._conn = conn  # the heartbeat's own (the job's work may hold the caller's busy)
         self._beats = threading.Thread(target=self._beat, name=f"job-{row.id}", daemon=True)
 
     @classmethod
     def start(cls, cat: Catalog, kind: str, started_by: str, title: str) -> AppJob:
         """Record a running job of ``kind`` and start its heartbeat (JobRunning if one runs)."""
-        row = start_job(cat.conn, kind, started_by, detail=f"{title}: starting")
-        job = cls(cat.paths, row, progress_line(title))
+        conn = connect(cat.paths.catalog)  # first: a row is never left without its heartbeat
+        try:
+            row = start_job(cat.conn, kind, started_by, detail=f"{title}: starting")
+        except BaseException:
+            conn.close()
+            raise
+        job = cls(cat.paths, row, progress_line(title), conn)
         job._beats.start()
         return job
 
