@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import secrets
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from catalog import Catalog, LabelSet
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT
+from catalog.db import as_disk_full
 from catalog.stats import EmotionCounts, by_emotion, summary
 from core.cli import (
     OneLineParser,
@@ -163,6 +165,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         host="127.0.0.1" if gated else opts.host,
         auth=auth,
         import_root=opts.import_root,
+        export_root=opts.export_root,
         max_upload_mb=opts.max_upload_mb,
         max_photo_mb=opts.max_photo_mb,
         gate_secret=secret,
@@ -563,6 +566,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except FacesiftError as e:
         print(f"facesift: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as e:
+        # A full disk that no stage put in words (every stage's writes do): still one line.
+        full = as_disk_full(e, getattr(args, "root", DEFAULT_ROOT))
+        if full is None:
+            raise
+        print(f"facesift: error: {full}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("facesift: interrupted; rerun the same command to continue", file=sys.stderr)

@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.db import connect, transaction, utc_now
+from catalog.db import as_disk_full, connect, transaction, utc_now
 from catalog.events import dataset_labels
 from catalog.labels import LabelError, LabelSet
 from catalog.schema import migrate
@@ -88,12 +88,15 @@ class Catalog:
         try:
             conn = connect(paths.catalog)
         except (OSError, sqlite3.Error) as e:
-            raise DatasetError(f"cannot open {paths.catalog}: {e}") from None
+            full = as_disk_full(e, paths.dir)  # WAL's files cannot be made on a full disk
+            raise full or DatasetError(f"cannot open {paths.catalog}: {e}") from None
         try:
             migrate(conn)
             stored = _ensure_labels(conn, labels)
         except BaseException as e:
             conn.close()
+            if full := as_disk_full(e, paths.dir):
+                raise full from None
             if isinstance(e, sqlite3.DatabaseError):  # another program's database, say
                 raise DatasetError(f"cannot use {paths.catalog}: {e}") from None
             raise

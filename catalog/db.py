@@ -9,12 +9,20 @@ half-way when a second process writes at the same time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.errors import FacesiftError, one_line
+from core.space import DiskFull, disk_full, is_no_space
+
 BUSY_TIMEOUT_MS = 60_000
+SQLITE_FULL = 13  # "database or disk is full" (the primary result code)
+# What a write to the catalog needs at least: the write-ahead log grows by up to
+# wal_autocheckpoint pages (1,000 by default) between checkpoints.
+WAL_PAGES = 1000
+PAGE_SIZE = 4096  # SQLite's default, for when the connection cannot be asked
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -56,11 +64,74 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
         conn.execute("COMMIT")
+    except BaseException as e:
+        _rollback(conn)
+        if is_full(e):
+            raise catalog_full(conn) from e
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # SQLite may have rolled back already (SQLITE_FULL does): a second ROLLBACK would
+    # raise and hide the error that matters.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def is_full(e: BaseException) -> bool:
+    """Whether an exception is SQLite's "database or disk is full"."""
+    if not isinstance(e, sqlite3.Error):
+        return False
+    code = getattr(e, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == SQLITE_FULL) or "disk is full" in str(e)
+
+
+def catalog_file(conn: sqlite3.Connection) -> Path | None:
+    """The file of the connection's main database (None in memory)."""
+    for row in conn.execute("PRAGMA database_list"):
+        if row[1] == "main" and row[2]:
+            return Path(row[2])
+    return None
+
+
+def catalog_full(conn: sqlite3.Connection) -> DiskFull:
+    """The one-line error for a catalog write that found its disk full (an estimate of the
+    room needed: one write-ahead log between checkpoints)."""
+    try:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        path = catalog_file(conn)
+    except sqlite3.Error:
+        page, path = PAGE_SIZE, None
+    where = path.parent if path else Path.cwd()
+    return disk_full(where, page * WAL_PAGES, "writing the catalog", about=True)
+
+
+# What a page of the app shows as one line and survives: bad input, a file it could
+# not read or write, a catalog that refused a change. Anything else is a bug.
+SHOWN_ERRORS = (FacesiftError, OSError, sqlite3.Error)
+
+
+def error_line(e: BaseException, where: Path | str) -> str:
+    """The one line a page shows for an error: a full disk's, a FacesiftError's own, or
+    the catalog's (the page stays usable; nothing was half-written)."""
+    full = as_disk_full(e, where)
+    if full is not None:
+        return str(full)
+    if isinstance(e, sqlite3.Error):
+        return one_line(f"the catalog refused the change ({type(e).__name__}: {e}); try again")
+    return one_line(str(e))
+
+
+def as_disk_full(e: BaseException, where: Path | str) -> DiskFull | None:
+    """A full disk that reached a boundary (the command line, an app page) raw, as the
+    one-line error (the room needed unknown); None for any other exception."""
+    if is_full(e):
+        return disk_full(where, PAGE_SIZE * WAL_PAGES, "writing the catalog", about=True)
+    if is_no_space(e):
+        what = f"writing {Path(e.filename).name}" if getattr(e, "filename", None) else "a write"
+        return disk_full(where, None, what)
+    return None
 
 
 class WriteBatches:
@@ -69,13 +140,17 @@ class WriteBatches:
     Fewer fsyncs than a transaction per step, and the write lock is held one batch
     at a time. Call :meth:`begin` before a step's writes and :meth:`step_done`
     after them: a batch opens (``BEGIN IMMEDIATE``) at its first step and commits
-    at its ``size``-th. Leaving the ``with`` block commits the last batch; an
-    exception rolls back the batch that is open.
+    at its ``size``-th (then ``on_commit()`` runs). Leaving the ``with`` block
+    commits the last batch; an exception rolls back the batch that is open (a full
+    disk becomes :class:`~core.space.DiskFull`).
     """
 
-    def __init__(self, conn: sqlite3.Connection, size: int):
+    def __init__(
+        self, conn: sqlite3.Connection, size: int, on_commit: Callable[[], None] | None = None
+    ):
         self.conn = conn
         self.size = size
+        self.on_commit = on_commit or (lambda: None)  # e.g. NewFiles.committed
         self._steps = 0  # steps in the open batch
 
     def __enter__(self) -> WriteBatches:
@@ -92,20 +167,22 @@ class WriteBatches:
         if self._steps >= self.size:
             self.conn.execute("COMMIT")
             self._steps = 0
+            self.on_commit()
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None and self._steps:
                 self.conn.execute("COMMIT")
-        except BaseException:
-            self._rollback()
+                self.on_commit()
+        except BaseException as e:
+            _rollback(self.conn)
+            if is_full(e):
+                raise catalog_full(self.conn) from e
             raise
         if exc_type is not None:
-            self._rollback()
-
-    def _rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+            _rollback(self.conn)
+            if is_full(exc):
+                raise catalog_full(self.conn) from exc
 
 
 def utc_now() -> str:

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from catalog.db import transaction, utc_now
+from catalog.db import IN_CHUNK, transaction, utc_now
 from catalog.events import refresh_image_face_states
 
 SOURCE_KINDS = ("search", "import", "video_frame", "url_list")
@@ -184,3 +184,22 @@ def mark_face_crops(conn: sqlite3.Connection, image_ids: Iterable[int]) -> int:
                 (int(image_id),),
             ).rowcount
     return changed
+
+
+def named_store_paths(conn: sqlite3.Connection, relpaths: Iterable[str]) -> set[str]:
+    """The store paths (images' or chips') among ``relpaths`` that a committed row names."""
+    rels = list(relpaths)
+    named: set[str] = set()
+    step = IN_CHUNK // 2  # each path is bound twice
+    for k in range(0, len(rels), step):
+        chunk = rels[k : k + step]
+        marks = ",".join("?" * len(chunk))
+        named.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT path FROM images WHERE path IN ({marks}) "
+                f"UNION SELECT chip_path FROM faces WHERE chip_path IN ({marks})",
+                [*chunk, *chunk],
+            )
+        )
+    return named

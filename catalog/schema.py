@@ -399,6 +399,29 @@ CREATE INDEX login_attempts_name ON login_attempts(name, at);
 CREATE INDEX login_attempts_address ON login_attempts(address, at);
 """
 
+# Long jobs the app starts (a retrain, an import, an extract, an export) are rows, not
+# a process's memory: a second job of a kind while one runs is refused for everybody
+# (the partial unique index makes the check and the start one atomic step), and a job
+# whose process died (its pid gone on its host, or no heartbeat for a while) is marked
+# failed by the next look, so a crash does not lock the feature.
+_V_JOBS = """
+CREATE TABLE jobs (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (length(kind) > 0),
+    state        TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+    started_by   TEXT NOT NULL,
+    started_at   TEXT NOT NULL,
+    ended_at     TEXT,
+    pid          INTEGER NOT NULL,
+    host         TEXT NOT NULL,
+    heartbeat    REAL NOT NULL,
+    done         INTEGER,
+    total        INTEGER,
+    detail       TEXT NOT NULL DEFAULT ''
+CREATE UNIQUE INDEX jobs_one_running ON jobs(kind) WHERE state = 'running';
+CREATE INDEX jobs_kind ON jobs(kind, id);
+"""
+
 MIGRATIONS: list[str] = [
     _V1,
     _V2_REVIEW_INDEXES,
@@ -409,6 +432,7 @@ MIGRATIONS: list[str] = [
     _V_SUSPECTS_QUEUE,
     _V_CORPORA,
     _V_GATEWAY_LOGINS,
+    _V_JOBS,
 ]
 """Migration i (0-based) takes a database from user_version i to i + 1."""
 

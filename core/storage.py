@@ -16,6 +16,8 @@ import re
 import threading
 from pathlib import Path, PurePosixPath
 
+from core.space import disk_full, is_no_space
+
 TMP_SUFFIX = ".facesift-tmp"
 _EXT = re.compile(r"^[a-z0-9]{1,5}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -70,22 +72,66 @@ def write_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if is_no_space(e):  # one line that says how much was needed and how much is free
+            raise disk_full(folder, len(data), f"writing {os.path.basename(target)}") from e
         raise
 
 
-def store_content(dataset_dir: Path, kind: str, data: bytes, ext: str) -> tuple[str, str]:
+class NewFiles:
+    """The store files a catalog transaction wrote: removed again if it does not commit.
+
+    A file is stored before the row that names it; when the transaction then fails (a
+    full disk at its COMMIT), :meth:`discard` takes back the files it created, so the
+    store holds no file without a row. Files that were already there are left alone.
+    """
+
+    def __init__(self, dataset_dir: Path):
+        self.dataset_dir = dataset_dir
+        self.created: list[str] = []
+
+    def note(self, rel: str) -> None:
+        """Record a relative path this transaction created."""
+        self.created.append(rel)
+
+    def committed(self) -> None:
+        """The transaction committed: its files are named by rows now."""
+        self.created.clear()
+
+    def discard(self, keep=lambda rels: set()) -> int:
+        """Remove the files created since the last commit (except those ``keep(rels)``
+        returns: named by a row another process committed meanwhile); return how many."""
+        rels, self.created = self.created, []
+        try:
+            kept = keep(rels) if rels else set()
+        except Exception:  # cannot tell which are named: keep them all (a rerun adopts them)
+            return 0
+        n = 0
+        for rel in rels:
+            if rel not in kept:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.dataset_dir / rel)
+                    n += 1
+        return n
+
+
+def store_content(
+    dataset_dir: Path, kind: str, data: bytes, ext: str, new_files: NewFiles | None = None
+) -> tuple[str, str]:
     """Store bytes by content under the dataset folder; return (sha256, relative path).
 
-    Storing the same bytes twice writes them once.
+    Storing the same bytes twice writes them once. ``new_files`` records the path when
+    this call created the file.
     """
     sha = sha256_hex(data)
     rel = content_relpath(kind, sha, ext)
     target = dataset_dir / rel
     if not (target.is_file() and target.stat().st_size == len(data)):
         write_atomic(target, data)
+        if new_files is not None:
+            new_files.note(rel)
     return sha, rel
 
 

@@ -45,6 +45,11 @@ class ReviewOptions:
         "(default: uploads only)",
         metavar="DIR",
     )
+    export_root: Path | None = option(
+        None,
+        help="keep the app's exports below DIR (symlinks and '..' resolved; default: any folder)",
+        metavar="DIR",
+    )
     labels_per_face: int | None = option(
         None,
         help="independent decisions each face needs, stored as the dataset's setting "
@@ -80,6 +85,7 @@ class ReviewOptions:
 
 ENV_AUTH = "FACESIFT_AUTH"  # the accounts file (review --auth), resolved
 ENV_IMPORT_ROOT = "FACESIFT_IMPORT_ROOT"  # review --import-root: server paths allowed below it
+ENV_EXPORT_ROOT = "FACESIFT_EXPORT_ROOT"  # review --export-root: exports stay below it
 ENV_REQUIRE_LOGIN = "FACESIFT_REQUIRE_LOGIN"  # "1" when served beyond loopback
 # The secret the login gateway sends with the user's name (curation_ui/gateway.py):
 # set, the app takes its user from the gateway's headers and from nowhere else.
@@ -122,6 +128,7 @@ def streamlit_command(
     host: str = ReviewOptions.host,
     auth: Path | None = None,
     import_root: Path | None = None,
+    export_root: Path | None = None,
     max_upload_mb: int = ReviewOptions.max_upload_mb,
     max_photo_mb: int = ReviewOptions.max_photo_mb,
     gate_secret: str | None = None,
@@ -169,9 +176,10 @@ def streamlit_command(
         env[ENV_REQUIRE_LOGIN] = "1"
     else:
         env.pop(ENV_GATE, None)
-    # The app must use the same accounts and import root as the command, whatever
-    # the environment it inherited says.
-    for key, value in ((ENV_AUTH, auth), (ENV_IMPORT_ROOT, import_root)):
+    # The app must use the same accounts, import and export roots as the command,
+    # whatever the environment it inherited says.
+    roots = ((ENV_AUTH, auth), (ENV_IMPORT_ROOT, import_root), (ENV_EXPORT_ROOT, export_root))
+    for key, value in roots:
         if value is not None:
             env[key] = str(Path(value).expanduser().resolve())
         else:

@@ -68,9 +68,25 @@ def import_path_inside(path: str | Path, root: str | Path | None) -> Path:
             "importing a folder on the server needs `facesift review --import-root DIR`; "
             "upload the files instead"
         )
+    return _inside(path, root, "import root")
+
+
+def export_path_inside(path: str | Path, root: str | Path | None) -> Path:
+    """The resolved export destination, refused unless it lies inside ``root``.
+
+    ``root`` is ``facesift review --export-root``; without it any folder the app's
+    user may write is allowed (the app on one's own machine). As for imports, symlinks
+    and ``..`` are resolved first and a relative path is taken under the root.
+    """
+    if root is None:
+        return Path(path).expanduser()
+    return _inside(path, root, "export root")
+
+
+def _inside(path: str | Path, root: str | Path, name: str) -> Path:
     base = Path(root).expanduser().resolve()
     p = Path(path).expanduser()
     p = (p if p.is_absolute() else base / p).resolve()
     if not p.is_relative_to(base):
-        raise PermissionRefused(f"{str(path)!r} is outside the import root {base}")
+        raise PermissionRefused(f"{str(path)!r} is outside the {name} {base}")
     return p

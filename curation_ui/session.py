@@ -17,7 +17,7 @@ import streamlit as st
 
 from catalog import Catalog
 from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
-from core.errors import FacesiftError, one_line
+from catalog.db import SHOWN_ERRORS, error_line
 from curation_ui.gate_page import LOGOUT_PATH
 from curation_ui.launch import ENV_DATASET, ENV_ROOT
 from curation_ui.login import current_user, gated, has_login, log_out
@@ -84,7 +84,8 @@ def say(key: str, body: str, kind: str = "ok") -> None:
 
 
 def shows_errors(action: Callable[P, T]) -> Callable[P, T | None]:
-    """``action`` as a page runs it: a FacesiftError (or OSError) is one ``st.error`` line.
+    """``action`` as a page runs it: a FacesiftError, OSError or catalog error is one
+    ``st.error`` line (a full disk's says how much room was needed and is free).
 
     Every page action (a button's callback, a form's submit, a whole page) goes
     through this, so bad input or a full disk never shows a traceback. The
@@ -95,8 +96,8 @@ def shows_errors(action: Callable[P, T]) -> Callable[P, T | None]:
     def run(*args: P.args, **kwargs: P.kwargs) -> T | None:
         try:
             return action(*args, **kwargs)
-        except (FacesiftError, OSError) as e:
-            st.error(one_line(str(e)))
+        except SHOWN_ERRORS as e:
+            st.error(error_line(e, os.environ.get(ENV_ROOT, str(DEFAULT_ROOT))))
             return None
 
     return run

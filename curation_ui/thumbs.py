@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from PIL import Image, ImageDraw
 
 from catalog.dataset import Catalog
+from core.space import DiskFull
 from core.storage import write_atomic
 
 THUMB_SIZE = 112
@@ -43,7 +44,10 @@ def thumbnail(cat: Catalog, chip_path: str | None, size: int = THUMB_SIZE) -> Pa
             im.save(buf, "JPEG", quality=85)
     except (OSError, ValueError):
         return None
-    write_atomic(target, buf.getvalue())
+    try:
+        write_atomic(target, buf.getvalue())
+    except DiskFull:  # a cache: on a full disk the page shows the chip itself instead
+        return cat.paths.resolve(chip_path)
     return target
 
 

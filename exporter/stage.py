@@ -26,6 +26,7 @@ from catalog.dataset import Catalog
 from catalog.exports import record_export
 from core.contract import Progress, ProgressFn, StageSummary, report
 from core.executor import Executor, Job, default_workers, map_in_order, open_executor
+from core.space import DiskFull, disk_full, is_no_space, tree_size
 from exporter import baseline, card, groups, leakage, render
 from exporter.options import (
     IDENTITY_DISTANCE,
@@ -244,6 +245,8 @@ def export(
         _write_text(tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         _move_into_place(tmp, out)
     except OSError as e:
+        if is_no_space(e):
+            raise _disk_full(tmp, out, len(faces)) from e
         shutil.rmtree(tmp, ignore_errors=True)
         raise ExportError(f"export to {out} failed, nothing was written: {e}") from e
     except BaseException:
@@ -263,8 +266,22 @@ def export(
         files=[*(m["path"] for m in manifest["files"]), MANIFEST],
         baseline=None if base is None else base.record,
     )
-    result.export_id = _record(cat, opts, out, result)
+    try:
+        result.export_id = _record(cat, opts, out, result)
+    except DiskFull:
+        # Not recorded, so not kept: a rerun with room writes it again (no --overwrite).
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     return result
+
+
+def _disk_full(tmp: Path, out: Path, faces: int) -> DiskFull:
+    """The full disk's one line, with an estimate of the whole export's size (what was
+    written per file so far, for every face), once the half-written folder is removed."""
+    used, files = tree_size(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+    needed = max(used, used * faces // files) if files else None
+    return disk_full(out.parent, needed, f"the export to {out}", about=True)
 
 
 def _check_target(out: Path, overwrite: bool, dataset_dir: Path) -> None:

@@ -8,23 +8,26 @@ from pathlib import Path
 
 import numpy as np
 
-from core.storage import content_relpath, sha256_hex, write_atomic
+from core.storage import NewFiles, content_relpath, sha256_hex, write_atomic
 
 
-def store_chip(dataset_dir: Path, png: bytes) -> str:
+def store_chip(dataset_dir: Path, png: bytes, new_files: NewFiles | None = None) -> str:
     """Write a chip's PNG at ``chips/ab/<sha256>.png`` (once); return that relative path.
 
     Like core.storage.store_content (temporary file, then rename: a killed
     process leaves the whole file or none), but without an fsync per file: that
     fsync cost more than the rest of a face's processing. As with the catalog's
     ``synchronous = NORMAL``, only a power loss can then drop the newest chips;
-    their rows would point at missing or empty files.
+    their rows would point at missing or empty files. ``new_files`` records the path
+    when this call created the file.
     """
     rel = content_relpath("chips", sha256_hex(png), "png")
     target = dataset_dir / rel
     if target.is_file() and target.stat().st_size == len(png):
         return rel
     write_atomic(target, png, fsync=False)
+    if new_files is not None:
+        new_files.note(rel)
     return rel
 
 

@@ -30,9 +30,11 @@ from catalog.extraction import (
     set_extract_status,
 )
 from catalog.faces import DETECTOR_STEPS, insert_faces
+from catalog.images import named_store_paths
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.errors import FacesiftError
 from core.executor import Job, default_workers, map_in_order, open_executor
+from core.storage import NewFiles
 from faces.chips import store_chip
 from faces.detect import DetectParams
 from faces.dupgroups import update_dup_groups
@@ -216,26 +218,32 @@ def write_results(conn: sqlite3.Connection, batch: list[ImageResult], dataset_di
 
     An image that another run has processed meanwhile is left as it is. Chips are
     written before the rows that name them, in the same transaction: a row never names
-    a missing chip, and a run killed in between leaves chips that the rerun of the same
+    a missing chip. When the transaction fails (a full disk), the chips it created are
+    removed again; a run killed in between leaves chips that the rerun of the same
     image writes again (content-addressed).
     """
     added = 0
     now = utc_now()
-    with transaction(conn):
-        for r in batch:
-            pending, has_faces = awaits_faces(conn, r.image_id)
-            if not pending:
-                continue
-            if r.status == "done" and not has_faces:
-                for png in r.chips:
-                    _store_chip(dataset_dir, png)
-                added += len(insert_faces(conn, r.image_id, r.faces))
-            set_extract_status(conn, r.image_id, r.status, r.reason, now)
+    new_files = NewFiles(dataset_dir)
+    try:
+        with transaction(conn):
+            for r in batch:
+                pending, has_faces = awaits_faces(conn, r.image_id)
+                if not pending:
+                    continue
+                if r.status == "done" and not has_faces:
+                    for png in r.chips:
+                        _store_chip(dataset_dir, png, new_files)
+                    added += len(insert_faces(conn, r.image_id, r.faces))
+                set_extract_status(conn, r.image_id, r.status, r.reason, now)
+    except BaseException:
+        new_files.discard(keep=lambda rels: named_store_paths(conn, rels))
+        raise
     return added
 
 
-def _store_chip(dataset_dir: Path, png: bytes) -> None:
+def _store_chip(dataset_dir: Path, png: bytes, new_files: NewFiles) -> None:
     try:
-        store_chip(dataset_dir, png)
+        store_chip(dataset_dir, png, new_files)
     except OSError as e:  # the transaction rolls back: no row names a missing chip
         raise ChipStoreError(f"cannot write chips under {dataset_dir}: {e.strerror or e}") from None

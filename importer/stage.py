@@ -30,6 +30,7 @@ from catalog.images import (
     add_image,
     add_source,
     mark_face_crops,
+    named_store_paths,
     source_image_ids,
 )
 from catalog.labels import LabelError, LabelSet
@@ -38,7 +39,7 @@ from catalog.votes import ImageVote, add_image_votes
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.decode import ImageRejected, decode_image
 from core.report import counts_text
-from core.storage import sha256_hex, store_content
+from core.storage import NewFiles, sha256_hex, store_content
 from importer.corpora import CorpusFormat, CorpusOptions
 from importer.corpora.registry import corpus_format, detect_corpus
 from importer.defaults import CORPORA
@@ -257,12 +258,18 @@ def import_path(
         total = summary.items if final else None
         report(on_progress, Progress("import", summary.items, total, "item", detail))
 
-    with WriteBatches(cat.conn, BATCH) as batches:
-        for item in items:
-            batches.begin()
-            _ingest(cat, item, source_name, fixed, summary)
-            batches.step_done()
-            tick()
+    # Files stored for a batch that never commits (a full disk) are taken back.
+    new_files = NewFiles(cat.paths.dir)
+    try:
+        with WriteBatches(cat.conn, BATCH, on_commit=new_files.committed) as batches:
+            for item in items:
+                batches.begin()
+                _ingest(cat, item, source_name, fixed, summary, new_files)
+                batches.step_done()
+                tick()
+    except BaseException:
+        new_files.discard(keep=lambda rels: named_store_paths(cat.conn, rels))
+        raise
     summary.votes = apply_extras(cat, path, kind, source_name, opts.labels_csv, opts.ferplus)
     if opts.whole_image or kind == "csv":  # FER2013 rows are registered face crops
         summary.face_crops = _mark_face_crops(cat, "import", source_name)
@@ -306,7 +313,12 @@ def _import_url_list(
 
 
 def _ingest(
-    cat: Catalog, item: Item, source_name: str, fixed: str | None, summary: ImportSummary
+    cat: Catalog,
+    item: Item,
+    source_name: str,
+    fixed: str | None,
+    summary: ImportSummary,
+    new_files: NewFiles | None = None,
 ) -> None:
     summary.items += 1
     if isinstance(item, Refusal):
@@ -335,6 +347,7 @@ def _ingest(
         source_name,
         label,
         summary,
+        new_files,
     )
 
 
@@ -348,8 +361,9 @@ def _keep(
     source_name: str,
     label: str | None,
     summary: ImportSummary,
+    new_files: NewFiles | None = None,
 ) -> None:
-    sha, rel = store_content(cat.paths.dir, "images", item.data, ext)
+    sha, rel = store_content(cat.paths.dir, "images", item.data, ext, new_files)
     image_id, new = add_image(cat.conn, StoredImage(sha, rel, width, height, fmt, len(item.data)))
     is_frame = item.frame_index is not None
     src = ImageSource(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ import joblib
 from catalog.dataset import Catalog
 from catalog.predictions import ModelRow, events_since, latest_model_row, model_row
 from core.errors import FacesiftError
+from core.space import disk_full, is_no_space
 from model.features import feature_count
 
 MODELS_DIR = "models"
@@ -70,6 +73,10 @@ def write_model_files(cat: Catalog, model_id: str, estimator: object, meta: dict
         (tmp / MODEL_JSON).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
         os.replace(tmp, final)
     except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)  # no half model left behind
+        if is_no_space(e):
+            needed = len(pickle.dumps(estimator)) + len(json.dumps(meta, indent=1))
+            raise disk_full(final.parent, needed, f"writing model {model_id}", about=True) from e
         raise ModelError(f"cannot write the model under {final}: {e.strerror or e}") from None
     return rel
 

@@ -8,6 +8,7 @@ fitted on all labelled faces is stored and predicts the unlabelled faces.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -222,7 +223,12 @@ def train(
     row = ModelRow(
         model_id, rel, opts.kind, tuple(classes), options, figures, events_seen, trained_at
     )
-    record_model(cat.conn, row, predictions)
+    try:
+        record_model(cat.conn, row, predictions)
+    except BaseException:
+        # A model the catalog does not know (a full disk at its rows) is not kept.
+        shutil.rmtree(cat.paths.dir / rel, ignore_errors=True)
+        raise
     return TrainSummary(
         model_id=model_id,
         path=rel,

@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 
 from catalog.images import StoredImage
 from core.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
+from core.space import DiskFull
 from core.storage import store_content
 from scraper.config import USER_AGENT_TOKEN, DownloadOptions
 from scraper.netguard import Refused, check_url, is_public_address
@@ -281,7 +282,13 @@ class DownloadPool:
     def _run(self, url: str) -> None:
         try:
             outcome = self.fetcher.fetch(url)
-        except Exception as e:  # a bug or a full disk must cost one image, not the run
+        except DiskFull:
+            # Every other download would fail the same way: stop them, and let wait()
+            # raise this one line (the URLs not recorded are fetched by the rerun, whose
+            # stored files, content-addressed, are adopted as they are).
+            self.fetcher.stop.set()
+            raise
+        except Exception as e:  # a bug must cost one image, not the run
             log.exception("downloading %s", url)
             outcome = Outcome(url, "failed", f"error: {type(e).__name__}: {e}"[:200])
         if outcome.reason == "interrupted":

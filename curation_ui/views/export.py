@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from catalog.dataset import DatasetPaths
 from core.contract import Progress
-from curation_ui import actions, forms, session
+from curation_ui import actions, forms, roles, session
+from curation_ui.jobs import run_as_job
+from curation_ui.launch import ENV_EXPORT_ROOT
 from exporter.options import ExportOptions
 from exporter.stage import ExportResult
 
@@ -53,12 +57,15 @@ TOGGLES = ("color", "include_pending", "identity_disjoint", "overwrite", "no_bas
 
 
 def render() -> None:
-    """The Export page."""
+    """The Export page (destinations below ``facesift review --export-root``, when given)."""
     cat = session.catalog()
+    root = os.environ.get(ENV_EXPORT_ROOT) or None
     st.header("Export")
+    if root:
+        st.caption(f"Exports go below {root}.")
     with st.form("export"):
         form = forms.OptionsForm(
-            ExportOptions, "ex", labels=LABELS, initial={"out": str(default_out(cat.paths))}
+            ExportOptions, "ex", labels=LABELS, initial={"out": str(default_out(cat.paths, root))}
         )
         form.draw(GRID, columns=3)
         form.draw(TOGGLES)
@@ -74,13 +81,27 @@ def render() -> None:
 
     @session.shows_errors
     def run():
+        # Refused in one line when it leaves the export root (symlinks and '..' resolved).
+        out = roles.export_path_inside(opts.out, root)
         bar = st.progress(0.0, text="Exporting…")
 
         def report(p: Progress) -> None:
             bar.progress(p.fraction or 0.0, text=f"Exporting: {p.done} of {p.total}")
 
-        # The role is checked again here, whatever the page showed.
-        result = actions.export_as(session.user(), cat, opts, on_progress=report)
+        # The role is checked again here, whatever the page showed; one export at a time.
+        who = session.user()
+        export = actions.export_as
+        result = run_as_job(
+            cat,
+            "export",
+            who.name,
+            "Exporting",
+            export,
+            who,
+            cat,
+            replace(opts, out=out),
+            on_progress=report,
+        )
         bar.empty()
         return result
 
@@ -89,12 +110,15 @@ def render() -> None:
         _show_result(result)
 
 
-def default_out(paths: DatasetPaths) -> Path:
-    """``exports/<dataset>`` beside the data root (``./exports/default`` for ``./datasets``).
+def default_out(paths: DatasetPaths, root: str | None = None) -> Path:
+    """``exports/<dataset>`` beside the data root (``./exports/default`` for ``./datasets``),
+    or ``<export root>/<dataset>`` with an export root.
 
     Never inside the data root, whose folders are datasets, and where the README's
     ``facesift export --out exports/...`` examples put exports.
     """
+    if root:
+        return Path(root) / paths.name
     return paths.root.parent / "exports" / paths.name
 
 

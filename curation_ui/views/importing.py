@@ -14,6 +14,7 @@ from catalog import Catalog
 from core.contract import Progress
 from core.storage import safe_name
 from curation_ui import actions, forms, roles, session
+from curation_ui.jobs import AppJob, run_as_job
 from curation_ui.launch import ENV_IMPORT_ROOT, ReviewOptions
 from curation_ui.queries import latest_import_errors
 from curation_ui.upload_widget import file_input
@@ -61,17 +62,25 @@ EXTRACT_LABELS = {
 
 
 def _extract_with_progress(cat: Catalog, opts: ExtractOptions) -> str:
-    """Run extraction in a worker thread on its own connection; show its progress here."""
+    """Run extraction in a worker thread on its own connection; show its progress here.
+
+    The extraction is a job of the catalog (kind ``extract``): refused, in one line,
+    while another session's runs.
+    """
     from faces.stage import extract
 
     latest: dict[str, object] = {}
+    job = AppJob.start(cat, "extract", session.user().name, "Extracting faces")
+
+    def progress(p: Progress) -> None:
+        latest["progress"] = p
+        job.progress(p)
 
     def work() -> None:
         try:
-            with Catalog.open(cat.paths.root, cat.paths.name, create=False) as own:
-                latest["summary"] = extract(
-                    own, opts, on_progress=lambda p: latest.update(progress=p)
-                )
+            with job, Catalog.open(cat.paths.root, cat.paths.name, create=False) as own:
+                latest["summary"] = summary = extract(own, opts, on_progress=progress)
+                job.outcome = summary.line()
         except Exception as e:  # raised again below, in the page's thread, never lost
             latest["error"] = e
 
@@ -99,9 +108,18 @@ def _run(cat: Catalog, target: Path, opts: ImportOptions, extract: ExtractOption
 
     @session.shows_errors
     def start():
-        # The role is checked again here, whatever the page showed.
-        return actions.import_as(
-            session.user(), cat, replace(opts, path=target), on_progress=report
+        # The role is checked again here, whatever the page showed; one import at a time.
+        who = session.user()
+        return run_as_job(
+            cat,
+            "import",
+            who.name,
+            "Importing",
+            actions.import_as,
+            who,
+            cat,
+            replace(opts, path=target),
+            on_progress=report,
         )
 
     summary = start()

@@ -12,21 +12,14 @@ import streamlit as st
 from catalog.dataset import Catalog
 from curation_ui import session
 from curation_ui.model_hints import model_age
-from curation_ui.retrain import RetrainJob, RetrainJobs
+from curation_ui.retrain import retrain_job, start_retrain
 from curation_ui.roles import PermissionRefused, allowed
 from model.train import TrainOptions
 
 MSG = "mb_msg"
-SEEN = "mb_seen"  # the ended job whose outcome this session has been shown
+SEEN = "mb_seen"  # the id of the ended job whose outcome this session has been shown
 
 
-@st.cache_resource
-def _jobs() -> RetrainJobs:
-    # One registry per app process: every session sees the same running job.
-    return RetrainJobs()
-
-
-@session.shows_errors
 @session.shows_errors
 def _on_retrain() -> None:
     cat = session.catalog()
@@ -40,17 +33,17 @@ def _on_retrain() -> None:
             seed=int(o.get("seed", opts.seed)),
         )
     try:
-        _jobs().start(session.user(), cat, opts)
+        start_retrain(session.user(), cat, opts)
     except PermissionRefused as e:
         session.say(MSG, str(e), "warn")
 
 
 @st.fragment(run_every=1.0)
-def _progress(job: RetrainJob) -> None:
-    status = job.status()
-    if status.running:
-        p = status.progress
-        st.progress((p.fraction if p else None) or 0.0, text=status.text)
+def _progress() -> None:
+    job = retrain_job(session.catalog())  # read again each second: the row is the truth
+    if job is not None and job.running:
+        fraction = job.done / job.total if job.done is not None and job.total else 0.0
+        st.progress(min(max(fraction, 0.0), 1.0), text=job.detail)
     else:
         st.rerun()  # the whole page: the new model's guesses, sorts and banner
 
@@ -58,15 +51,17 @@ def _progress(job: RetrainJob) -> None:
 def render(cat: Catalog) -> None:
     """The model's banner: retraining progress, its outcome once, or the stale warning."""
     session.message(MSG)
-    job = _jobs().get(cat)
+    job = retrain_job(cat)
     if job is not None:
-        status = job.status()
-        if status.running:
-            _progress(job)
+        if job.running:
+            _progress()
             return
-        if st.session_state.get(SEEN) is not job:
-            st.session_state[SEEN] = job
-            (st.error if status.error else st.success)(status.text)
+        if st.session_state.get(SEEN) != job.id:
+            st.session_state[SEEN] = job.id
+            if job.state == "failed":
+                st.error(f"Retraining failed: {job.detail}")
+            else:
+                st.success(job.detail)
     age = model_age(cat)
     if age is None or not age.stale:
         return

@@ -14,12 +14,12 @@ from dataclasses import replace
 import streamlit as st
 
 from catalog.corpus_votes import corpora_present, corpus_votes, display_name
+from catalog.db import SHOWN_ERRORS, error_line
 from catalog.images import provenance
 from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
 from catalog.preferences import SHOW_MODEL_TOP3, get_flag, set_flag
 from catalog.settings import labels_per_face
-from core.errors import FacesiftError, one_line
 from curation_ui import model_hints, session
 from curation_ui import queue as q
 from curation_ui.components import queue as component
@@ -104,9 +104,10 @@ def _apply_messages(cat, who: str) -> list[str]:
         state: q.QueueState = ss[STATE]
         try:
             out = q.apply(cat.conn, state, who, d, served)
-        except (FacesiftError, OSError) as e:
-            out = q.Outcome(state, f"Not recorded: {one_line(str(e))}")
-            failures.append(one_line(str(e)))
+        except SHOWN_ERRORS as e:
+            line = error_line(e, cat.paths.dir)
+            out = q.Outcome(state, f"Not recorded: {line}")
+            failures.append(line)
         ss[STATE] = out.state
         ss[ACKED] = d.seq
         if out.refused:

@@ -14,10 +14,10 @@ from dataclasses import replace
 
 import streamlit as st
 
+from catalog.db import SHOWN_ERRORS, error_line
 from catalog.events import LabelEvent, face_state
 from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
-from core.errors import FacesiftError, one_line
 from curation_ui import actions, session
 from curation_ui.components import grid as component
 from curation_ui.queries import (
@@ -232,9 +232,10 @@ def _apply_messages(cat, who: str) -> list[str]:
         layout = ss.get(LAYOUT) or {"token": None, "cards": []}
         try:
             text, kind = _apply(cat, who, layout, d)
-        except (FacesiftError, OSError) as e:
-            failures.append(one_line(str(e)))
-            text, kind = f"Not applied: {one_line(str(e))}", "warn"
+        except SHOWN_ERRORS as e:
+            line = error_line(e, cat.paths.dir)
+            failures.append(line)
+            text, kind = f"Not applied: {line}", "warn"
         ss[ACKED] = d["seq"]
         ss[SAID] = {"seq": d["seq"], "text": text, "kind": kind}
     return failures

@@ -101,7 +101,12 @@ def app_env(seeded, monkeypatch):
     """The seeded catalog as the app's dataset, without accounts or an import root."""
     monkeypatch.setenv("FACESIFT_ROOT", str(seeded.cat.paths.root))
     monkeypatch.setenv("FACESIFT_DATASET", seeded.cat.paths.name)
-    for name in ("FACESIFT_AUTH", "FACESIFT_REQUIRE_LOGIN", "FACESIFT_IMPORT_ROOT"):
+    for name in (
+        "FACESIFT_AUTH",
+        "FACESIFT_REQUIRE_LOGIN",
+        "FACESIFT_IMPORT_ROOT",
+        "FACESIFT_EXPORT_ROOT",
+    ):
         monkeypatch.delenv(name, raising=False)
     return seeded
 

@@ -13,6 +13,7 @@ from curation_ui.components.grid import testing as grid
 from curation_ui.components.queue.testing import press, view
 from tests.conftest import REPO
 from tests.curation_ui.conftest import open_page
+from tests.diskfull import catalog_fills, store_fills_after
 from tests.importer.conftest import png_bytes
 
 APP = REPO / "curation_ui" / "app.py"
@@ -362,3 +363,44 @@ def test_import_page_face_crops_toggle_reaches_the_options(app_env, monkeypatch)
     at.toggle(key="im_whole_image").set_value(True)
     at.button(key="im_go").click().run()
     assert not at.exception and [o.whole_image for o in seen] == [False, True]
+
+
+def test_reject_marked_on_a_full_disk_is_one_line_and_the_page_stays_usable(app_env, monkeypatch):
+    cat, ids = app_env.cat, app_env.ids
+    # The page's own catalog connection finds the disk full when it records the events.
+    full = catalog_fills(monkeypatch, r"INSERT INTO label_events")
+    at = open_page("review")
+    at.selectbox(key="rv_label").select("sad").run()
+    grid.act(at, "reject", [ids["sad_2"]], reason="drawing")
+    assert not at.exception
+    assert [f.failed for f in full] == [1]
+    [error] = [e.value for e in at.error]
+    assert error.startswith("disk full: writing the catalog needs about 4.1 MB, and ")
+    assert "\n" not in error and " is free on the filesystem of " in error
+    assert events(cat) == [] and face_state(cat.conn, ids["sad_2"]).status == "pending"
+    assert cat.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # Room again: the same page, the same click, recorded.
+    full[0].room_again()
+    grid.act(at, "reject", [ids["sad_2"]], reason="drawing")
+    assert not at.exception and not at.error
+    assert events(cat) == [(ids["sad_2"], "ann", "reject", None, "drawing")]
+
+
+def test_any_other_catalog_error_is_one_line_too(app_env, monkeypatch):
+    catalog_fills(monkeypatch, r"INSERT INTO label_events", message="database is locked")
+    at = open_page("review")
+    at.selectbox(key="rv_label").select("sad").run()
+    grid.act(at, "reject", [app_env.ids["sad_1"]], reason="drawing")
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "the catalog refused the change (OperationalError: database is locked); try again"
+    ]
+
+
+def test_on_a_full_disk_the_review_grid_shows_the_chips_uncached(app_env, monkeypatch):
+    store_fills_after(monkeypatch, 0)  # no thumbnail can be cached
+    at = open_page("review")
+    assert not at.exception and not at.error
+    faces = grid.faces(at)
+    assert faces and all(f["src"].startswith("data:image/png;base64,") for f in faces)
+    assert not [p for p in (app_env.cat.paths.dir / "thumbs").rglob("*") if p.is_file()]

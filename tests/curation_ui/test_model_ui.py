@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+import streamlit as st
 
 from catalog.db import utc_now
 from catalog.events import face_state, record
+from catalog.jobs import JobRunning
 from catalog.predictions import (
     ModelRow,
     Prediction,
@@ -15,11 +20,16 @@ from catalog.predictions import (
     suspects,
 )
 from catalog.preferences import SHOW_MODEL_TOP3, get_flag
+from core.contract import Progress
+from core.errors import FacesiftError
 from curation_ui import actions
 from curation_ui.components.grid import testing as grid
 from curation_ui.components.queue.testing import press, view
 from curation_ui.queries import SORTS
+from curation_ui.retrain import retrain_job, start_retrain
+from curation_ui.roles import PermissionRefused, User
 from model.store import STALE_AFTER
+from model.train import TrainOptions
 from tests.curation_ui.conftest import open_page
 
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "rejected")
@@ -221,6 +231,12 @@ def test_suspects_mode_walks_the_suspects_in_order(with_model):
     assert at.session_state["q_state"].current is not None
 
 
+def make_stale(env) -> None:
+    """More than STALE_AFTER label events since the planted model was trained."""
+    for i in range(STALE_AFTER + 1):
+        record(env.cat.conn, env.ids["none_1"], "ann", "label", label=("happy", "sad")[i % 2])
+
+
 def test_stale_banner_and_retrain_in_the_background(with_model):
     env, model, _ = with_model
     cat, ids = env.cat, env.ids
@@ -245,15 +261,80 @@ def test_stale_banner_and_retrain_in_the_background(with_model):
         and new.last_event_id == cat.conn.execute("SELECT MAX(id) FROM label_events").fetchone()[0]
     )
     assert not any("older than the labels" in w.value for w in at.warning)
+    job = retrain_job(cat)
+    assert (job.state, job.started_by, job.detail) == ("done", "ann", at.success[0].value)
+
+
+@pytest.fixture
+def held_training(monkeypatch):
+    """Training that reports one step, then waits for ``release`` (set at the end)."""
+    release = threading.Event()
+
+    class Trained:
+        def line(self) -> str:
+            return "model held: trained"
+
+    def train(cat, opts, on_progress=None):
+        on_progress(Progress("train", 1, 4, "fold", "fold 1 of 4"))
+        assert release.wait(60)
+        return Trained()
+
+    monkeypatch.setattr("curation_ui.retrain.train", train)
+    yield release
+    release.set()
+
+
+def wait_for_end(cat, seconds: float = 30.0):
+    deadline = time.monotonic() + seconds
+    while (job := retrain_job(cat)).running:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return job
+
+
+def test_clearing_the_app_cache_does_not_allow_a_second_retrain(with_model, held_training):
+    env = with_model[0]
+    make_stale(env)
+    at = open_page("review")
+    at.button(key="mb_retrain").click().run()
+    assert not at.exception and retrain_job(env.cat).running
+    # What a client's `clear_cache` message does: the running retrain is still known.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    other = open_page("review", annotator="bo")
+    assert not [b for b in other.button if b.key == "mb_retrain"]  # its progress instead
+    assert any(p.value is not None for p in other.get("progress"))
+    with pytest.raises(
+        JobRunning, match=r"^retrain job \d+ is already running \(started by ann at "
+    ):
+        start_retrain(User("bo", "admin"), env.cat, TrainOptions())
+    held_training.set()
+    job = wait_for_end(env.cat)
+    assert (job.state, job.detail) == ("done", "model held: trained")
+    assert env.cat.conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 1
+
+
+def test_a_failed_retrain_is_shown_once_and_frees_the_button(with_model, monkeypatch):
+    env = with_model[0]
+    make_stale(env)
+
+    def train(cat, opts, on_progress=None):
+        raise FacesiftError("no labelled faces\nat all")
+
+    monkeypatch.setattr("curation_ui.retrain.train", train)
+    start_retrain(User("bo", "admin"), env.cat, TrainOptions())
+    job = wait_for_end(env.cat)
+    assert (job.state, job.detail) == ("failed", "no labelled faces\\nat all")
+    at = open_page("review")
+    assert [e.value for e in at.error] == ["Retraining failed: no labelled faces\\nat all"]
+    assert at.button(key="mb_retrain")  # a new one may start
+    assert not at.run().error  # shown once per session
 
 
 def test_retraining_is_refused_to_an_annotator(app_env):
-    from curation_ui.retrain import RetrainJobs
-    from curation_ui.roles import PermissionRefused, User
-    from model.train import TrainOptions
-
     with pytest.raises(PermissionRefused, match="may not model"):
-        RetrainJobs().start(User("ann", "annotator"), app_env.cat, TrainOptions())
+        start_retrain(User("ann", "annotator"), app_env.cat, TrainOptions())
+    assert retrain_job(app_env.cat) is None
 
 
 def test_try_it_with_a_model_shows_the_top_3_and_keeps_them_as_hints(app_env, group_photo):

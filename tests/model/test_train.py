@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
+import os
 import random
 import shutil
 
@@ -22,6 +24,7 @@ from model.store import MODEL_JSON, ModelError, is_stale, latest_model
 from model.suspects import SuspectsOptions, find_suspects
 from model.train import TrainOptions, train
 from tests.conftest import SHARED_FER
+from tests.diskfull import catalog_fills
 
 
 def test_train_stores_the_model_and_a_prediction_for_every_face(planted):
@@ -289,3 +292,31 @@ def test_prior_finds_planted_errors_on_real_fer2013_faces(tmp_path):
     assert len(rows) == 140 and len(flipped) == 14
     assert found[0.5] >= 7, found
     assert found[0.5] > found[0.0], found
+
+
+@pytest.mark.parametrize("where", ["files", "catalog"])
+def test_model_train_on_a_full_disk_is_one_line_and_keeps_no_model(
+    planted, capsys, monkeypatch, where
+):
+    p = planted(per_class=8)
+    argv = ["--root", str(p.cat.paths.root), "--dataset", p.cat.paths.name]
+    with monkeypatch.context() as m:
+        if where == "files":
+
+            def dump(obj, path):
+                open(path, "wb").close()
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+            m.setattr(store.joblib, "dump", dump)
+        else:
+            catalog_fills(m, r"INSERT INTO models")
+        status = pipeline.main([*argv, "model", "train", "--folds", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    what = "writing model " if where == "files" else "writing the catalog"
+    assert err[0].startswith(f"facesift: error: disk full: {what}") and " needs about " in err[0]
+    models = p.cat.paths.dir / store.MODELS_DIR
+    assert not models.exists() or not list(models.iterdir())  # no model without its row
+    assert latest_model(p.cat) is None
+    assert pipeline.main([*argv, "model", "train", "--folds", "2"]) == 0  # room again
+    assert latest_model(p.cat) is not None

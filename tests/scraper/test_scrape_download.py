@@ -188,3 +188,26 @@ def test_retry_after_is_honoured(catalog, fake_search):
     assert (rows[url]["status"], rows[url]["attempts"]) == ("ok", 2)
     (_, first), (_, second) = fake_search.fake.request_times
     assert second - first >= 1.0  # the server said Retry-After: 1
+
+
+def test_a_full_disk_stops_the_downloads_and_is_raised_once(tmp_path):
+    import threading
+    from types import SimpleNamespace
+
+    from core.space import DiskFull, disk_full
+
+    calls, done = [], []
+
+    def fetch(url):
+        calls.append(url)
+        raise disk_full(tmp_path, 1234, "writing x.jpg")
+
+    fetcher = SimpleNamespace(
+        opts=SimpleNamespace(concurrency=1), fetch=fetch, stop=threading.Event()
+    )
+    pool = DownloadPool(fetcher, done.append)
+    pool.submit([f"https://example.com/{i}.jpg" for i in range(3)])
+    with pytest.raises(DiskFull, match=r"^disk full: writing x\.jpg needs 1\.2 kB"):
+        pool.wait()
+    assert fetcher.stop.is_set() and not done  # nothing recorded as a per-image failure
+    pool.close()
