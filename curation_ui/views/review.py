@@ -44,6 +44,8 @@ LAYOUTS = "rv_layouts"  # numbers the layouts: an action names the one it was ta
 ACKED = "rv_acked"  # the last action (sequence number) applied
 SAID = "rv_said"  # the status line: the answer to the last action
 VERSION = "rv_version"  # numbers the data sent, so the browser ignores an older one
+SENT = "rv_sent"  # thumbnails sent to this session's browser, the latest used last
+SENT_KEPT = 400  # the browser keeps 600 (grid.js KEPT_IMAGES): what it was sent, it holds
 
 
 def first_to_review(cat) -> str | None:
@@ -217,18 +219,9 @@ def _apply_messages(cat, who: str) -> list[str]:
     The sequence number is stored as applied before anything is drawn, so a rerun
     that sees the same message again never applies an action twice.
     """
-    msg = component.message(st.session_state.get(COMPONENT))
-    if msg is None:
-        return []
     ss = st.session_state
-    raw = msg.get("outbox")
-    todo = [
-        d
-        for d in (raw if isinstance(raw, list) else [])
-        if isinstance(d, dict) and isinstance(d.get("seq"), int) and d["seq"] > ss.get(ACKED, 0)
-    ]
     failures: list[str] = []
-    for d in sorted(todo, key=lambda d: d["seq"]):
+    for d in component.unapplied(ss.get(COMPONENT), ss.get(ACKED, 0)):
         layout = ss.get(LAYOUT) or {"token": None, "cards": []}
         try:
             text, kind = _apply(cat, who, layout, d)
@@ -238,6 +231,24 @@ def _apply_messages(cat, who: str) -> list[str]:
         ss[ACKED] = d["seq"]
         ss[SAID] = {"seq": d["seq"], "text": text, "kind": kind}
     return failures
+
+
+@session.refused_when_logged_out
+def _refuse_queued() -> str | None:
+    """The session lost its login: the browser's actions not applied yet are refused (and
+    acknowledged, so that no later login applies them); the one line that says so."""
+    ss = st.session_state
+    todo = component.unapplied(ss.get(COMPONENT), ss.get(ACKED, 0))
+    if not todo:
+        return None
+    n = len(todo)
+    text = (
+        f"Not applied: your session ended before {'this action' if n == 1 else f'{n} actions'} "
+        "reached the server; log in again (nothing was changed)."
+    )
+    ss[ACKED] = todo[-1]["seq"]
+    ss[SAID] = {"seq": todo[-1]["seq"], "text": text, "kind": "warn"}
+    return text
 
 
 def _matches(flt: FaceFilter, card) -> bool:
@@ -262,6 +273,9 @@ def _layout(cat, flt: FaceFilter, per_page: int) -> dict:
         ss["rv_page"] = page.page
         ss[LAYOUTS] = ss.get(LAYOUTS, 0) + 1
         layout = {"view": (flt, page.page, per_page), "token": ss[LAYOUTS], "cards": page.cards}
+        # The next page's faces, whose thumbnails the browser loads before it is turned to.
+        after = page.page + 1 < page.pages
+        layout["next"] = face_page(cat.conn, flt, page.page + 1, per_page).cards if after else []
         ss[LAYOUT] = layout
     return layout
 
@@ -286,19 +300,39 @@ def _state_text(card) -> str:
     return f"{card.status}: {card.label or 'no label'}"
 
 
-def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
-    """What the grid component is given: the faces on the page and the action bar."""
-    ss = st.session_state
-    msg = component.message(ss.get(COMPONENT)) or {}
+def _held(msg: dict) -> set[int]:
+    """The thumbnails the browser holds: those sent to it (less the ones it asked for again,
+    having lost them) and those it said it holds."""
+    sent: dict[int, bool] = st.session_state.setdefault(SENT, {})
+    want = msg.get("want") if isinstance(msg.get("want"), list) else []
+    for fid in want:
+        sent.pop(fid, None)
     have = msg.get("have") if isinstance(msg.get("have"), list) else []
-    have = set(have)
+    return (set(sent) | set(have)) - set(want)
+
+
+def _thumb_src(cat, card, held: set[int]) -> str | None:
+    """The face's thumbnail as a ``data:`` URL, unless the browser holds it already."""
+    sent: dict[int, bool] = st.session_state[SENT]
+    sent[card.id] = sent.pop(card.id, True)  # the latest used last: forgotten last
+    if card.id in held:
+        return None
+    thumb = thumbnail(cat, card.chip_path)
+    held.add(card.id)
+    while len(sent) > SENT_KEPT:
+        del sent[next(iter(sent))]
+    return component.data_url(thumb) if thumb is not None else None
+
+
+def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
+    """What the grid component is given: the faces on the page (each thumbnail once per
+    session), the next page's thumbnails ahead of time, and the action bar."""
+    ss = st.session_state
+    held = _held(component.message(ss.get(COMPONENT)) or {})
     faces = []
     for card in layout["cards"]:
         card = _now(card)
-        src = None
-        if card.id not in have:
-            thumb = thumbnail(cat, card.chip_path)
-            src = component.data_url(thumb) if thumb is not None else None
+        src = _thumb_src(cat, card, held)
         is_open = _matches(flt, card)
         faces.append(
             {
@@ -314,6 +348,7 @@ def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
                 "state": "" if is_open else card.status,
             }
         )
+    ahead = [(c.id, _thumb_src(cat, c, held)) for c in layout.get("next", [])]
     ss[VERSION] = ss.get(VERSION, 0) + 1
     reasons = reject_reasons()
     return {
@@ -321,6 +356,7 @@ def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
         "layout": layout["token"],
         "acked": ss.get(ACKED, 0),
         "faces": faces,
+        "prefetch": [{"id": i, "src": src} for i, src in ahead if src],
         "columns": COLUMNS,
         "reasons": [[k, v] for k, v in reasons.items()],
         "reason": next(iter(reasons)),
