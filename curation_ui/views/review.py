@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from catalog.events import LabelEvent, face_state
+from catalog.events import FaceState, LabelEvent, face_states
 from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
 from core.errors import FacesiftError, one_line
@@ -280,9 +280,10 @@ def _layout(cat, flt: FaceFilter, per_page: int) -> dict:
     return layout
 
 
-def _now(card):
+def _now(card, now: FaceState | None):
     """The card with the face's state as stored now (a decision may have changed it)."""
-    now = face_state(session.catalog().conn, card.id)
+    if now is None:
+        return card
     return replace(
         card,
         status=now.status,
@@ -300,10 +301,9 @@ def _state_text(card) -> str:
     return f"{card.status}: {card.label or 'no label'}"
 
 
-def _held(msg: dict) -> set[int]:
+def _held(sent: dict[int, bool], msg: dict) -> set[int]:
     """The thumbnails the browser holds: those sent to it (less the ones it asked for again,
     having lost them) and those it said it holds."""
-    sent: dict[int, bool] = st.session_state.setdefault(SENT, {})
     want = msg.get("want") if isinstance(msg.get("want"), list) else []
     for fid in want:
         sent.pop(fid, None)
@@ -311,28 +311,33 @@ def _held(msg: dict) -> set[int]:
     return (set(sent) | set(have)) - set(want)
 
 
-def _thumb_src(cat, card, held: set[int]) -> str | None:
-    """The face's thumbnail as a ``data:`` URL, unless the browser holds it already."""
-    sent: dict[int, bool] = st.session_state[SENT]
-    sent[card.id] = sent.pop(card.id, True)  # the latest used last: forgotten last
+def _thumb_src(cat, card, held: set[int], sent: dict[int, bool], make: bool = True) -> str | None:
+    """The face's thumbnail as a ``data:`` URL, unless the browser holds it already (or,
+    unless ``make``, it is not on disk yet: it is not made here)."""
     if card.id in held:
+        sent[card.id] = sent.pop(card.id, True)  # the latest used last: forgotten last
         return None
-    thumb = thumbnail(cat, card.chip_path)
+    thumb = thumbnail(cat, card.chip_path, make=make)
+    if thumb is None:
+        return None
     held.add(card.id)
+    sent[card.id] = True
     while len(sent) > SENT_KEPT:
         del sent[next(iter(sent))]
-    return component.data_url(thumb) if thumb is not None else None
+    return component.data_url(thumb)
 
 
 def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
     """What the grid component is given: the faces on the page (each thumbnail once per
     session), the next page's thumbnails ahead of time, and the action bar."""
     ss = st.session_state
-    held = _held(component.message(ss.get(COMPONENT)) or {})
+    sent: dict[int, bool] = ss.setdefault(SENT, {})
+    held = _held(sent, component.message(ss.get(COMPONENT)) or {})
+    states = face_states(cat.conn, [c.id for c in layout["cards"]])
     faces = []
     for card in layout["cards"]:
-        card = _now(card)
-        src = _thumb_src(cat, card, held)
+        card = _now(card, states.get(card.id))
+        src = _thumb_src(cat, card, held, sent)
         is_open = _matches(flt, card)
         faces.append(
             {
@@ -348,7 +353,8 @@ def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
                 "state": "" if is_open else card.status,
             }
         )
-    ahead = [(c.id, _thumb_src(cat, c, held)) for c in layout.get("next", [])]
+    # The next page's thumbnails made before (made after this run's grid is drawn: below).
+    ahead = [(c.id, _thumb_src(cat, c, held, sent, make=False)) for c in layout.get("next", [])]
     ss[VERSION] = ss.get(VERSION, 0) + 1
     reasons = reject_reasons()
     return {
@@ -401,6 +407,8 @@ def grid(flt: FaceFilter, per_page: int) -> None:
     component.grid_component(view_data(cat, flt, layout), key=COMPONENT)
     for failure in failures:  # under the grid: nothing above it moves
         st.error(failure)
+    for card in layout.get("next", []):  # the grid is on its way: the next page's thumbnails
+        thumbnail(cat, card.chip_path)
 
 
 def _detail(card) -> str:
