@@ -315,6 +315,19 @@ def face_state(conn: sqlite3.Connection, face_id: int) -> FaceState:
     return FaceState(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
 
 
+def face_states(conn: sqlite3.Connection, face_ids: Sequence[int]) -> dict[int, FaceState]:
+    """The stored states of many faces (one query), by face id; unknown ids are left out."""
+    if not face_ids:
+        return {}
+    marks = ",".join("?" * len(face_ids))
+    rows = conn.execute(
+        "SELECT face_id, status, label, label_origin, reason, annotators, disputed, "
+        f"last_event_id FROM face_state WHERE face_id IN ({marks})",
+        list(face_ids),
+    )
+    return {r[0]: FaceState(r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows}
+
+
 def dataset_labels(conn: sqlite3.Connection) -> tuple[str, ...]:
     """The dataset's label names, in index order (empty before the set is stored)."""
     return tuple(r[0] for r in conn.execute("SELECT name FROM labels ORDER BY idx"))

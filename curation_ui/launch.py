@@ -157,6 +157,11 @@ def streamlit_command(
         "false",
         "--client.toolbarMode",
         "minimal",
+        # Streamlit collects all garbage after every run by default (gc.collect(2)): with
+        # this app's imports that holds the GIL for 50-700 ms, so the answer to a key or
+        # an action waits for it. Python's own generational collection still runs.
+        "--runner.postScriptGC",
+        "false",
     ]
     # `streamlit run` puts only the script's folder on sys.path; the app imports the
     # project's packages, so the repository root goes first.

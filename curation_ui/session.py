@@ -20,7 +20,7 @@ from catalog.dataset import DEFAULT_DATASET, DEFAULT_ROOT, DatasetError
 from catalog.db import SHOWN_ERRORS, error_line
 from curation_ui.gate_page import LOGOUT_PATH
 from curation_ui.launch import ENV_DATASET, ENV_ROOT
-from curation_ui.login import current_user, gated, has_login, log_out
+from curation_ui.login import current_user, gated, has_login, known_user, log_out
 from curation_ui.typed_name import forget_name
 
 P = ParamSpec("P")
@@ -44,9 +44,27 @@ def catalog() -> Catalog:
     return cat
 
 
+_REFUSALS: list[Callable[[], str | None]] = []
+
+
+def refused_when_logged_out(refuse: Callable[[], str | None]) -> Callable[[], str | None]:
+    """Register ``refuse`` (a decorator): when this session has lost its login (expired,
+    logged out, the account removed), it refuses what the browser had queued and not yet
+    had applied (it must not wait for the next login, maybe of someone else) and returns
+    the one line saying so, shown in red above the login form."""
+    _REFUSALS.append(refuse)
+    return refuse
+
+
 def user():
     """This session's user (name and role); asks for a login or a name and stops when unknown."""
-    return current_user(catalog())
+    cat = catalog()
+    if known_user(cat) is None:
+        for refuse in _REFUSALS:
+            line = refuse()
+            if line:
+                st.error(line)
+    return current_user(cat)
 
 
 def annotator() -> str:

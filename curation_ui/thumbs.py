@@ -29,13 +29,18 @@ def thumb_relpath(chip_path: str, size: int = THUMB_SIZE) -> str:
     return f"thumbs/{int(size)}/{key[:2]}/{key}.jpg"
 
 
-def thumbnail(cat: Catalog, chip_path: str | None, size: int = THUMB_SIZE) -> Path | None:
-    """The cached thumbnail of a chip, made on first use; None without a readable chip."""
+def thumbnail(
+    cat: Catalog, chip_path: str | None, size: int = THUMB_SIZE, *, make: bool = True
+) -> Path | None:
+    """The cached thumbnail of a chip, made on first use (unless not ``make``: then None
+    until it is made); None without a readable chip."""
     if not chip_path:
         return None
     target = cat.paths.dir / thumb_relpath(chip_path, size)
     if target.is_file():
         return target
+    if not make:
+        return None
     try:
         with Image.open(cat.paths.resolve(chip_path)) as im:
             im = im.convert("RGB")

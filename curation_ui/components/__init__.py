@@ -49,6 +49,22 @@ def message(raw: object) -> dict | None:
     return msg if isinstance(msg, dict) else None
 
 
+def unapplied(raw: object, acked: int) -> list[dict]:
+    """The entries of a component's outbox (in its state ``raw``) with a sequence number
+    above ``acked`` (not applied yet), in order."""
+    msg = message(raw) or {}
+    box = msg.get("outbox")
+    todo = [
+        d
+        for d in (box if isinstance(box, list) else [])
+        if isinstance(d, dict)
+        and isinstance(d.get("seq"), int)
+        and not isinstance(d.get("seq"), bool)
+        and d["seq"] > acked
+    ]
+    return sorted(todo, key=lambda d: d["seq"])
+
+
 def data_url(path: Path) -> str | None:
     """A chip as a ``data:`` URL (None when unreadable)."""
     try:

@@ -129,6 +129,31 @@ def _apply_messages(cat, who: str) -> list[str]:
     return failures
 
 
+@session.refused_when_logged_out
+def _refuse_queued() -> str | None:
+    """The session lost its login: the decisions the browser queued and the page has not
+    applied are refused (and acknowledged, so that no later login records them); the line."""
+    ss = st.session_state
+    todo = component.unapplied(ss.get(COMPONENT), ss.get(ACKED, 0))
+    if not todo:
+        return None
+    faces = [d["face"] for d in todo if isinstance(d.get("face"), int)]
+    names = ", ".join(f"#{f}" for f in faces[:3]) + (" …" if len(faces) > 3 else "")
+    what = "this decision" if len(todo) == 1 else f"{len(todo)} decisions"
+    stay = ""
+    if faces:
+        stay = (
+            f" (face {names} stays undecided)"
+            if len(faces) == 1
+            else f" (faces {names} stay undecided)"
+        )
+    text = f"Not recorded: your session ended before {what} reached the server{stay}; log in again."
+    ss[ACKED] = todo[-1]["seq"]
+    notes = [{"seq": d["seq"], "face": d.get("face"), "text": text, "refused": True} for d in todo]
+    ss[NOTES] = [*ss.get(NOTES, []), *notes][-20:]
+    return text
+
+
 def _face_data(cat, card, blind: bool, top3: bool, model, with_chip: bool = True) -> dict:
     """One face as the component shows it: its chip (unless the browser holds it already),
     one caption line, the model's top 3."""

@@ -15,7 +15,7 @@ from dataclasses import replace
 import streamlit as st
 
 from catalog.db import SHOWN_ERRORS, error_line
-from catalog.events import LabelEvent, face_state
+from catalog.events import FaceState, LabelEvent, face_states
 from catalog.labels import reject_reasons
 from catalog.predictions import latest_model_row
 from curation_ui import actions, session
@@ -44,6 +44,8 @@ LAYOUTS = "rv_layouts"  # numbers the layouts: an action names the one it was ta
 ACKED = "rv_acked"  # the last action (sequence number) applied
 SAID = "rv_said"  # the status line: the answer to the last action
 VERSION = "rv_version"  # numbers the data sent, so the browser ignores an older one
+SENT = "rv_sent"  # thumbnails sent to this session's browser, the latest used last
+SENT_KEPT = 400  # the browser keeps 600 (grid.js KEPT_IMAGES): what it was sent, it holds
 
 
 def first_to_review(cat) -> str | None:
@@ -217,18 +219,9 @@ def _apply_messages(cat, who: str) -> list[str]:
     The sequence number is stored as applied before anything is drawn, so a rerun
     that sees the same message again never applies an action twice.
     """
-    msg = component.message(st.session_state.get(COMPONENT))
-    if msg is None:
-        return []
     ss = st.session_state
-    raw = msg.get("outbox")
-    todo = [
-        d
-        for d in (raw if isinstance(raw, list) else [])
-        if isinstance(d, dict) and isinstance(d.get("seq"), int) and d["seq"] > ss.get(ACKED, 0)
-    ]
     failures: list[str] = []
-    for d in sorted(todo, key=lambda d: d["seq"]):
+    for d in component.unapplied(ss.get(COMPONENT), ss.get(ACKED, 0)):
         layout = ss.get(LAYOUT) or {"token": None, "cards": []}
         try:
             text, kind = _apply(cat, who, layout, d)
@@ -239,6 +232,24 @@ def _apply_messages(cat, who: str) -> list[str]:
         ss[ACKED] = d["seq"]
         ss[SAID] = {"seq": d["seq"], "text": text, "kind": kind}
     return failures
+
+
+@session.refused_when_logged_out
+def _refuse_queued() -> str | None:
+    """The session lost its login: the browser's actions not applied yet are refused (and
+    acknowledged, so that no later login applies them); the one line that says so."""
+    ss = st.session_state
+    todo = component.unapplied(ss.get(COMPONENT), ss.get(ACKED, 0))
+    if not todo:
+        return None
+    n = len(todo)
+    text = (
+        f"Not applied: your session ended before {'this action' if n == 1 else f'{n} actions'} "
+        "reached the server; log in again (nothing was changed)."
+    )
+    ss[ACKED] = todo[-1]["seq"]
+    ss[SAID] = {"seq": todo[-1]["seq"], "text": text, "kind": "warn"}
+    return text
 
 
 def _matches(flt: FaceFilter, card) -> bool:
@@ -263,13 +274,17 @@ def _layout(cat, flt: FaceFilter, per_page: int) -> dict:
         ss["rv_page"] = page.page
         ss[LAYOUTS] = ss.get(LAYOUTS, 0) + 1
         layout = {"view": (flt, page.page, per_page), "token": ss[LAYOUTS], "cards": page.cards}
+        # The next page's faces, whose thumbnails the browser loads before it is turned to.
+        after = page.page + 1 < page.pages
+        layout["next"] = face_page(cat.conn, flt, page.page + 1, per_page).cards if after else []
         ss[LAYOUT] = layout
     return layout
 
 
-def _now(card):
+def _now(card, now: FaceState | None):
     """The card with the face's state as stored now (a decision may have changed it)."""
-    now = face_state(session.catalog().conn, card.id)
+    if now is None:
+        return card
     return replace(
         card,
         status=now.status,
@@ -287,19 +302,43 @@ def _state_text(card) -> str:
     return f"{card.status}: {card.label or 'no label'}"
 
 
-def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
-    """What the grid component is given: the faces on the page and the action bar."""
-    ss = st.session_state
-    msg = component.message(ss.get(COMPONENT)) or {}
+def _held(sent: dict[int, bool], msg: dict) -> set[int]:
+    """The thumbnails the browser holds: those sent to it (less the ones it asked for again,
+    having lost them) and those it said it holds."""
+    want = msg.get("want") if isinstance(msg.get("want"), list) else []
+    for fid in want:
+        sent.pop(fid, None)
     have = msg.get("have") if isinstance(msg.get("have"), list) else []
-    have = set(have)
+    return (set(sent) | set(have)) - set(want)
+
+
+def _thumb_src(cat, card, held: set[int], sent: dict[int, bool], make: bool = True) -> str | None:
+    """The face's thumbnail as a ``data:`` URL, unless the browser holds it already (or,
+    unless ``make``, it is not on disk yet: it is not made here)."""
+    if card.id in held:
+        sent[card.id] = sent.pop(card.id, True)  # the latest used last: forgotten last
+        return None
+    thumb = thumbnail(cat, card.chip_path, make=make)
+    if thumb is None:
+        return None
+    held.add(card.id)
+    sent[card.id] = True
+    while len(sent) > SENT_KEPT:
+        del sent[next(iter(sent))]
+    return component.data_url(thumb)
+
+
+def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
+    """What the grid component is given: the faces on the page (each thumbnail once per
+    session), the next page's thumbnails ahead of time, and the action bar."""
+    ss = st.session_state
+    sent: dict[int, bool] = ss.setdefault(SENT, {})
+    held = _held(sent, component.message(ss.get(COMPONENT)) or {})
+    states = face_states(cat.conn, [c.id for c in layout["cards"]])
     faces = []
     for card in layout["cards"]:
-        card = _now(card)
-        src = None
-        if card.id not in have:
-            thumb = thumbnail(cat, card.chip_path)
-            src = component.data_url(thumb) if thumb is not None else None
+        card = _now(card, states.get(card.id))
+        src = _thumb_src(cat, card, held, sent)
         is_open = _matches(flt, card)
         faces.append(
             {
@@ -315,6 +354,8 @@ def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
                 "state": "" if is_open else card.status,
             }
         )
+    # The next page's thumbnails made before (made after this run's grid is drawn: below).
+    ahead = [(c.id, _thumb_src(cat, c, held, sent, make=False)) for c in layout.get("next", [])]
     ss[VERSION] = ss.get(VERSION, 0) + 1
     reasons = reject_reasons()
     return {
@@ -322,6 +363,7 @@ def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
         "layout": layout["token"],
         "acked": ss.get(ACKED, 0),
         "faces": faces,
+        "prefetch": [{"id": i, "src": src} for i, src in ahead if src],
         "columns": COLUMNS,
         "reasons": [[k, v] for k, v in reasons.items()],
         "reason": next(iter(reasons)),
@@ -366,6 +408,8 @@ def grid(flt: FaceFilter, per_page: int) -> None:
     component.grid_component(view_data(cat, flt, layout), key=COMPONENT)
     for failure in failures:  # under the grid: nothing above it moves
         st.error(failure)
+    for card in layout.get("next", []):  # the grid is on its way: the next page's thumbnails
+        thumbnail(cat, card.chip_path)
 
 
 def _detail(card) -> str:

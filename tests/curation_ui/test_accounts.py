@@ -162,6 +162,61 @@ def test_sessions_expire_and_a_removed_user_is_logged_out(team, monkeypatch):
     assert login.SESSION_SECONDS <= 24 * 3600
 
 
+def _expire(at: AppTest) -> None:
+    name, _ = at.session_state["_facesift_login"]
+    at.session_state["_facesift_login"] = (name, time.monotonic() - 1)  # the clock moved on
+
+
+def _events(cat) -> list[tuple]:
+    return [tuple(r) for r in cat.conn.execute("SELECT face_id, action FROM label_events")]
+
+
+def test_a_decision_queued_when_the_session_ended_is_refused_on_screen(team):
+    from catalog.events import face_state
+    from curation_ui.components.queue import testing as queue
+
+    cat = team.cat
+    at = log_in(open_page("queue"), "ann", PASSWORD)
+    fid = queue.face_on_show(at)
+    _expire(at)  # the key is pressed after the session ended
+    at = queue.press(at, "label", "happy", face=fid)
+    assert not at.exception and _events(cat) == []
+    line = (
+        "Not recorded: your session ended before this decision reached the server "
+        f"(face #{fid} stays undecided); log in again."
+    )
+    assert [e.value for e in at.error] == [line]  # one line, above the login form
+    assert at.text_input(key="login_pw")
+    at = log_in(at, "ann", PASSWORD)  # logging in again does not record it either
+    assert _events(cat) == [] and face_state(cat.conn, fid).status == "pending"
+    assert queue.view(at)["notes"][-1] == {"seq": 1, "face": fid, "text": line, "refused": True}
+    assert queue.face_on_show(at) == fid  # still to decide
+    # The account removed (its session lost): the same.
+    acc.remove_user(os.environ["FACESIFT_AUTH"], "ann")
+    at = queue.press(at, "label", "sad", face=fid)
+    assert _events(cat) == [] and at.text_input(key="login_pw")
+    assert next(e.value for e in at.error).startswith("Not recorded: your session ended")
+
+
+def test_a_grid_action_queued_when_the_session_ended_is_refused_on_screen(team):
+    from curation_ui.components.grid import testing as grid
+
+    cat, ids = team.cat, team.ids
+    at = log_in(open_page("review"), "ann", PASSWORD)
+    at.selectbox(key="rv_label").select("sad").run()
+    _expire(at)
+    at = grid.act(at, "reject", [ids["sad_1"], ids["sad_2"]])
+    assert not at.exception and _events(cat) == []
+    line = (
+        "Not applied: your session ended before this action reached the server; "
+        "log in again (nothing was changed)."
+    )
+    assert [e.value for e in at.error] == [line] and at.text_input(key="login_pw")
+    at = log_in(at, "ann", PASSWORD)
+    assert _events(cat) == [] and grid.view(at)["said"]["text"] == line
+    assert ids["sad_1"] in grid.open_ids(at)
+
+
 # --- roles ------------------------------------------------------------------
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from curation_ui.components import Component, data_url, message
+from curation_ui.components import Component, data_url, message, unapplied
 
 _COMPONENT = Component("facesift_grid", Path(__file__).parent, "grid")
 
-__all__ = ["data_url", "grid_component", "message"]
+__all__ = ["data_url", "grid_component", "message", "unapplied"]
 
 
 def grid_component(data: dict[str, Any], *, key: str) -> None:

@@ -7,11 +7,15 @@
 // as the server sent it), every face on screen and the faces ticked. The answer is
 // shown in the status line beside the actions. The chips never move: a decided face
 // stays where it was, drawn as decided, until the server sends another layout.
+// The thumbnails live in the window (they outlive a remount of the component): the
+// server sends each one once per session, and the next page's ahead of time
+// (data.prefetch), decoded here before the page is turned.
 // Every tick and action is logged in window.__facesiftGrid.log (the browser tests
 // read it).
 
-const G = (window.__facesiftGrid ||= { seq: 0, log: [] });
-const KEPT_IMAGES = 600;
+const G = (window.__facesiftGrid ||= { seq: 0, log: [], images: new Map(), decoded: new Map() });
+const KEPT_IMAGES = 600; // thumbnails kept (the server counts on the last 400 it sent)
+const KEPT_DECODED = 150; // decoded images kept alive (a page ahead and this one)
 const KEYS =
   "Keys: ←↑→↓ move the ring · space tick · x reject marked · r relabel marked · " +
   "a accept the rest · z undo · PgUp / PgDn pages";
@@ -56,7 +60,7 @@ function mount(parent) {
   const s = {
     root, grid, empty, reason, relabelAs, status,
     layout: null, order: [], cells: new Map(), faces: new Map(), ticked: new Set(),
-    focus: 0, columns: 8, outbox: [], version: -1, lastSaid: 0, images: new Map(), reported: new Set(),
+    focus: 0, columns: 8, outbox: [], version: -1, lastSaid: 0, images: G.images, reported: new Set(),
     reasonsFor: "", labelsFor: "",
   };
   reject.addEventListener("click", (e) => act(s, "reject", e.timeStamp));
@@ -118,22 +122,54 @@ function tick(s, id, t) {
   painted(entry);
 }
 
+// Keep a thumbnail (the newest last: the oldest are forgotten first) and decode it now,
+// so that showing it later costs no decoding.
+function keep(s, id, src, decode) {
+  s.images.delete(id);
+  s.images.set(id, src);
+  if (!decode || G.decoded.has(id)) return;
+  const im = new Image();
+  im.src = src;
+  im.decode().catch(() => {});
+  G.decoded.set(id, im);
+  for (const old of G.decoded.keys()) {
+    if (G.decoded.size <= KEPT_DECODED) break;
+    G.decoded.delete(old);
+  }
+}
+
+function picture(src) {
+  const img = el("img");
+  img.alt = "";
+  img.draggable = false;
+  img.src = src;
+  return img;
+}
+
+// A thumbnail asked for again (see build) arrives for a cell drawn without it.
+function fill(s, faces) {
+  for (const f of faces) {
+    const cell = f.src && s.cells.get(f.id);
+    const missing = cell && cell.querySelector(".fsg-nochip");
+    if (missing) missing.replaceWith(picture(f.src));
+  }
+}
+
 function build(s, faces) {
   s.grid.replaceChildren();
   s.cells.clear();
   s.order = faces.map((f) => f.id);
+  const want = [];
   for (const f of faces) {
     const cell = el("div", "fsg-cell");
     cell.dataset.id = String(f.id);
     cell.setAttribute("role", "gridcell");
     const box = el("div", "fsg-img");
     const src = f.src || s.images.get(f.id);
+    if (src) keep(s, f.id, src, false);
+    else if (f.chip) want.push(f.id); // sent before, forgotten since: asked for again
     if (src) {
-      const img = el("img");
-      img.alt = "";
-      img.draggable = false;
-      img.src = src;
-      box.append(img);
+      box.append(picture(src));
     } else {
       box.append(el("span", "fsg-nochip", "(no chip)"));
     }
@@ -150,6 +186,7 @@ function build(s, faces) {
     s.grid.append(cell);
     s.cells.set(f.id, cell);
   }
+  return want;
 }
 
 function options(select, items, placeholder) {
@@ -207,7 +244,7 @@ function act(s, action, t) {
   send(s);
 }
 
-function send(s) {
+function send(s, want) {
   const here = new Set(s.order);
   for (const id of s.images.keys()) {
     if (s.images.size <= KEPT_IMAGES) break;
@@ -217,6 +254,7 @@ function send(s) {
   s.setState("msg", {
     outbox: s.outbox.map((d) => ({ ...d })),
     have: [...s.reported], // thumbnails already here: the server sends only the others
+    want: want || [], // thumbnails the server thinks are here, and are not
     mid: G.seq,
   });
 }
@@ -279,7 +317,10 @@ function update(s, data) {
   s.outbox = s.outbox.filter((d) => d.seq > (data.acked || 0));
   const faces = data.faces || [];
   for (const f of faces) {
-    if (f.src) s.images.set(f.id, f.src);
+    if (f.src) keep(s, f.id, f.src, false);
+  }
+  for (const f of data.prefetch || []) {
+    if (f.src) keep(s, f.id, f.src, true);
   }
   // Forget the oldest thumbnails, except those the server was told are here (it will
   // not send them again).
@@ -289,12 +330,15 @@ function update(s, data) {
   }
   s.faces = new Map(faces.map((f) => [f.id, f]));
   const fresh = data.layout !== s.layout;
+  let want = [];
   if (fresh) {
     s.layout = data.layout;
-    build(s, faces);
+    want = build(s, faces);
     const here = new Set(s.order);
     s.ticked = new Set([...s.ticked].filter((id) => here.has(id)));
     s.focus = Math.min(s.focus, Math.max(0, s.order.length - 1));
+  } else {
+    fill(s, faces);
   }
   s.order.forEach((id) => drawCell(s, id));
   drawFocus(s);
@@ -311,6 +355,7 @@ function update(s, data) {
     say(s, "", "");
   }
   s.root.dataset.acked = String(data.acked || 0);
+  if (want.length) send(s, want);
 }
 
 export default function (component) {

@@ -14,11 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from curation_ui.components import Component, data_url, message
+from curation_ui.components import Component, data_url, message, unapplied
 
 _COMPONENT = Component("facesift_queue", Path(__file__).parent, "queue")
 
-__all__ = ["data_url", "message", "queue_component"]
+__all__ = ["data_url", "message", "queue_component", "unapplied"]
 
 
 def queue_component(data: dict[str, Any], *, key: str) -> None:
