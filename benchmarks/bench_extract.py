@@ -10,7 +10,8 @@ without ../shared), it reports:
       0 found nothing or the image is small; no cascade, no landmarks, no chips;
   (b) `facesift extract` with its defaults (cascade auto) as a user runs it, with
       one worker and with every core: images/s and the ratios b1/a (target >= 0.85)
-      and b_all/b1 (target >= 1.7 on 2 cores);
+      and b_all/b1 (target >= 1.7 on 2 cores); and the CPU seconds of (a)'s loop and
+      of (b1)'s whole process tree, whose ratio a shared machine's load moves less;
   (c) peak RSS of the whole process tree;
   (e) the cascade's steps: how many images each ran on and its CPU per image;
   (d) near-duplicate grouping of 100,000 synthetic hashes, seconds.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -89,17 +91,22 @@ def _models(cascade: str) -> Models:
     return models
 
 
-def bare_loop(files: list[Path], upsample: str, cascade: str, predecoded: bool = False) -> float:
+def bare_loop(
+    files: list[Path],
+    upsample: str,
+    cascade: str,
+    predecoded: bool = False,
+    cpu: list[float] | None = None,
+) -> float:
     """Images/s of a plain loop over the files: load each, run dlib's HOG detector.
 
     The upsample policy is the stage's: "auto" runs at 0 and again at 1 where
     0 found nothing or the image is small; so is the cascade. With ``predecoded``
     the images are decoded once up front and only detection is timed (the
-    detector's own limit).
+    detector's own limit). ``cpu``, if given, gets the loop's CPU seconds.
     """
-    cpu = min(os.sched_getaffinity(0))
     everything = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
+    os.sched_setaffinity(0, {min(everything)})
     try:
         models = _models(cascade)
         levels = upsample_passes(upsample)
@@ -108,10 +115,12 @@ def bare_loop(files: list[Path], upsample: str, cascade: str, predecoded: bool =
             for f in files:
                 key = f.read_bytes()[:4096]
                 cache.setdefault(key, _load(f))
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for f in files:
             img = cache[f.read_bytes()[:4096]] if predecoded else _load(f)
             _detect(models, img, levels, cascade)
+        if cpu is not None:
+            cpu.append(time.process_time() - start_cpu)
         return len(files) / (time.perf_counter() - start)
     finally:
         os.sched_setaffinity(0, everything)
@@ -162,6 +171,7 @@ def run_cli(root: Path, name: str, workers: int, upsample: str, n: int, cascade:
     samples: list[tuple[int, int, int]] = []  # (images processed, parent kB, workers kB)
     peaks: dict[int, int] = {}  # pid -> its VmHWM: the true peak, between samples too
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     catalog = root / name / "catalog.sqlite"
 
@@ -191,6 +201,8 @@ def run_cli(root: Path, name: str, workers: int, upsample: str, n: int, cascade:
     sampler.start()
     out = proc.communicate()[0]
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and its pool, reaped
+    cpu = sum(getattr(after, k) - getattr(before, k) for k in ("ru_utime", "ru_stime"))
     sampler.join()
 
     def peak(half: int) -> tuple[int, int, int]:
@@ -207,9 +219,9 @@ def run_cli(root: Path, name: str, workers: int, upsample: str, n: int, cascade:
         "half1": peak(0),
         "half2": peak(1),
         "hwm": sum(peaks.values()),
+        "cpu": cpu,
         "out": out,
     }
-    return {"seconds": seconds, "rate": n / seconds, "half1": peak(0), "half2": peak(1), "out": out}
 
 
 def step_profile(images: list[bytes]) -> str:
@@ -261,8 +273,12 @@ def compare(label: str, images: list[bytes], upsample: str, cascade: str, root: 
     build_dataset(root, f"{label}-bare", images)
     with Catalog.open(root, f"{label}-bare") as cat:
         files = [cat.paths.resolve(r[0]) for r in cat.conn.execute("SELECT path FROM images")]
-    a = bare_loop(files, upsample, "off")
-    print(f"(a) bare loop: decode + dlib HOG at 0, retry at 1, one core: {a:.2f} images/s")
+    cpu: list[float] = []
+    a = bare_loop(files, upsample, "off", cpu=cpu)
+    print(
+        f"(a) bare loop: decode + dlib HOG at 0, retry at 1, one core: {a:.2f} images/s "
+        f"({cpu[-1]:.1f} s CPU)"
+    )
     results = {}
     a_after = a
     for workers in sorted({1, cores}):
@@ -271,10 +287,10 @@ def compare(label: str, images: list[bytes], upsample: str, cascade: str, root: 
         results[workers] = r = run_cli(root, name, workers, upsample, n, cascade)
         if workers == 1:
             # The machine is shared: (a) again, right after (b1), shows the drift.
-            a_after = bare_loop(files, upsample, "off")
+            a_after = bare_loop(files, upsample, "off", cpu=cpu)
         print(
             f"(b) facesift extract --workers {workers}: {r['rate']:.2f} images/s "
-            f"({r['seconds']:.1f} s)"
+            f"({r['seconds']:.1f} s; {r['cpu']:.1f} s CPU, process tree)"
         )
         print("    " + r["out"].strip())
     b1, ball = results[1]["rate"], results[cores]["rate"]
@@ -282,6 +298,9 @@ def compare(label: str, images: list[bytes], upsample: str, cascade: str, root: 
     print(f"(a) again after (b1): {a_after:.2f} images/s; mean {a_mean:.2f}")
     low, high = b1 / max(a, a_after), b1 / min(a, a_after)
     print(f"b1/a = {b1 / a_mean:.2f} (target >= 0.85; {low:.2f} to {high:.2f} by either a)")
+    a_cpu = sum(cpu) / len(cpu)
+    b1_cpu = results[1]["cpu"]
+    print(f"CPU: a {a_cpu:.1f} s (mean), b1 {b1_cpu:.1f} s (tree): a/b1 = {a_cpu / b1_cpu:.2f}")
     if cores > 1:
         print(f"b{cores}/b1 = {ball / b1:.2f} (target >= 1.7 on 2 cores)")
     peak = max(r["hwm"] for r in results.values())

@@ -5,8 +5,9 @@ bits; groups are the connected components of that relation, named by their
 smallest face id. Identical hashes are collapsed first; then a multi-index
 search (pigeonhole on four 16-bit chunks) finds candidate pairs in about linear
 time, and small sets or wide radii use a blocked, vectorised all-pairs popcount.
-Components come from scipy's ``connected_components``. Nothing loops over
-pairs in Python.
+Components come from a vectorised union-find (numpy only: importing
+scipy.sparse for this cost extract more start-up than the whole pass). Nothing
+loops over pairs in Python.
 
 Extract's groups (:func:`near_duplicate_groups`, stored as ``faces.dup_group``)
 and the export's split units and leakage check (:func:`hash_links`,
@@ -19,8 +20,6 @@ from collections.abc import Sequence
 from itertools import combinations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 _CHUNKS = 4
 _CHUNK_BITS = 16
@@ -108,12 +107,26 @@ def roots(n: int, *pair_sets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """For items 0..n-1 linked by all the pair sets, the smallest index in each item's component."""
     a = np.concatenate([_EMPTY, *(np.asarray(p[0], dtype=np.int64) for p in pair_sets)])
     b = np.concatenate([_EMPTY, *(np.asarray(p[1], dtype=np.int64) for p in pair_sets)])
-    # bool weights: a pair listed several times is still one edge (no int overflow).
-    graph = coo_matrix((np.ones(len(a), dtype=bool), (a, b)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    smallest = np.full(n, n, dtype=np.int64)
-    np.minimum.at(smallest, label, np.arange(n, dtype=np.int64))
-    return smallest[label]
+    # Union-find over whole arrays: every item points at a smaller (or the same) item of
+    # its component. Each round hooks the larger root of every link under the smaller
+    # one, then follows pointers until each item points at its root. It ends when every
+    # link joins items of one root: a component then has one root, its smallest index
+    # (that index can point nowhere smaller, so it is a root).
+    parent = np.arange(n, dtype=np.int64)
+    while len(a):
+        ra, rb = parent[a], parent[b]
+        split = ra != rb
+        if not split.any():
+            break
+        ra, rb = ra[split], rb[split]
+        np.minimum.at(parent, np.maximum(ra, rb), np.minimum(ra, rb))
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
+        a, b = a[split], b[split]  # links already inside one root stay so
+    return parent
 
 
 def components(n: int, *pair_sets: tuple[np.ndarray, np.ndarray]) -> list[int]:

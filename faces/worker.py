@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +184,9 @@ _ADDRESS = re.compile(r" ?<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 def _landmarks_json(points: np.ndarray) -> str:
-    return "[" + ",".join(f"[{round(x)},{round(y)}]" for x, y in points) + "]"
+    # np.rint rounds half to even, as Python's round(): the same text, a third of the time.
+    xy = np.rint(points).astype(np.int64).tolist()
+    return "[" + ",".join(f"[{x},{y}]" for x, y in xy) + "]"
 
 
 # --- the executor's side -------------------------------------------------------------
@@ -206,10 +209,34 @@ def _release_memory() -> None:
     """Hand freed heap back to the system (glibc keeps it after a large image otherwise).
 
     Without it a worker's resident memory stays at the high-water mark of the
-    largest image it has seen (about +140 MB over the test photos).
+    largest image it has seen (about +140 MB over the test photos). A trim costs a
+    few milliseconds, as much as the rest of a small image's work beside detection:
+    it runs only once resident memory has grown by TRIM_GROWTH since the last one.
     """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
+    global _trimmed_at
+    if _malloc_trim is None:
+        return
+    rss = _resident_bytes()
+    if rss is not None and rss - _trimmed_at < TRIM_GROWTH:
+        return
+    _malloc_trim(0)
+    _trimmed_at = _resident_bytes() or 0
+
+
+TRIM_GROWTH = 64 << 20  # bytes
+_trimmed_at = 0  # resident bytes after this process's last trim
+
+
+def _resident_bytes() -> int | None:
+    """This process's resident memory (Linux), or None where /proc does not tell."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _load_malloc_trim():

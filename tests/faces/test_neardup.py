@@ -108,3 +108,39 @@ def test_close_pairs_list_each_pair_once_on_large_sets():
     pairs = list(zip(a.tolist(), b.tolist(), strict=True))
     assert len(pairs) == len(set(pairs)) >= 3000
     assert all(i < j for i, j in pairs)
+
+
+def _smallest_by_search(n: int, a: list[int], b: list[int]) -> list[int]:
+    """Each item's component named by its smallest member, by a plain graph search."""
+    neighbours: dict[int, set[int]] = {i: set() for i in range(n)}
+    for x, y in zip(a, b, strict=True):
+        neighbours[x].add(y)
+        neighbours[y].add(x)
+    out = [-1] * n
+    for start in range(n):
+        if out[start] >= 0:
+            continue
+        seen, todo = {start}, [start]
+        while todo:
+            for y in neighbours[todo.pop()] - seen:
+                seen.add(y)
+                todo.append(y)
+        for x in seen:
+            out[x] = min(seen)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_components_match_a_graph_search(seed):
+    # The union-find (numpy only, no scipy import at start-up) on random graphs, self
+    # links, repeated links and long chains given in either direction.
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        n = int(rng.integers(1, 120))
+        m = int(rng.integers(0, 2 * n))
+        a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        assert roots(n, (a, b)).tolist() == _smallest_by_search(n, a.tolist(), b.tolist())
+    order = rng.permutation(500)
+    chain = (order[1:], order[:-1])
+    assert roots(500, chain).tolist() == [0] * 500
+    assert roots(500, (order[:250], order[250:]), chain[::-1]).tolist() == [0] * 500
