@@ -418,6 +418,7 @@ CREATE TABLE jobs (
     done         INTEGER,
     total        INTEGER,
     detail       TEXT NOT NULL DEFAULT ''
+);
 CREATE UNIQUE INDEX jobs_one_running ON jobs(kind) WHERE state = 'running';
 CREATE INDEX jobs_kind ON jobs(kind, id);
 """
