@@ -32,8 +32,15 @@ class ExportError(FacesiftError, ValueError):
     """An export that cannot be done as asked."""
 
 
-def split_fractions(text: str) -> tuple[float, float, float]:
-    """``train,val,test`` fractions that are >= 0 and sum to 1 (the ``--splits`` text)."""
+SOURCE = "source"  # `--splits source`: the corpus's own split (the same as --split-from source)
+DEFAULT_SPLITS = (0.8, 0.1, 0.1)
+
+
+def split_fractions(text: str) -> tuple[float, float, float] | str:
+    """``train,val,test`` fractions that are >= 0 and sum to 1 (the ``--splits`` text), or
+    ``source``: each corpus's own split, the faces without one split by the default fractions."""
+    if text.strip().lower() == SOURCE:
+        return SOURCE
     try:
         parts = tuple(float(p) for p in text.split(","))
     except ValueError:
@@ -70,7 +77,10 @@ class ExportOptions:
         off_help="gray images (the default)",
     )
     splits: tuple[float, float, float] = option(
-        (0.8, 0.1, 0.1), help="split fractions", metavar="TRAIN,VAL,TEST", parse=split_fractions
+        DEFAULT_SPLITS,
+        help="split fractions; 'source' keeps each corpus's own split (as --split-from source)",
+        metavar="TRAIN,VAL,TEST|source",
+        parse=split_fractions,
     )
     split_from: str = option(
         "fractions",
@@ -137,6 +147,13 @@ class ExportOptions:
         "with --scheduler local, the LocalCluster's)"
     )
     scheduler: str | None = scheduler_option()
+
+    def __post_init__(self) -> None:
+        # `--splits source` (the issue's spelling) is `--split-from source` with the default
+        # fractions for the faces no corpus places.
+        if self.splits == SOURCE:
+            object.__setattr__(self, "splits", DEFAULT_SPLITS)
+            object.__setattr__(self, "split_from", SOURCE)
 
     def validate(self) -> None:
         """Raise ExportError for options out of bounds or contradicting each other or the format."""

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from catalog.corpora import add_image_values, set_given_box
 from catalog.dataset import Catalog
 from catalog.db import WriteBatches
 from catalog.images import (
@@ -35,14 +34,12 @@ from catalog.images import (
 )
 from catalog.labels import LabelError, LabelSet
 from catalog.takedowns import blocked
-from catalog.votes import ImageVote, add_image_votes
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.decode import ImageRejected, decode_image
 from core.report import counts_text
 from core.storage import NewFiles, sha256_hex, store_content
 from importer.corpora import CorpusFormat, CorpusOptions
-from importer.corpora.registry import corpus_format, detect_corpus
-from importer.defaults import CORPORA
+from importer.corpus_ingest import CorpusSummary, choose_corpus, store_corpus_facts
 from importer.errors import ImportRefused
 from importer.extras import apply_extras, check_extras
 from importer.import_errors import as_text, record_import_error
@@ -71,32 +68,11 @@ class ImportSummary(StageSummary):
     votes: list[VoteSummary] = field(default_factory=list)  # --labels-csv, --ferplus
     urls: UrlListSummary | None = None  # a URL list's own account
     face_crops: int = 0  # images marked as face crops (--whole-image, FER2013 CSVs)
-    corpus: str | None = None  # the corpus read (--format, or recognised from the layout)
-    votes_new: int = 0  # the corpus's label and reject votes stored by this run
-    rejects: int = 0  # images the corpus says show no face (a reject vote)
-    outside: Counter = field(default_factory=Counter)  # corpus words outside the label set
-    subjects: set[str] = field(default_factory=set)
-    splits: Counter = field(default_factory=Counter)  # kept images per corpus split
-    frame_how: Counter = field(default_factory=Counter)  # kept frames per way chosen
+    corpus: CorpusSummary | None = None  # what a corpus (MMI, CK+...) gave
 
     @property
     def kept(self) -> int:
         return self.images_new + self.images_known
-
-    def corpus_line(self) -> str:
-        """What the corpus gave: labels, what stayed unlabelled, subjects, splits, frames."""
-        text = f"{self.corpus}: {self.labelled} labelled ({self.votes_new} new votes)"
-        if self.rejects:
-            text += f", {self.rejects} not a face"
-        if self.outside:
-            text += f", unlabelled (outside the label set): {counts_text(self.outside)}"
-        if self.subjects:
-            text += f", {len(self.subjects)} subjects"
-        if self.splits:
-            text += f", splits: {counts_text(self.splits)}"
-        if self.frame_how:
-            text += f", frames: {counts_text(self.frame_how)}"
-        return text
 
     def line(self) -> str:
         """A one-line account for the command line and the app."""
@@ -113,7 +89,7 @@ class ImportSummary(StageSummary):
         if self.face_crops:
             text += f"; {self.face_crops} images are face crops (the face box is the whole image)"
         if self.corpus is not None:
-            text += "; " + self.corpus_line()
+            text += "; " + self.corpus.line()
         return "; ".join([text, *(v.line() for v in self.votes)])
 
 
@@ -156,32 +132,6 @@ def _kind(opts: ImportOptions) -> str:
     raise ImportRefused(f"--format {fmt} does not fit {path.name}: it reads as a {kind}")
 
 
-def _corpus(opts: ImportOptions, kind: str) -> CorpusFormat | None:
-    """The corpus to read: named by --format, or recognised from a folder's layout."""
-    if opts.format in CORPORA:
-        if kind != "folder":
-            raise ImportRefused(f"--format {opts.format} needs the corpus's folder (unpacked)")
-        try:
-            return corpus_format(opts.format)
-        except KeyError:
-            raise ImportRefused(f"no reader for {opts.format} in this version") from None
-    return detect_corpus(opts.path) if opts.format == "auto" and kind == "folder" else None
-
-
-def _check_corpus(opts: ImportOptions, corpus: CorpusFormat) -> None:
-    """Refuse options that contradict a corpus's own labels (one line, nothing stored)."""
-    given = [
-        flag
-        for flag, value in (("--label", opts.label), ("--labels-from", opts.labels_from))
-        if value is not None
-    ]
-    if given:
-        raise ImportRefused(
-            f"{opts.path.name} is read as {corpus.name}, which gives its own labels: "
-            f"drop {' and '.join(given)} (or give --format folder)"
-        )
-
-
 def _plan(opts: ImportOptions) -> tuple[str, str, CorpusFormat | None]:
     path, label, labels_from, source = opts.path, opts.label, opts.labels_from, opts.source
     if not path.exists():
@@ -196,9 +146,7 @@ def _plan(opts: ImportOptions) -> tuple[str, str, CorpusFormat | None]:
     except ValueError as e:
         raise ImportRefused(str(e)) from None
     kind = _kind(opts)
-    corpus = _corpus(opts, kind)
-    if corpus is not None:
-        _check_corpus(opts, corpus)
+    corpus = choose_corpus(opts, kind)
     if kind == "url_list" and labels_from is not None:
         raise ImportRefused("a URL list takes labels from --label or --label-column")
     if labels_from == "folders" and kind not in ("folder", "zip"):
@@ -251,7 +199,7 @@ def import_path(
         items = read_folder(path, read)
     else:
         items = read_file(path, path.name, None, read)
-    summary = ImportSummary(source_name, corpus=corpus.name if corpus else None)
+    summary = ImportSummary(source_name, corpus=CorpusSummary(corpus.name) if corpus else None)
 
     def tick(final: bool = False) -> None:
         detail = f"{summary.kept} kept, {summary.refused} refused"
@@ -385,57 +333,10 @@ def _keep(
         summary.images_known += 1
     summary.frames += is_frame
     summary.labelled += label is not None
-    if item.annotator is not None:
-        _corpus_facts(cat, image_id, item, source_name, summary)
-
-
-def _origin(item: Candidate) -> str:
-    """Where a corpus's vote was read: the image's path, and the frame of a clip."""
-    frame = f"#frame{item.frame_index}" if item.frame_index is not None else ""
-    return f"{item.import_path}{frame}"
-
-
-def corpus_vote(labels: LabelSet, item: Candidate) -> tuple[ImageVote | None, str | None]:
-    """A corpus item's vote, or why it gives none (``label_outside_set: contempt (affectnet 7)``).
-
-    Both None for an item the corpus gives no label (an MMI video without an emotion).
-    """
-    origin = _origin(item)
-    code = f"{item.annotator} {item.label_code}" if item.label_code else item.annotator
-    if item.reject_reason is not None:
-        return ImageVote(item.annotator, "reject", reason=item.reject_reason, origin=origin), None
-    word = item.refused_code or item.label_word
-    if word is None:
-        return None, None
-    if item.refused_code is None and word in labels:
-        return ImageVote(item.annotator, "label", label=labels.resolve(word), origin=origin), None
-    return None, f"label_outside_set: {word} ({code})"
-
-
-def _corpus_facts(
-    cat: Catalog, image_id: int, item: Candidate, source_name: str, summary: ImportSummary
-) -> None:
-    """Store what a corpus says of a kept image: its vote, box, values, crop mark."""
-    vote, outside = corpus_vote(cat.labels, item)
-    if vote is not None:
-        summary.votes_new += add_image_votes(cat.conn, image_id, [vote])
-        summary.labelled += vote.action == "label"
-        summary.rejects += vote.action == "reject"
-    if outside is not None:
-        summary.outside[(item.refused_code or item.label_word or "").strip()] += 1
-        record_import_error(cat.conn, source_name, _origin(item), outside)
-    if item.given_box is not None:
-        set_given_box(cat.conn, image_id, item.given_box)
-    if item.values:
-        add_image_values(cat.conn, image_id, source_name, item.values)
-    if item.face_crop:
-        summary.face_crops += mark_face_crops(cat.conn, [image_id])
-    if item.subject:
-        summary.subjects.add(item.subject)
-    if item.source_split:
-        summary.splits[item.source_split] += 1
-    if item.frame_how:
-        summary.frame_how[item.frame_how] += 1
+    if item.annotator is not None and summary.corpus is not None:
+        labelled, crops = store_corpus_facts(cat, image_id, item, source_name, summary.corpus)
+        summary.labelled += labelled
+        summary.face_crops += crops
 
 
 def _refuse(

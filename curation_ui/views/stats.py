@@ -65,6 +65,9 @@ def render() -> None:
     _second_opinions(cat, decisions)
 
 
+CORPUS_FACES = 20_000  # faces read for the corpus tables at most (quick on huge corpora)
+
+
 def _corpora(cat) -> None:
     """Per corpus: how often the people who relabelled its faces kept its label."""
     found = corpus_agreement(cat.conn, limit=CORPUS_FACES)
@@ -83,9 +86,6 @@ def _corpora(cat) -> None:
             f"faces ({rate}); {ag.faces - ag.decided} undecided"
         )
         st.dataframe(s.corpus_table(ag, cat.labels.names), width="stretch")
-
-
-CORPUS_FACES = 20_000  # faces read for the corpus tables at most (quick on huge corpora)
 
 
 def _second_opinions(cat, decisions) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -23,6 +23,8 @@ CORPUS_IMAGE_EXTS = IMAGE_EXTS | CONVERTED_EXTS
 
 def image_bytes(path: Path, rel: str, opts: ReadOptions) -> bytes | Refusal:
     """The bytes of one image a corpus names (``rel``: its name in the import's records)."""
+    if _leaves_corpus(path, rel):
+        return Refusal(rel, "symlink_outside", "points outside the imported folder")
     try:
         if not path.is_file():
             return Refusal(rel, "missing_file", "named by the corpus but not in the folder")
@@ -35,6 +37,23 @@ def image_bytes(path: Path, rel: str, opts: ReadOptions) -> bytes | Refusal:
     if extension(path.name) in CONVERTED_EXTS:
         return _as_png(data, rel)
     return data
+
+
+def _leaves_corpus(path: Path, rel: str) -> bool:
+    """Whether a file, or a folder on its way, is a link out of the corpus's folder.
+
+    The corpus's folder is ``path`` without ``rel`` (every reader names a file by its
+    path inside the folder), so a label list cannot pull in a file from elsewhere, as
+    the plain folder reader does not follow such links either.
+    """
+    parts = PurePosixPath(rel).parts
+    if not parts or tuple(path.parts[-len(parts) :]) != parts:
+        return path.is_symlink()
+    root = Path(*path.parts[: -len(parts)]) if len(path.parts) > len(parts) else Path(".")
+    try:
+        return not path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop (RuntimeError in Python 3.11)
+        return True
 
 
 def image_item(path: Path, rel: str, opts: ReadOptions, **facts: Any) -> Item:

@@ -100,7 +100,9 @@ def test_split_from_source_keeps_the_corpus_split_and_splits_the_rest(builder, t
     assert {split[f] for f in test} != {"test"}
 
 
-def test_split_from_source_on_the_command_line_and_in_the_card(builder, tmp_path, capsys):
+@pytest.mark.parametrize("spelling", [["--split-from", "source"], ["--splits", "source"]])
+def test_split_from_source_on_the_command_line_and_in_the_card(builder, tmp_path, capsys, spelling):
+    """`--splits source` is the issue's spelling; `--split-from source` says it apart."""
     b = builder()
     for word in ("training", "validation"):
         for lab in ["happy", "sad"] * 3:
@@ -112,8 +114,7 @@ def test_split_from_source_on_the_command_line_and_in_the_card(builder, tmp_path
         str(out),
         "--format",
         "imagefolder",
-        "--split-from",
-        "source",
+        *spelling,
         "--no-baseline",
     ]
     assert pipeline.main([*argv, *flags]) == 0
@@ -125,6 +126,7 @@ def test_split_from_source_on_the_command_line_and_in_the_card(builder, tmp_path
     card = (out / "README.md").read_text()
     assert "Splits from the source: 12 faces are in the split their corpus gives" in card
     assert "validation -> test" in card
+    assert manifest["options"]["split_from"] == "source", manifest["options"]
     refused = pipeline.main([*argv, *flags[:4], "--split-from", "corpus"])
     assert refused == 2 and "invalid choice: 'corpus'" in capsys.readouterr().err
 

@@ -34,10 +34,11 @@ def errors(cat):
 def test_affectnet_votes_reject_box_values_and_outside_codes(catalog, affectnet_dir):
     s = import_path(catalog, ImportOptions(affectnet_dir))
 
-    assert (s.corpus, s.source_name, s.kept, s.refused) == ("affectnet", "affectnet", 4, 0)
-    assert (s.labelled, s.rejects, s.votes_new) == (2, 1, 3)
-    assert s.outside == {"contempt": 1}
-    assert s.splits == {"training": 3, "validation": 1}
+    c = s.corpus
+    assert (c.name, s.source_name, s.kept, s.refused) == ("affectnet", "affectnet", 4, 0)
+    assert (s.labelled, c.labelled, c.rejects, c.votes_new) == (2, 2, 1, 3)
+    assert c.outside == {"contempt": 1}
+    assert c.splits == {"training": 3, "validation": 1}
     votes = votes_by_path(catalog)
     assert votes["Manually_Annotated_Images/1/a.jpg"] == [("affectnet", "label", "happy", None)]
     assert votes["Manually_Annotated_Images/2/d.jpg"] == [("affectnet", "label", "sad", None)]
@@ -59,7 +60,7 @@ def test_affectnet_votes_reject_box_values_and_outside_codes(catalog, affectnet_
     assert "outside the label set): contempt 1" in line and "training 3" in line
 
     again = import_path(catalog, ImportOptions(affectnet_dir))
-    assert (again.images_new, again.sources_new, again.votes_new) == (0, 0, 0)
+    assert (again.images_new, again.sources_new, again.corpus.votes_new) == (0, 0, 0)
     assert catalog.conn.execute("SELECT COUNT(*) FROM image_votes").fetchone()[0] == 3
     assert catalog.conn.execute("SELECT COUNT(*) FROM import_errors").fetchone()[0] == 1
 
@@ -67,7 +68,7 @@ def test_affectnet_votes_reject_box_values_and_outside_codes(catalog, affectnet_
 def test_a_label_set_with_contempt_takes_the_contempt_vote(make_catalog, affectnet_dir):
     cat = make_catalog("seven", labels="happy,sad,contempt,neutral")
     s = import_path(cat, ImportOptions(affectnet_dir))
-    assert s.outside == {} and s.labelled == 3
+    assert s.corpus.outside == {} and s.labelled == 3
     assert votes_by_path(cat)["Manually_Annotated_Images/1/b.jpg"] == [
         ("affectnet", "label", "contempt", None)
     ]
@@ -79,7 +80,7 @@ def test_rafdb_crops_marked_bad_input_recorded_rerun_adds_the_missing(
     lst = rafdb_dir / "EmoLabel" / "list_patition_label.txt"
     lst.write_text(lst.read_text() + "garbage\ntrain_00099.jpg 3\n")
     s = import_path(catalog, ImportOptions(rafdb_dir))
-    assert (s.corpus, s.kept, s.labelled, s.face_crops) == ("rafdb", 4, 4, 3)
+    assert (s.corpus.name, s.kept, s.labelled, s.face_crops) == ("rafdb", 4, 4, 3)
     assert s.reasons == {"bad_label_line": 1, "missing_file": 1}
     votes = votes_by_path(catalog)
     assert votes["Image/aligned/train_00001_aligned.jpg"] == [("rafdb", "label", "happy", None)]
@@ -94,12 +95,12 @@ def test_rafdb_crops_marked_bad_input_recorded_rerun_adds_the_missing(
     # The missing image arrives: a rerun imports it alone.
     (rafdb_dir / "Image" / "original" / "train_00099.jpg").write_bytes(face_photo(999)[0])
     again = import_path(catalog, ImportOptions(rafdb_dir))
-    assert (again.images_new, again.sources_new, again.votes_new) == (1, 1, 1)
+    assert (again.images_new, again.sources_new, again.corpus.votes_new) == (1, 1, 1)
 
 
 def test_jaffe_subjects(catalog, jaffe_dir):
     s = import_path(catalog, ImportOptions(jaffe_dir))
-    assert (s.corpus, s.kept, s.labelled, s.subjects) == ("jaffe", 4, 4, {"KA", "YM"})
+    assert (s.corpus.name, s.kept, s.labelled, s.corpus.subjects) == ("jaffe", 4, 4, {"KA", "YM"})
     src = sources(catalog)
     assert src["KA.HA1.29.tiff"][2:] == ("KA", None)
     assert votes_by_path(catalog)["YM.AN2.62.jpg"] == [("jaffe", "label", "angry", None)]
@@ -118,21 +119,4 @@ def test_format_overrides_detection_and_mismatches_are_refused(catalog, jaffe_di
     with pytest.raises(ImportRefused, match="needs the corpus's folder"):
         import_path(catalog, ImportOptions(jaffe_dir / "YM.AN2.62.jpg", format="jaffe"))
     s = import_path(catalog, ImportOptions(rafdb_dir, format="jaffe"))  # named: not detected
-    assert s.corpus == "jaffe" and s.kept == 0
-
-
-def test_corpus_vote_for_each_kind_of_code():
-    from catalog.labels import LabelSet
-    from importer.items import Candidate
-    from importer.stage import corpus_vote
-
-    labels = LabelSet.default()
-    frame = Candidate(b"", "S005/001", "happy", frame_index=9, annotator="ckplus", label_code="5")
-    vote, why = corpus_vote(labels, frame)
-    assert (vote.label, vote.origin, why) == ("happy", "S005/001#frame9", None)
-    contempt = Candidate(b"", "S005/002", "contempt", frame_index=3, annotator="ckplus")
-    assert corpus_vote(labels, contempt) == (None, "label_outside_set: contempt (ckplus)")
-    known_outside = Candidate(b"", "a.avi", refused_code="7", annotator="mmi")
-    assert corpus_vote(labels, known_outside) == (None, "label_outside_set: 7 (mmi)")
-    unlabelled = Candidate(b"", "b.avi", annotator="mmi")
-    assert corpus_vote(labels, unlabelled) == (None, None)
+    assert s.corpus.name == "jaffe" and s.kept == 0

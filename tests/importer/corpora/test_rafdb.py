@@ -52,3 +52,18 @@ def test_the_corrected_spelling_of_the_list_is_accepted(rafdb_dir, tmp_path):
     assert len(split_items(rafdb_dir)[0]) == 4
     (rafdb_dir / "EmoLabel" / "list_partition_label.txt").unlink()
     assert not detect(rafdb_dir) and not detect(tmp_path)
+
+
+def test_a_link_out_of_the_corpus_is_not_followed(rafdb_dir, tmp_path):
+    outside = tmp_path / "elsewhere.jpg"
+    aligned = rafdb_dir / "Image" / "aligned" / "train_00001_aligned.jpg"
+    outside.write_bytes(aligned.read_bytes())
+    aligned.unlink()
+    aligned.symlink_to(outside)
+    linked = rafdb_dir / "Image" / "aligned" / "train_00002_aligned.jpg"
+    linked.unlink()
+    linked.symlink_to(rafdb_dir / "Image" / "original" / "train_00002.jpg")  # inside: read
+    cands, refusals = split_items(rafdb_dir)
+    assert refusals["Image/aligned/train_00001_aligned.jpg"].reason == "symlink_outside"
+    assert len(refusals) == 1 and len(cands) == 3
+    assert cands["Image/aligned/train_00002_aligned.jpg"].label_word == "anger"
