@@ -120,6 +120,8 @@ def _safe_next(url: str | None) -> str:
     """A local path to go back to after the login (never another site)."""
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
         return "/"
+    if any(c.isspace() or ord(c) < 32 for c in url):  # browsers drop tabs: "/\t/x" is "//x"
+        return "/"
     return url
 
 

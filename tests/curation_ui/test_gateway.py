@@ -374,7 +374,7 @@ def test_a_cookie_is_the_token_and_its_hmac_and_nothing_else_passes():
 
 def test_after_the_login_only_a_local_path_is_followed():
     assert _safe_next("/queue?x=1") == "/queue?x=1"
-    for bad in ("https://evil.example", "//evil.example", "/\\evil.example", "", None):
+    for bad in ("https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil", "", None):
         assert _safe_next(bad) == "/"
 
 
