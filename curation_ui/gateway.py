@@ -322,6 +322,8 @@ class Gateway:
         if user is None:
             return self._refuse(request)
         path = request.url.path
+        if path.startswith("/_stcore/agent"):  # off in Streamlit too (launch.py)
+            return PlainTextResponse("not served\n", status_code=404)
         target = path + (f"?{request.url.query}" if request.url.query else "")
         body: AsyncIterator[bytes] | None = None
         try:

@@ -255,6 +255,7 @@ def test_a_login_opens_the_app_as_that_user(served):
     cookie = served.login("lee")
     status, _, page = served.request("GET", "/", cookie=cookie)
     assert status == 200 and b"<html" in page.lower()
+    assert served.request("POST", "/_stcore/agent/interact", cookie=cookie)[0] == 404
     sid, text = run_page(served, cookie)
     assert sid and "annotator: lee (admin)" in text
     # A header a client sends naming someone else counts for nothing.
