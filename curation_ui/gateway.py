@@ -33,6 +33,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from http import HTTPMethod
 from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
@@ -72,6 +73,8 @@ _HOP = {
     b"upgrade",
     b"host",
 }
+# Proxied as they come (CONNECT and TRACE have no business with the app).
+HTTP_METHODS = [m.value for m in HTTPMethod if m not in (HTTPMethod.CONNECT, HTTPMethod.TRACE)]
 _OWN_HEADERS = {b"date", b"server"}  # uvicorn sets its own
 _UPLOAD = re.compile(r"^/_stcore/upload_file/([^/]+)/[^/]+$")
 _FILENAME = re.compile(rb'filename="([^"]*)"')
@@ -117,6 +120,8 @@ def _safe_next(url: str | None) -> str:
     """A local path to go back to after the login (never another site)."""
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
         return "/"
+    if any(c.isspace() or ord(c) < 32 for c in url):  # browsers drop tabs: "/\t/x" is "//x"
+        return "/"
     return url
 
 
@@ -144,7 +149,7 @@ class Gateway:
                 Route(
                     "/{path:path}",
                     self.proxy,
-                    methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"],
+                    methods=HTTP_METHODS,
                 ),
             ],
             lifespan=self._lifespan,
@@ -317,6 +322,8 @@ class Gateway:
         if user is None:
             return self._refuse(request)
         path = request.url.path
+        if path.startswith("/_stcore/agent"):  # off in Streamlit too (launch.py)
+            return PlainTextResponse("not served\n", status_code=404)
         target = path + (f"?{request.url.query}" if request.url.query else "")
         body: AsyncIterator[bytes] | None = None
         try:
@@ -325,7 +332,7 @@ class Gateway:
                 raise UploadRefused(403, "refused upload: not a session of this login")
             if m and request.method in ("PUT", "POST"):
                 body = await self._upload_body(request, user)
-            elif request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            elif request.method not in ("GET", "HEAD", "OPTIONS"):
                 body = _capped(request.stream(), SMALL_BODY)
             r = await gate_upstream.request(
                 self.cfg.upstream_port,

@@ -176,7 +176,8 @@ def streamlit_command(
         ENV_MAX_PHOTO_MB: str(max_photo_mb),
     }
     if gate_secret:  # its loopback URL is no use to anyone: the gateway's is printed
-        argv += ["--logger.hideWelcomeMessage", "true"]
+        # Streamlit's agent API would drive the app beside the websocket: kept off.
+        argv += ["--logger.hideWelcomeMessage", "true", "--server.enableAgentApi", "false"]
         env[ENV_GATE] = gate_secret
         env[ENV_REQUIRE_LOGIN] = "1"
     else:

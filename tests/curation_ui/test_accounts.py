@@ -503,3 +503,23 @@ def test_the_command_line_reads_the_auth_section_streamlit_reads(tmp_path, monke
     secrets.write_text("[auth]\nredirect_uri = 'x'\n")  # half a configuration: refused
     with pytest.raises(ServeRefused):
         refuse_open_network("::", users)
+
+
+def test_tls_without_accounts_or_half_of_it_is_refused_before_serving(
+    data_root, capsys, monkeypatch
+):
+    import pipeline
+    from curation_ui import launch
+
+    monkeypatch.setattr(launch, "serve", lambda argv, env: pytest.fail("served"))
+    monkeypatch.setattr("curation_ui.gate_serve.serve_gated", lambda *a: pytest.fail("served"))
+    monkeypatch.chdir(data_root)
+    base = ["--root", str(data_root), "--dataset", "team", "review"]
+    cert = data_root / "cert.pem"
+    cert.write_text("not checked before")
+    assert pipeline.main([*base, "--tls-cert", str(cert), "--tls-key", str(cert)]) == 2
+    assert "need accounts" in capsys.readouterr().err
+    acc.add_user(data_root / "team" / "users.toml", "root", ADMIN_PASSWORD, admin=True)
+    assert pipeline.main([*base, "--tls-cert", str(cert)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "TLS needs both --tls-cert and --tls-key" in err

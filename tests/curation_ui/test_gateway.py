@@ -255,6 +255,7 @@ def test_a_login_opens_the_app_as_that_user(served):
     cookie = served.login("lee")
     status, _, page = served.request("GET", "/", cookie=cookie)
     assert status == 200 and b"<html" in page.lower()
+    assert served.request("POST", "/_stcore/agent/interact", cookie=cookie)[0] == 404
     sid, text = run_page(served, cookie)
     assert sid and "annotator: lee (admin)" in text
     # A header a client sends naming someone else counts for nothing.
@@ -374,7 +375,7 @@ def test_a_cookie_is_the_token_and_its_hmac_and_nothing_else_passes():
 
 def test_after_the_login_only_a_local_path_is_followed():
     assert _safe_next("/queue?x=1") == "/queue?x=1"
-    for bad in ("https://evil.example", "//evil.example", "/\\evil.example", "", None):
+    for bad in ("https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil", "", None):
         assert _safe_next(bad) == "/"
 
 
