@@ -126,7 +126,7 @@ def faces(root: Path) -> int:
 EXTRACT = ("extract", "--workers", "1")
 
 
-@pytest.mark.slow  # dlib's extraction, or a whole import, twice
+@pytest.mark.slow  # dlib's extraction, twice
 def test_extract_when_a_chip_finds_the_store_full(capsys, monkeypatch, data_root, imported):
     with monkeypatch.context() as m:
         attempts = store_fills_after(m, 1)  # one chip is written, the next fails
@@ -139,7 +139,7 @@ def test_extract_when_a_chip_finds_the_store_full(capsys, monkeypatch, data_root
     assert_files_match_the_catalog(imported)
 
 
-@pytest.mark.slow  # dlib's extraction, or a whole import, twice
+@pytest.mark.slow  # dlib's extraction, twice
 def test_extract_takes_back_the_chips_of_a_batch_that_never_commits(monkeypatch, imported):
     # All six images in one write transaction: its first chips are written, then the disk
     # fills; the transaction rolls back and the chips it wrote go with it.
@@ -192,7 +192,7 @@ def export_args(out: Path) -> tuple[str, ...]:
     )
 
 
-@pytest.mark.slow  # dlib's extraction, or a whole import, twice
+@pytest.mark.slow  # an extraction first (dlib), then two exports
 def test_export_when_its_files_fill_the_disk(capsys, monkeypatch, data_root, extracted, tmp_path):
     out = tmp_path / "exports" / "mine"
     real = Path.write_bytes
@@ -215,7 +215,7 @@ def test_export_when_its_files_fill_the_disk(capsys, monkeypatch, data_root, ext
     assert (out / "manifest.json").is_file()
 
 
-@pytest.mark.slow  # dlib's extraction, or a whole import, twice
+@pytest.mark.slow  # an extraction first (dlib), then two exports
 def test_export_when_the_catalog_cannot_record_it(
     capsys, monkeypatch, data_root, extracted, tmp_path
 ):
