@@ -23,7 +23,7 @@ from requests.adapters import HTTPAdapter
 
 from catalog.images import StoredImage
 from core.decode import DecodeLimits, ImageRejected, data_uri_bytes, decode_image
-from core.space import DiskFull
+from core.space import DiskFull, disk_full, is_no_space
 from core.storage import store_content
 from scraper.config import USER_AGENT_TOKEN, DownloadOptions
 from scraper.netguard import Refused, check_url, is_public_address
@@ -282,13 +282,16 @@ class DownloadPool:
     def _run(self, url: str) -> None:
         try:
             outcome = self.fetcher.fetch(url)
-        except DiskFull:
-            # Every other download would fail the same way: stop them, and let wait()
-            # raise this one line (the URLs not recorded are fetched by the rerun, whose
-            # stored files, content-addressed, are adopted as they are).
-            self.fetcher.stop.set()
-            raise
-        except Exception as e:  # a bug must cost one image, not the run
+        except Exception as e:
+            if isinstance(e, DiskFull) or is_no_space(e):
+                # Every other download would fail the same way: stop them, and let wait()
+                # raise this one line (the URLs not recorded are fetched by the rerun,
+                # whose stored files, content-addressed, are adopted as they are).
+                self.fetcher.stop.set()
+                if isinstance(e, DiskFull):
+                    raise
+                raise disk_full(self.fetcher.dir, None, f"downloading {url}") from e
+            # A bug must cost one image, not the run.
             log.exception("downloading %s", url)
             outcome = Outcome(url, "failed", f"error: {type(e).__name__}: {e}"[:200])
         if outcome.reason == "interrupted":

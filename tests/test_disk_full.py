@@ -126,6 +126,7 @@ def faces(root: Path) -> int:
 EXTRACT = ("extract", "--workers", "1")
 
 
+@pytest.mark.slow  # dlib's extraction, twice
 def test_extract_when_a_chip_finds_the_store_full(capsys, monkeypatch, data_root, imported):
     with monkeypatch.context() as m:
         attempts = store_fills_after(m, 1)  # one chip is written, the next fails
@@ -138,6 +139,7 @@ def test_extract_when_a_chip_finds_the_store_full(capsys, monkeypatch, data_root
     assert_files_match_the_catalog(imported)
 
 
+@pytest.mark.slow  # dlib's extraction, twice
 def test_extract_takes_back_the_chips_of_a_batch_that_never_commits(monkeypatch, imported):
     # All six images in one write transaction: its first chips are written, then the disk
     # fills; the transaction rolls back and the chips it wrote go with it.
@@ -152,6 +154,7 @@ def test_extract_takes_back_the_chips_of_a_batch_that_never_commits(monkeypatch,
     assert_files_match_the_catalog(imported)
 
 
+@pytest.mark.slow  # dlib's extraction, twice
 @pytest.mark.parametrize(
     ("statement", "after"),
     [
@@ -189,6 +192,7 @@ def export_args(out: Path) -> tuple[str, ...]:
     )
 
 
+@pytest.mark.slow  # an extraction first (dlib), then two exports
 def test_export_when_its_files_fill_the_disk(capsys, monkeypatch, data_root, extracted, tmp_path):
     out = tmp_path / "exports" / "mine"
     real = Path.write_bytes
@@ -211,6 +215,7 @@ def test_export_when_its_files_fill_the_disk(capsys, monkeypatch, data_root, ext
     assert (out / "manifest.json").is_file()
 
 
+@pytest.mark.slow  # an extraction first (dlib), then two exports
 def test_export_when_the_catalog_cannot_record_it(
     capsys, monkeypatch, data_root, extracted, tmp_path
 ):
@@ -247,6 +252,7 @@ def small_tmpfs(tmp_path: Path, size: str):
         subprocess.run(["umount", "-l", str(point)], check=False)
 
 
+@pytest.mark.slow  # 3 MB imported twice, as a separate process
 def test_import_on_a_real_full_tmpfs(tmp_path, photos):
     folder = tmp_path / "big"
     folder.mkdir()
