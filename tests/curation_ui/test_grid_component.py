@@ -226,11 +226,13 @@ def test_ticks_right_after_a_reject_mark_exactly_those_faces(server, browsers, m
     # Tick and untick an open face 20 times, 100 ms apart: each tick is drawn at once.
     target = cell(order[20])
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", target)
+    version = root.get_attribute("data-version")  # the data of the fragment's last run
     chain = ActionChains(browser, duration=0)
     for _ in range(20):
         chain.click(target).pause(0.1)
     chain.perform()
     assert ticked() == [want]  # an even number of clicks
+    assert root.get_attribute("data-version") == version, "a tick ran the page again"
     clicks = [e for e in browser.execute_script(LOG_JS) if e["ev"] == "tick"]
     assert [e["face"] for e in clicks[-20:]] == [order[20]] * 20
 
@@ -270,7 +272,6 @@ def test_ticks_right_after_a_reject_mark_exactly_those_faces(server, browsers, m
         + ", ".join(answered)
         + f"; lowest opacity of the grid during the reject: {min_opacity:.2f}"
     )
-    # The target is p95 <= 20 ms (met on an idle machine: p50 ~11 ms, p95 ~17 ms);
-    # a loaded 2-core machine gets some ticks late, never a whole rerun (0.3-0.8 s).
-    assert _pct(ticks, 0.95) <= 100, ticks
+    # Timings are figures (benchmarks/bench_review_browser.py), not assertions: this
+    # machine is shared. That a tick is no rerun is checked above (the data's version).
     assert min_opacity >= 0.99, "the grid was drawn faded while the server answered"

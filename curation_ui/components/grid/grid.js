@@ -205,6 +205,21 @@ function options(select, items, placeholder) {
   if (keep && items.some(([v]) => v === keep)) select.value = keep;
 }
 
+// Send after the change on screen is drawn: Streamlit's handling of a new state value
+// (serialising it, asking for a rerun, redrawing its own status) runs on this thread
+// and would otherwise delay the frame. A hidden page draws no frames: the timer sends.
+function sendSoon(s) {
+  if (s.sendTimer) return;
+  const fire = () => {
+    if (!s.sendTimer) return;
+    clearTimeout(s.sendTimer);
+    s.sendTimer = null;
+    send(s);
+  };
+  s.sendTimer = setTimeout(fire, 50);
+  requestAnimationFrame(() => setTimeout(fire, 0));
+}
+
 function act(s, action, t) {
   const shown = s.order.slice();
   const marked = shown.filter((id) => s.ticked.has(id) && !s.cells.get(id).classList.contains("gone"));
@@ -241,7 +256,7 @@ function act(s, action, t) {
     undo: "Undoing your last action…",
   }[action];
   say(s, doing, "busy");
-  send(s);
+  sendSoon(s);
 }
 
 function send(s, want) {
@@ -355,6 +370,7 @@ function update(s, data) {
     say(s, "", "");
   }
   s.root.dataset.acked = String(data.acked || 0);
+  s.root.dataset.version = String(data.version); // a new run of the page's fragment
   if (want.length) send(s, want);
 }
 

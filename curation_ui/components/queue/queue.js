@@ -89,15 +89,27 @@ function show(s, face, keyT, emptyText) {
   s.current = face;
   if (!face) {
     s.img.hidden = true;
-    s.img.removeAttribute("src");
     s.empty.textContent = emptyText || "";
     s.root.dataset.face = "";
     showText(s, null);
     return;
   }
-  const src = face.src || s.images.get(face.id)?.src;
+  const pre = s.images.get(face.id); // loaded and decoded ahead: shown as it is
+  const src = face.src || pre?.src;
   s.empty.textContent = src ? "" : "(no chip for this face)";
-  if (src) s.img.src = src;
+  if (pre && pre !== s.img) {
+    pre.className = "fsq-img";
+    pre.alt = "";
+    s.img.replaceWith(pre);
+    s.img = pre;
+  } else if (src && !pre) {
+    const img = el("img", "fsq-img"); // a new element: the one on show may be a kept one
+    img.alt = "";
+    img.decoding = "sync";
+    img.src = src;
+    s.img.replaceWith(img);
+    s.img = img;
+  }
   s.img.hidden = !src;
   showText(s, face);
   face.shownMs = Date.now();
@@ -127,6 +139,21 @@ function send(s) {
   });
 }
 
+// Send after the change on screen is drawn: Streamlit's handling of a new state value
+// (serialising it, asking for a rerun, redrawing its own status) runs on this thread
+// and would otherwise delay the frame. A hidden page draws no frames: the timer sends.
+function sendSoon(s) {
+  if (s.sendTimer) return;
+  const fire = () => {
+    if (!s.sendTimer) return;
+    clearTimeout(s.sendTimer);
+    s.sendTimer = null;
+    send(s);
+  };
+  s.sendTimer = setTimeout(fire, 50);
+  requestAnimationFrame(() => setTimeout(fire, 0));
+}
+
 function decide(s, action, label, keyT, key) {
   const face = s.current;
   if (!face) {
@@ -147,7 +174,7 @@ function decide(s, action, label, keyT, key) {
   s.history.push(face);
   s.decided.add(face.id);
   showNext(s, keyT);
-  send(s);
+  sendSoon(s);
 }
 
 function undo(s, keyT) {
@@ -164,7 +191,7 @@ function undo(s, keyT) {
     show(s, null, keyT, "Taking back your last decision…");
   }
   s.outbox.push(d);
-  send(s);
+  sendSoon(s);
 }
 
 function act(s, key, keyT) {
