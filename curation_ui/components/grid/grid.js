@@ -20,13 +20,6 @@ const KEYS =
   "Keys: ←↑→↓ move the ring · space tick · x reject marked · r relabel marked · " +
   "a accept the rest · z undo · PgUp / PgDn pages";
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 function kbdButton(key, text, name) {
   const b = el("button");
   b.type = "button";
@@ -203,21 +196,6 @@ function options(select, items, placeholder) {
     select.append(o);
   }
   if (keep && items.some(([v]) => v === keep)) select.value = keep;
-}
-
-// Send after the change on screen is drawn: Streamlit's handling of a new state value
-// (serialising it, asking for a rerun, redrawing its own status) runs on this thread
-// and would otherwise delay the frame. A hidden page draws no frames: the timer sends.
-function sendSoon(s) {
-  if (s.sendTimer) return;
-  const fire = () => {
-    if (!s.sendTimer) return;
-    clearTimeout(s.sendTimer);
-    s.sendTimer = null;
-    send(s);
-  };
-  s.sendTimer = setTimeout(fire, 50);
-  requestAnimationFrame(() => setTimeout(fire, 0));
 }
 
 function act(s, action, t) {

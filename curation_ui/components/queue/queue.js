@@ -13,13 +13,6 @@ const G = (window.__facesiftQueue ||= { seq: 0, log: [] });
 const SHOWN_KEPT = 500; // face ids kept in data-shown
 const KEPT_IMAGES = 64; // chips kept loaded (the window is 9)
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 function mount(parent) {
   const root = el("div", "fsq");
   const stage = el("div", "fsq-stage");
@@ -137,21 +130,6 @@ function send(s) {
     epoch: s.epoch,
     mid: G.seq,
   });
-}
-
-// Send after the change on screen is drawn: Streamlit's handling of a new state value
-// (serialising it, asking for a rerun, redrawing its own status) runs on this thread
-// and would otherwise delay the frame. A hidden page draws no frames: the timer sends.
-function sendSoon(s) {
-  if (s.sendTimer) return;
-  const fire = () => {
-    if (!s.sendTimer) return;
-    clearTimeout(s.sendTimer);
-    s.sendTimer = null;
-    send(s);
-  };
-  s.sendTimer = setTimeout(fire, 50);
-  requestAnimationFrame(() => setTimeout(fire, 0));
 }
 
 function decide(s, action, label, keyT, key) {
