@@ -275,3 +275,27 @@ def test_ticks_right_after_a_reject_mark_exactly_those_faces(server, browsers, m
     # Timings are figures (benchmarks/bench_review_browser.py), not assertions: this
     # machine is shared. That a tick is no rerun is checked above (the data's version).
     assert min_opacity >= 0.99, "the grid was drawn faded while the server answered"
+
+
+def test_the_next_pages_thumbnails_are_sent_ahead_and_each_once(app_env, many_sad):
+    at = open_page("review")
+    assert "prefetch" in grid.view(at) and grid.view(at)["prefetch"] == []  # a first load
+    at.selectbox(key="rv_per_page").select(24).run()
+    at.selectbox(key="rv_label").select("sad").run()
+    page1 = [f["id"] for f in grid.faces(at)]
+    assert len(page1) == 24 and all(f["src"] for f in grid.faces(at))
+    ahead = grid.view(at)["prefetch"]
+    at.run()  # the next page's thumbnails are made after a run has drawn its grid
+    ahead += grid.view(at)["prefetch"]
+    assert len(ahead) == 33 - 24 and not {a["id"] for a in ahead} & set(page1)
+    assert all(a["src"].startswith("data:image/jpeg;base64,") for a in ahead)
+    assert all(f["src"] is None for f in grid.faces(at))  # sent once per session
+    at.button(key="rv_next").click().run()
+    page2 = grid.faces(at)
+    assert [f["id"] for f in page2] == [a["id"] for a in ahead]
+    assert all(f["src"] is None for f in page2)  # the browser holds them already
+    # A thumbnail the browser lost (asked for again) is sent again.
+    lost = page2[0]["id"]
+    at.session_state["rv_grid"] = {"msg": {"outbox": [], "have": [], "want": [lost], "mid": 0}}
+    at.run()
+    assert [f["id"] for f in grid.faces(at) if f["src"]] == [lost]
