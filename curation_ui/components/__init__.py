@@ -1,6 +1,7 @@
 """Custom Streamlit components of the review app (hand-written HTML/JS, served locally).
 
-Each component is a folder with ``<name>.js`` and ``<name>.css``, mounted through
+Each component is a folder with ``<name>.js`` and ``<name>.css`` (the script after
+``common/common.js``, the helpers they share), mounted through
 ``st.components.v2`` by :class:`Component`; the page reads what the browser sent back
 (its message) from the component's state on its own run.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+COMMON = Path(__file__).parent / "common"  # the script every component begins with
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 
@@ -29,9 +31,10 @@ class Component:
 
     @cached_property
     def _renderer(self):
+        common = (COMMON / "common.js").read_text(encoding="utf-8")  # el(), sendSoon()
         return st.components.v2.component(
             self.name,
-            js=(self.folder / f"{self.stem}.js").read_text(encoding="utf-8"),
+            js=common + (self.folder / f"{self.stem}.js").read_text(encoding="utf-8"),
             css=(self.folder / f"{self.stem}.css").read_text(encoding="utf-8"),
             isolate_styles=False,  # in the page's DOM: its text is the page's text
         )

@@ -354,8 +354,10 @@ def view_data(cat, flt: FaceFilter, layout: dict) -> dict:
                 "state": "" if is_open else card.status,
             }
         )
-    # The next page's thumbnails made before (made after this run's grid is drawn: below).
-    ahead = [(c.id, _thumb_src(cat, c, held, sent, make=False)) for c in layout.get("next", [])]
+    # The next page's thumbnails made before (made after this run's grid is drawn: below);
+    # none on a session's first run, whose page is waited for (a first load stays small).
+    nxt = layout.get("next", []) if VERSION in ss else []
+    ahead = [(c.id, _thumb_src(cat, c, held, sent, make=False)) for c in nxt]
     ss[VERSION] = ss.get(VERSION, 0) + 1
     reasons = reject_reasons()
     return {

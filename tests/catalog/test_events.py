@@ -9,6 +9,7 @@ from catalog.events import (
     LabelEvent,
     face_events,
     face_state,
+    face_states,
     fold,
     rebuild_face_states,
     record,
@@ -148,3 +149,13 @@ def test_projection_equals_a_fold_of_the_events(make_catalog, make_face, steps):
         assert live[f] == fold(face_events(cat.conn, f), source_label(cat.conn, f))
     rebuild_face_states(cat.conn)
     assert {f: face_state(cat.conn, f) for f in faces} == live
+
+
+def test_face_states_reads_many_faces_as_face_state_reads_one(catalog, make_face):
+    ids = [make_face(catalog, label) for label in ("happy", "sad", None)]
+    record(catalog.conn, ids[0], "ann", "reject", reason="drawing")
+    record(catalog.conn, ids[1], "ann", "label", label="fear")
+    states = face_states(catalog.conn, [*ids, 10_000])  # an unknown id is left out
+    assert states == {fid: face_state(catalog.conn, fid) for fid in ids}
+    assert states[ids[0]].status == "rejected" and states[ids[1]].label == "fear"
+    assert face_states(catalog.conn, []) == {}

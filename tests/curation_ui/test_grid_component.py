@@ -226,11 +226,13 @@ def test_ticks_right_after_a_reject_mark_exactly_those_faces(server, browsers, m
     # Tick and untick an open face 20 times, 100 ms apart: each tick is drawn at once.
     target = cell(order[20])
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", target)
+    version = root.get_attribute("data-version")  # the data of the fragment's last run
     chain = ActionChains(browser, duration=0)
     for _ in range(20):
         chain.click(target).pause(0.1)
     chain.perform()
     assert ticked() == [want]  # an even number of clicks
+    assert root.get_attribute("data-version") == version, "a tick ran the page again"
     clicks = [e for e in browser.execute_script(LOG_JS) if e["ev"] == "tick"]
     assert [e["face"] for e in clicks[-20:]] == [order[20]] * 20
 
@@ -270,7 +272,30 @@ def test_ticks_right_after_a_reject_mark_exactly_those_faces(server, browsers, m
         + ", ".join(answered)
         + f"; lowest opacity of the grid during the reject: {min_opacity:.2f}"
     )
-    # The target is p95 <= 20 ms (met on an idle machine: p50 ~11 ms, p95 ~17 ms);
-    # a loaded 2-core machine gets some ticks late, never a whole rerun (0.3-0.8 s).
-    assert _pct(ticks, 0.95) <= 100, ticks
+    # Timings are figures (benchmarks/bench_review_browser.py), not assertions: this
+    # machine is shared. That a tick is no rerun is checked above (the data's version).
     assert min_opacity >= 0.99, "the grid was drawn faded while the server answered"
+
+
+def test_the_next_pages_thumbnails_are_sent_ahead_and_each_once(app_env, many_sad):
+    at = open_page("review")
+    assert "prefetch" in grid.view(at) and grid.view(at)["prefetch"] == []  # a first load
+    at.selectbox(key="rv_per_page").select(24).run()
+    at.selectbox(key="rv_label").select("sad").run()
+    page1 = [f["id"] for f in grid.faces(at)]
+    assert len(page1) == 24 and all(f["src"] for f in grid.faces(at))
+    ahead = grid.view(at)["prefetch"]
+    at.run()  # the next page's thumbnails are made after a run has drawn its grid
+    ahead += grid.view(at)["prefetch"]
+    assert len(ahead) == 33 - 24 and not {a["id"] for a in ahead} & set(page1)
+    assert all(a["src"].startswith("data:image/jpeg;base64,") for a in ahead)
+    assert all(f["src"] is None for f in grid.faces(at))  # sent once per session
+    at.button(key="rv_next").click().run()
+    page2 = grid.faces(at)
+    assert [f["id"] for f in page2] == [a["id"] for a in ahead]
+    assert all(f["src"] is None for f in page2)  # the browser holds them already
+    # A thumbnail the browser lost (asked for again) is sent again.
+    lost = page2[0]["id"]
+    at.session_state["rv_grid"] = {"msg": {"outbox": [], "have": [], "want": [lost], "mid": 0}}
+    at.run()
+    assert [f["id"] for f in grid.faces(at) if f["src"]] == [lost]

@@ -179,3 +179,23 @@ def test_two_annotators_in_two_browsers_give_independent_second_opinions(
         "ann",
         "bo",
     }
+
+
+@pytest.mark.slow
+def test_a_key_pressed_after_the_session_ended_is_refused_on_screen(team_server, browsers, seeded):
+    from curation_ui.accounts import remove_user
+
+    cat = seeded.cat
+    ann = Annotator(browsers(), "ann")
+    ann.log_in(team_server + "/queue", PASSWORDS["ann"])
+    fid = wait_for(ann.face, 60, "ann's first face")
+    remove_user(auth_path(cat.paths.dir), "ann")  # ann's session ends at her next click
+    ann.press(KEYS["happy"])  # decided in the browser, refused by the server
+    line = (
+        "Not recorded: your session ended before this decision reached the server "
+        f"(face #{fid} stays undecided); log in again."
+    )
+    wait_for(lambda: line in ann.body(), 60, "the refusal on screen")
+    assert "Log in" in ann.body()  # the login form, under the line
+    assert events_of(cat, "ann") == []
+    assert face_state(cat.conn, fid).annotators == 0

@@ -20,13 +20,6 @@ const KEYS =
   "Keys: ←↑→↓ move the ring · space tick · x reject marked · r relabel marked · " +
   "a accept the rest · z undo · PgUp / PgDn pages";
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 function kbdButton(key, text, name) {
   const b = el("button");
   b.type = "button";
@@ -241,7 +234,7 @@ function act(s, action, t) {
     undo: "Undoing your last action…",
   }[action];
   say(s, doing, "busy");
-  send(s);
+  sendSoon(s);
 }
 
 function send(s, want) {
@@ -355,6 +348,7 @@ function update(s, data) {
     say(s, "", "");
   }
   s.root.dataset.acked = String(data.acked || 0);
+  s.root.dataset.version = String(data.version); // a new run of the page's fragment
   if (want.length) send(s, want);
 }
 

@@ -13,13 +13,6 @@ const G = (window.__facesiftQueue ||= { seq: 0, log: [] });
 const SHOWN_KEPT = 500; // face ids kept in data-shown
 const KEPT_IMAGES = 64; // chips kept loaded (the window is 9)
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 function mount(parent) {
   const root = el("div", "fsq");
   const stage = el("div", "fsq-stage");
@@ -89,15 +82,27 @@ function show(s, face, keyT, emptyText) {
   s.current = face;
   if (!face) {
     s.img.hidden = true;
-    s.img.removeAttribute("src");
     s.empty.textContent = emptyText || "";
     s.root.dataset.face = "";
     showText(s, null);
     return;
   }
-  const src = face.src || s.images.get(face.id)?.src;
+  const pre = s.images.get(face.id); // loaded and decoded ahead: shown as it is
+  const src = face.src || pre?.src;
   s.empty.textContent = src ? "" : "(no chip for this face)";
-  if (src) s.img.src = src;
+  if (pre && pre !== s.img) {
+    pre.className = "fsq-img";
+    pre.alt = "";
+    s.img.replaceWith(pre);
+    s.img = pre;
+  } else if (src && !pre) {
+    const img = el("img", "fsq-img"); // a new element: the one on show may be a kept one
+    img.alt = "";
+    img.decoding = "sync";
+    img.src = src;
+    s.img.replaceWith(img);
+    s.img = img;
+  }
   s.img.hidden = !src;
   showText(s, face);
   face.shownMs = Date.now();
@@ -147,7 +152,7 @@ function decide(s, action, label, keyT, key) {
   s.history.push(face);
   s.decided.add(face.id);
   showNext(s, keyT);
-  send(s);
+  sendSoon(s);
 }
 
 function undo(s, keyT) {
@@ -164,7 +169,7 @@ function undo(s, keyT) {
     show(s, null, keyT, "Taking back your last decision…");
   }
   s.outbox.push(d);
-  send(s);
+  sendSoon(s);
 }
 
 function act(s, key, keyT) {
