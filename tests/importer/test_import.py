@@ -195,6 +195,18 @@ def test_zip_total_size_limit_and_a_broken_zip(catalog, tmp_path):
     assert s.reasons["bad_zip"] == 1
 
 
+def test_a_zip_of_a_version_python_cannot_read_is_one_refusal(catalog, tmp_path):
+    """The central directory's "version needed to extract" above what zipfile reads (6.4):
+    ZipFile() raises NotImplementedError, which must be a recorded reason, not a crash."""
+    data = bytearray(_zip([("happy/a.png", png_bytes(1))]))
+    central = data.index(b"PK\x01\x02")
+    data[central + 6] = 64  # version needed to extract: 6.4
+    archive = tmp_path / "new.zip"
+    archive.write_bytes(bytes(data))
+    s = import_path(catalog, ImportOptions(archive))
+    assert (s.images_new, s.refused, s.reasons["bad_zip"]) == (0, 1, 1)
+
+
 def test_symlinks_out_of_the_folder_are_not_followed(catalog, tmp_path):
     outside = tmp_path / "secret.png"
     outside.write_bytes(png_bytes(7))
