@@ -8,4 +8,4 @@ cd "$(dirname "$0")"
 scripts/setup.sh test,cluster
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-exec .venv/bin/python -m pytest -n "${FACESIFT_TEST_WORKERS:-$(nproc)}" --maxschedchunk 2 "$@"
+exec .venv/bin/python -m pytest -n "${FACESIFT_TEST_WORKERS:-$(nproc)}" --maxschedchunk 2 --durations=25 "$@"
