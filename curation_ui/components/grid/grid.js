@@ -62,10 +62,12 @@ function mount(parent) {
   undo.addEventListener("click", (e) => act(s, "undo", e.timeStamp));
   s.onKey = (e) => onKey(s, e);
   document.addEventListener("keydown", s.onKey, true);
+  watchOutbox(s, say);
   return s;
 }
 
 function unmount(s) {
+  clearInterval(s.watch);
   document.removeEventListener("keydown", s.onKey, true);
   s.root.remove();
 }

@@ -40,10 +40,12 @@ function mount(parent) {
   };
   s.onKey = (e) => onKey(s, e);
   document.addEventListener("keydown", s.onKey, true);
+  watchOutbox(s, say);
   return s;
 }
 
 function unmount(s) {
+  clearInterval(s.watch);
   document.removeEventListener("keydown", s.onKey, true);
   s.root.remove();
 }

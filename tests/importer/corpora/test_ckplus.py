@@ -130,15 +130,16 @@ def test_bad_inputs_are_each_one_reason_and_the_rest_is_read(tmp_path, monkeypat
 @pytest.mark.slow  # loads dlib's models and the prior: about 2 s alone, more on a busy machine
 @pytest.mark.skipif(not FER.is_dir(), reason="needs ../shared/testdata/fer2013_privatetest")
 def test_the_prior_finds_the_expressive_frames(tmp_path):
-    def frame(path):
+    def frame(path, grey=120):
         face = Image.open(path).convert("RGB").resize((160, 160), Image.Resampling.BICUBIC)
-        img = Image.new("RGB", (320, 256), (120, 120, 120))
+        img = Image.new("RGB", (320, 256), (grey, grey, grey))
         img.paste(face, (80, 48))
         return img
 
     neutral, happy = frame(NEUTRAL_FACE), frame(HAPPY_FACE)
-    # 12 frames: neutral up to frame 10, happy for the last two (the searched part is 9..12).
-    sequence(tmp_path, levels=[neutral] * 10 + [happy] * 2, code="5")
+    # 12 frames: neutral up to frame 10, happy for the last two (the searched part is 9..12);
+    # the two happy frames differ by their background (identical bytes are kept once).
+    sequence(tmp_path, levels=[neutral] * 10 + [happy, frame(HAPPY_FACE, 121)], code="5")
     kept, refused = items_of(read, tmp_path)
     assert not refused
     assert [(c.frame_index, c.label_word) for c in kept] == [
