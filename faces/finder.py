@@ -85,12 +85,13 @@ def align_face(
 
     ``inside``: the image is a face crop (or a corpus's box near its edge): the chip's
     padding shrinks until the chip holds only the image's own pixels
-    (:func:`faces.align.padding_inside`); :attr:`FoundFace.padding` is the one used.
+    (:func:`faces.align.padding_inside`); :attr:`FoundFace.padding` is the one used. A
+    crop cut tighter than that is moved onto the image (:func:`faces.align.shift_inside`).
     """
     shape, points = fit_landmarks(models, img, rgb, det)
     if inside:
         padding = padding_inside(shape, chip_size, padding, img.size, points)
-    chip = face_chip(rgb, shape, chip_size, padding, points)
+    chip = face_chip(rgb, shape, chip_size, padding, points, inside=img.size if inside else None)
     descriptor = None
     if descriptors:
         if models.descriptor is None:

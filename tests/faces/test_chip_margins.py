@@ -14,7 +14,7 @@ from skimage import data as skimage_data
 
 import faces.align as align
 import faces.finder as finder
-from faces.align import MIN_PADDING, on_image, pad_to_cover, place_chip
+from faces.align import MIN_PADDING, on_image, pad_to_cover, place_chip, shift_inside
 from faces.chips import chip_png
 from faces.detect import DetectParams, detect_faces
 from faces.finder import find_aligned_faces
@@ -115,6 +115,69 @@ def test_before_the_fix_the_same_chip_repeated_the_crops_edge(models, textured_c
     assert len(flat_margins(face.chip)) >= 2
 
 
+@pytest.fixture(scope="module")
+def off_centre_crop(models) -> Image.Image:
+    """A 48 px gray crop cut tighter than dlib's padding-0 chip on its left (the face off
+    its centre, as a third of FER2013's crops), its outer 3 pixels replaced by noise."""
+    img = Image.fromarray(skimage_data.astronaut())
+    (det,) = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
+    left, top, right, bottom = det.box
+    grow, move = (right - left) // 10, (right - left) // 5
+    box = (left - grow + move, top - grow, right + grow + move, bottom + grow)
+    crop = np.asarray(img.crop(box).convert("L").resize((48, 48), Image.Resampling.LANCZOS))
+    noise = np.random.default_rng(1).integers(0, 256, crop.shape, dtype=np.uint8)
+    border = np.ones(crop.shape, dtype=bool)
+    border[3:-3, 3:-3] = False
+    return Image.fromarray(np.where(border, noise, crop)).convert("RGB")
+
+
+MARKER = (255, 0, 255)  # no gray crop holds it
+
+
+def mark_the_outside(monkeypatch) -> None:
+    """Fill what a chip takes from outside the image with MARKER instead of its edge
+    pixels, so that invented pixels can be counted however the chip is turned."""
+    cover = align.pad_to_cover
+
+    def marked(rgb, corners, margin):
+        padded, offset = cover(rgb, corners, margin)
+        if padded is rgb:
+            return rgb, offset
+        out = np.empty_like(padded)
+        out[...] = MARKER
+        left, top = int(offset[0]), int(offset[1])
+        out[top : top + rgb.shape[0], left : left + rgb.shape[1]] = rgb
+        return out, offset
+
+    monkeypatch.setattr(align, "pad_to_cover", marked)
+
+
+def invented(chip: np.ndarray) -> float:
+    """The share of a chip's pixels that are (mostly) MARKER."""
+    r, g, b = (chip[..., k].astype(int) for k in range(3))
+    return float(((r - g > 100) & (b - g > 100)).mean())
+
+
+def test_a_crop_tighter_than_the_tightest_chip_is_moved_onto_its_pixels(
+    models, off_centre_crop, monkeypatch
+):
+    mark_the_outside(monkeypatch)
+    (face,) = find_aligned_faces(models, off_centre_crop, whole=True)
+    assert face.padding == MIN_PADDING  # no padding fits: the chip is moved instead
+    corners = place_chip(face.shape, 256, face.padding, face.points).corners
+    assert not on_image(corners, 48, 48) and shift_inside(corners, 48, 48)[0] > 1
+    assert invented(face.chip) == 0
+
+
+def test_unmoved_the_same_chip_showed_pixels_from_outside(models, off_centre_crop, monkeypatch):
+    # The check above is one that the chip left where its eyes belong fails.
+    mark_the_outside(monkeypatch)
+    monkeypatch.setattr(align, "shift_inside", lambda corners, width, height: np.zeros(2))
+    (face,) = find_aligned_faces(models, off_centre_crop, whole=True)
+    assert face.padding == MIN_PADDING
+    assert invented(face.chip) > 0.03
+
+
 def test_a_photos_face_keeps_its_padding(models):
     # Only face crops (and a corpus's boxes) shrink: a face in a photo is padded as always.
     img = Image.fromarray(skimage_data.astronaut())
@@ -147,7 +210,7 @@ def test_whole_image_chips_are_deterministic(models, astronaut_48, tmp_path):
 @pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared FER2013 crops")
 def test_real_fer2013_crops_give_chips_of_their_own_pixels(models):
     # FER2013's crops are tight: most chips shrink to a small padding; a crop tighter than
-    # dlib's face chip (padding 0) keeps padding 0 and only then repeats an edge sliver.
+    # dlib's face chip (padding 0) keeps padding 0 and is moved onto the image where it fits.
     crops = fer_crops(12)
     assert len(crops) == 12
     inside = 0
