@@ -87,10 +87,12 @@ def choose_corpus(opts: ImportOptions, kind: str) -> CorpusFormat | None:
     return corpus
 
 
-def _origin(item: Candidate) -> str:
-    """Where a corpus's vote was read: the image's path, and the frame of a clip."""
-    frame = f"#frame{item.frame_index}" if item.frame_index is not None else ""
-    return f"{item.import_path}{frame}"
+def vote_origin(item: Candidate) -> str:
+    """Where a corpus's vote was read: the image's path, and the frame of a clip (once:
+    a clip's frame path already names it, ``S001-001.avi#frame=37``)."""
+    if item.frame_index is None or "#frame" in item.import_path:
+        return item.import_path
+    return f"{item.import_path}#frame={item.frame_index}"
 
 
 def corpus_vote(labels: LabelSet, item: Candidate) -> tuple[ImageVote | None, str | None]:
@@ -99,7 +101,7 @@ def corpus_vote(labels: LabelSet, item: Candidate) -> tuple[ImageVote | None, st
     Both None for an item the corpus gives no label (an MMI video without an emotion).
     """
     annotator = item.annotator or ""
-    origin = _origin(item)
+    origin = vote_origin(item)
     code = f"{annotator} {item.label_code}" if item.label_code else annotator
     if item.reject_reason is not None:
         return ImageVote(annotator, "reject", reason=item.reject_reason, origin=origin), None
@@ -126,7 +128,7 @@ def store_corpus_facts(
         summary.rejects += vote.action == "reject"
     if outside is not None:
         summary.outside[(item.refused_code or item.label_word or "").strip()] += 1
-        record_import_error(cat.conn, source_name, _origin(item), outside)
+        record_import_error(cat.conn, source_name, vote_origin(item), outside)
     if item.given_box is not None:
         set_given_box(cat.conn, image_id, item.given_box)
     if item.values:
