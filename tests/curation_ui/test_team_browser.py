@@ -71,16 +71,26 @@ class Annotator:
         self.driver, self.name = driver, name
 
     def body(self) -> str:
+        """The page's text ("" when the page was replaced while it was read: the login
+        gateway's redirect, a rerun; the callers poll)."""
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
 
-        return self.driver.find_element(By.TAG_NAME, "body").text
+        try:
+            return self.driver.find_element(By.TAG_NAME, "body").text
+        except StaleElementReferenceException:
+            return ""
 
     def find(self, css: str):
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
 
         def present():
             found = self.driver.find_elements(By.CSS_SELECTOR, css)
-            return found[0] if found and found[0].is_displayed() else None
+            try:
+                return found[0] if found and found[0].is_displayed() else None
+            except StaleElementReferenceException:  # replaced meanwhile: look again
+                return None
 
         return wait_for(present, 60, css)
 
