@@ -153,6 +153,18 @@ def shots_dir(tmp_path: Path) -> Path:
     return d
 
 
+def page_text(driver) -> str:
+    """The page's text, "" when the page was replaced while it was read (a rerun, the login
+    gateway's redirect): the browser tests poll it, so a stale read is just read again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except StaleElementReferenceException:
+        return ""
+
+
 def screenshot(driver, path: Path) -> None:
     """A small PNG: the browser's screenshot reduced to a 128-colour palette."""
     raw = path.with_suffix(".raw.png")

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import cli_argv
 from tests.curation_ui.conftest import (
     free_port,
+    page_text,
     screenshot,
     serving,
     shots_dir,
@@ -61,7 +62,7 @@ def test_label_with_keys_and_reject_with_clicks(server, browser, seeded, tmp_pat
         return wait_for(present, 30, css)
 
     def page_shows(text: str):
-        wait_for(lambda: text in browser.find_element(By.TAG_NAME, "body").text, 30, text)
+        wait_for(lambda: text in page_text(browser), 30, text)
 
     def settled() -> bool:
         """No skeleton placeholders and no script run in progress."""

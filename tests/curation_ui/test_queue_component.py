@@ -20,6 +20,7 @@ from curation_ui.views.queue import AHEAD
 from tests.curation_ui.conftest import (
     add_chip_faces,
     open_page,
+    page_text,
     review_server,
     screenshot,
     shots_dir,
@@ -172,13 +173,10 @@ def test_keying_ahead_decides_only_faces_that_were_on_screen(
         60,
         "the first face",
     )
-    wait_for(lambda: "1 angry" in browser.find_element(By.TAG_NAME, "body").text, 30, "the keys")
+    wait_for(lambda: "1 angry" in page_text(browser), 30, "the keys")
     screenshot(browser, shots_dir(tmp_path) / "review-queue-component.png")
     first = int(browser.find_element(By.CSS_SELECTOR, ".fsq").get_attribute("data-face"))
-    assert (
-        f"face #{first} · pending · shows no label"
-        in browser.find_element(By.TAG_NAME, "body").text
-    )
+    assert f"face #{first} · pending · shows no label" in page_text(browser)
     browser.find_element(By.TAG_NAME, "h2").click()  # focus the page, not a widget
 
     keys = "4512x367" * 3
@@ -250,7 +248,7 @@ def test_keying_ahead_decides_only_faces_that_were_on_screen(
     ActionChains(browser).send_keys("z").perform()
     wait_for(lambda: on_screen() == faces[-2], 30, "the face undone after the reload")
     assert events(cat, "kb")[-1] == (faces[-2], "kb", "undo", None, None)
-    assert "Label queue" in browser.find_element(By.TAG_NAME, "body").text
+    assert "Label queue" in page_text(browser)
 
 
 @pytest.mark.browser
@@ -274,7 +272,7 @@ def test_a_refused_decision_says_why_on_screen_and_records_nothing(
     # The browser learns the server's clock (one message at start, echoed with its time).
     clock = "return window.__facesiftQueue.log.some(e => e.ev === 'clock');"
     wait_for(lambda: browser.execute_script(clock), 30, "the clock")
-    wait_for(lambda: "1 angry" in browser.find_element(By.TAG_NAME, "body").text, 30, "the keys")
+    wait_for(lambda: "1 angry" in page_text(browser), 30, "the keys")
     second = first + 1  # the next unlabelled face, already loaded in the browser
     record(cat.conn, second, "bo", "label", label="sad")  # bo decides it meanwhile
     time.sleep(1.0)  # well before it reaches the screen (the clocks agree within a round trip)
@@ -283,7 +281,7 @@ def test_a_refused_decision_says_why_on_screen_and_records_nothing(
     assert on_screen() == second  # loaded before bo decided: shown at once
     ActionChains(browser).send_keys("4").perform()
     status = f"Not recorded: face #{second} was decided by bo before you saw it."
-    wait_for(lambda: status in browser.find_element(By.TAG_NAME, "body").text, 30, status)
+    wait_for(lambda: status in page_text(browser), 30, status)
     assert events(cat, "kb") == [(first, "kb", "label", "happy", None)]
     assert on_screen() not in (first, second)
 
@@ -305,7 +303,7 @@ def test_two_browsers_deciding_the_same_face_at_once_both_count(server, browsers
     for who, (browser, _) in people.items():
         found = wait_for(lambda b=browser: b.find_elements(By.CSS_SELECTOR, face), 60, who)
         faces[who] = int(found[0].get_attribute("data-face"))
-        wait_for(lambda b=browser: "1 angry" in b.find_element(By.TAG_NAME, "body").text, 30, who)
+        wait_for(lambda b=browser: "1 angry" in page_text(b), 30, who)
         browser.find_element(By.TAG_NAME, "h2").click()
     assert faces["ann"] == faces["bo"]  # the same face on both screens
     fid = faces["ann"]
@@ -329,4 +327,4 @@ def test_two_browsers_deciding_the_same_face_at_once_both_count(server, browsers
     st = face_state(cat.conn, fid)
     assert (st.status, st.disputed, st.annotators) == ("pending", True, 2)
     for browser, _ in people.values():  # neither was told no
-        assert "Not recorded" not in browser.find_element(By.TAG_NAME, "body").text
+        assert "Not recorded" not in page_text(browser)

@@ -20,6 +20,7 @@ from curation_ui.accounts import add_user, auth_path
 from tests.conftest import cli_argv
 from tests.curation_ui.conftest import (
     free_port,
+    page_text,
     screenshot,
     serving,
     shots_dir,
@@ -71,15 +72,7 @@ class Annotator:
         self.driver, self.name = driver, name
 
     def body(self) -> str:
-        """The page's text ("" when the page was replaced while it was read: the login
-        gateway's redirect, a rerun; the callers poll)."""
-        from selenium.common.exceptions import StaleElementReferenceException
-        from selenium.webdriver.common.by import By
-
-        try:
-            return self.driver.find_element(By.TAG_NAME, "body").text
-        except StaleElementReferenceException:
-            return ""
+        return page_text(self.driver)
 
     def find(self, css: str):
         from selenium.common.exceptions import StaleElementReferenceException

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.curation_ui.conftest import screenshot, shots_dir, wait_for
+from tests.curation_ui.conftest import page_text, screenshot, shots_dir, wait_for
 from tests.curation_ui.test_browser import browser, server  # noqa: F401  (fixtures)
 from tests.curation_ui.test_model_ui import group_photo  # noqa: F401  (fixture)
 
@@ -50,7 +50,7 @@ def test_upload_a_photo_and_see_its_faces_with_the_top_3(
         return [b.text.strip() for b in bars]
 
     wait_for(lambda: len(guesses()) == 3 * n, 90, f"the top 3 of {n} faces")
-    body = browser.find_element(By.TAG_NAME, "body").text
+    body = page_text(browser)
     assert f"Face {n}" in body and f"Face {n + 1}" not in body
     for text in guesses():
         label, pct = GUESS.match(text).groups()
