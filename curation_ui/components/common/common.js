@@ -1,5 +1,6 @@
 // Shared by the review app's components: prepended to each component's own script
-// (curation_ui.components.Component), which defines send(s).
+// (curation_ui.components.Component), which defines mount(parent),
+// update(s, data), send(s), onKey(s, e) and say(s, text, kind).
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -21,6 +22,41 @@ function sendSoon(s) {
   };
   s.sendTimer = setTimeout(fire, 50);
   requestAnimationFrame(() => setTimeout(fire, 0));
+}
+
+// A run of the component: its state, kept on its element across reruns (mounted on the
+// first run, or again when Streamlit drew a new element), given the run's data.
+function attach(component, key) {
+  const { data, parentElement, setStateValue } = component;
+  let s = parentElement[key];
+  if (!s || !s.root.isConnected) {
+    s = mount(parentElement);
+    parentElement[key] = s;
+  }
+  s.setState = setStateValue;
+  update(s, data || {});
+  return s;
+}
+
+// The cleanup Streamlit calls for the last run only when the component leaves the page.
+function detach(component, s) {
+  return () => {
+    if (!component.parentElement.isConnected) unmount(s);
+  };
+}
+
+// A mounted component's keys (its own onKey) and the watch on its unconfirmed decisions
+// (said with its own say), both undone by unmount.
+function listen(s, onKey, say) {
+  s.onKey = (e) => onKey(s, e);
+  document.addEventListener("keydown", s.onKey, true);
+  watchOutbox(s, say);
+}
+
+function unmount(s) {
+  clearInterval(s.watch);
+  document.removeEventListener("keydown", s.onKey, true);
+  s.root.remove();
 }
 
 // A decision the server has not confirmed after this long is said on screen, with its

@@ -60,16 +60,8 @@ function mount(parent) {
   relabel.addEventListener("click", (e) => act(s, "relabel", e.timeStamp));
   accept.addEventListener("click", (e) => act(s, "accept_rest", e.timeStamp));
   undo.addEventListener("click", (e) => act(s, "undo", e.timeStamp));
-  s.onKey = (e) => onKey(s, e);
-  document.addEventListener("keydown", s.onKey, true);
-  watchOutbox(s, say);
+  listen(s, onKey, say);
   return s;
-}
-
-function unmount(s) {
-  clearInterval(s.watch);
-  document.removeEventListener("keydown", s.onKey, true);
-  s.root.remove();
 }
 
 function say(s, text, kind) {
@@ -355,16 +347,5 @@ function update(s, data) {
 }
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  let s = parentElement.__fsg;
-  if (!s || !s.root.isConnected) {
-    s = mount(parentElement);
-    parentElement.__fsg = s;
-  }
-  s.setState = setStateValue;
-  update(s, data || {});
-  return () => {
-    // Called for the last mount only when the component leaves the page.
-    if (!parentElement.isConnected) unmount(s);
-  };
+  return detach(component, attach(component, "__fsg"));
 }

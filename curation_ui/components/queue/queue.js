@@ -38,16 +38,8 @@ function mount(parent) {
     version: -1, epoch: null, lastJump: 0, lastNote: 0, waitUndo: 0,
     offset: 0, rtt: Infinity, lastPing: 0, labels: [], reason: null, keysFor: "", emptyText: "", images: new Map(),
   };
-  s.onKey = (e) => onKey(s, e);
-  document.addEventListener("keydown", s.onKey, true);
-  watchOutbox(s, say);
+  listen(s, onKey, say);
   return s;
-}
-
-function unmount(s) {
-  clearInterval(s.watch);
-  document.removeEventListener("keydown", s.onKey, true);
-  s.root.remove();
 }
 
 function prefetch(s, face) {
@@ -323,20 +315,10 @@ function update(s, data) {
 }
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  let s = parentElement.__fsq;
-  if (!s || !s.root.isConnected) {
-    s = mount(parentElement);
-    parentElement.__fsq = s;
-  }
-  s.setState = setStateValue;
-  update(s, data || {});
+  const s = attach(component, "__fsq");
   if (s.rtt === Infinity && !s.pinged) {
     s.pinged = true; // one message at start, so that the first keys know the clock
     send(s);
   }
-  return () => {
-    // Called for the last mount only when the component leaves the page.
-    if (!parentElement.isConnected) unmount(s);
-  };
+  return detach(component, s);
 }
