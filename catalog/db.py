@@ -66,17 +66,18 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
         conn.execute("COMMIT")
     except BaseException as e:
-        _rollback(conn)
-        if is_full(e):
-            raise catalog_full(conn) from e
+        _abort(conn, e)
         raise
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
+def _abort(conn: sqlite3.Connection, e: BaseException) -> None:
+    """Roll back the open transaction after ``e``; a full disk is raised as DiskFull."""
     # SQLite may have rolled back already (SQLITE_FULL does): a second ROLLBACK would
     # raise and hide the error that matters.
     if conn.in_transaction:
         conn.execute("ROLLBACK")
+    if is_full(e):
+        raise catalog_full(conn) from e
 
 
 def is_full(e: BaseException) -> bool:
@@ -175,14 +176,10 @@ class WriteBatches:
                 self.conn.execute("COMMIT")
                 self.on_commit()
         except BaseException as e:
-            _rollback(self.conn)
-            if is_full(e):
-                raise catalog_full(self.conn) from e
+            _abort(self.conn, e)
             raise
-        if exc_type is not None:
-            _rollback(self.conn)
-            if is_full(exc):
-                raise catalog_full(self.conn) from exc
+        if exc is not None:
+            _abort(self.conn, exc)
 
 
 def utc_now() -> str:
