@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import PurePosixPath
 
-from importer.items import CSV_EXTS, IMAGE_EXTS, VIDEO_EXTS, ZIP_EXTS
+from importer.items import CSV_EXTS, IMAGE_EXTS, VIDEO_EXTS, ZIP_EXTS, extension
 
 IMPORT_EXTS = IMAGE_EXTS | VIDEO_EXTS | CSV_EXTS | ZIP_EXTS  # the Import page
 PHOTO_EXTS = IMAGE_EXTS  # Try it
@@ -29,7 +29,7 @@ def name_refusal(name: str | None, allowed: frozenset[str] = IMPORT_EXTS) -> str
         return f"refused upload {shown}: not a file name a browser sends"
     if name.strip(".") == "" or PurePosixPath(name).name != name:
         return f"refused upload {shown}: not a file name a browser sends"
-    ext = PurePosixPath(name).suffix.lower().lstrip(".")
+    ext = extension(name)
     if not ext or ext not in allowed:
         return f"refused upload {shown}: takes only {', '.join(sorted(allowed))}"
     return None
