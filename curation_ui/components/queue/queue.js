@@ -129,7 +129,7 @@ function send(s) {
 function decide(s, action, label, keyT, key) {
   const face = s.current;
   if (!face) {
-    G.log.push({ ev: "key", key, face: null, action, label: label || null, t: keyT, seq: null });
+    G.log.push({ ev: "key", key, face: null, action, label: label || null, t: keyT, at: performance.now(), seq: null });
     say(s, "No face on screen: nothing decided.", "warn");
     return;
   }
@@ -141,7 +141,7 @@ function decide(s, action, label, keyT, key) {
     reason: action === "reject" ? s.reason : null,
     shown_ms: face.shownMs + s.offset,
   };
-  G.log.push({ ev: "key", key, face: face.id, action, label: d.label, t: keyT, seq: d.seq });
+  G.log.push({ ev: "key", key, face: face.id, action, label: d.label, t: keyT, at: performance.now(), seq: d.seq });
   s.outbox.push(d);
   s.history.push(face);
   s.decided.add(face.id);
@@ -151,7 +151,7 @@ function decide(s, action, label, keyT, key) {
 
 function undo(s, keyT) {
   const d = { seq: ++G.seq, face: null, action: "undo" };
-  G.log.push({ ev: "key", key: "z", face: null, action: "undo", t: keyT, seq: d.seq });
+  G.log.push({ ev: "key", key: "z", face: null, action: "undo", t: keyT, at: performance.now(), seq: d.seq });
   const back = s.history.pop();
   if (s.current) s.queue.unshift(s.current);
   if (back) {
