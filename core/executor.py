@@ -76,12 +76,15 @@ class Job(Generic[T, R]):
     ``run`` and ``setup`` are module-level functions and ``config`` is picklable and
     hashable: they are what travels to a worker. ``crashed(item)`` is the result for an
     item that killed a worker on its own (None: the run stops with :class:`WorkerCrashed`).
+    ``preload(config)`` runs in the driver before a local pool forks its workers, so that
+    they inherit what it reads (a model file) instead of each reading it again.
     """
 
     run: Callable[[Any, list[T]], list[R]]
     setup: Callable[[Any], Any] | None = None
     config: Any = None
     crashed: Callable[[T], R] | None = None
+    preload: Callable[[Any], None] | None = None
 
 
 class Executor(Protocol):
@@ -233,6 +236,8 @@ class LocalPoolExecutor:
     def _fresh_pool(self, job: Job) -> ProcessPoolExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if job.preload is not None and self._ctx.get_start_method() == "fork":
+            job.preload(job.config)
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=self._ctx,

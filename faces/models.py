@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -88,11 +89,29 @@ def load_models(detector: str = "hog", embeddings: bool = False) -> Models:
     """Load the detector(s), the 68-point landmark model and, if asked, the descriptor model.
 
     The CNN is loaded here for ``detector="cnn"``; otherwise on first need
-    (:meth:`Models.need_cnn`).
+    (:meth:`Models.need_cnn`). The landmark model is read once per process
+    (:func:`landmark_model`).
     """
     return Models(
         hog=dlib.get_frontal_face_detector(),
-        landmarks=dlib.shape_predictor(str(model_path(LANDMARKS_68))),
+        landmarks=landmark_model(),
         cnn=load_cnn() if detector == "cnn" else None,
         descriptor=load_descriptor() if embeddings else None,
     )
+
+
+@functools.cache
+def landmark_model() -> dlib.shape_predictor:
+    """The 68-point landmark model, read once per process and shared by its users.
+
+    Reading its 99 MB takes about 0.9 s of CPU. A predictor is not changed by use,
+    so the threads of a Dask worker share it, and the workers a local pool forks
+    inherit it from the driver (:func:`preload_for_fork`) instead of each reading it.
+    """
+    return dlib.shape_predictor(str(model_path(LANDMARKS_68)))
+
+
+def preload_for_fork(_config: object = None) -> None:
+    """Read the landmark model here, before a local pool forks its workers (a Job's
+    ``preload``). Only this plain model: a forked dlib network would hang."""
+    landmark_model()

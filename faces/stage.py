@@ -44,6 +44,7 @@ from faces.models import (
     LANDMARKS_68,
     dnn_loaded_here,
     model_path,
+    preload_for_fork,
 )
 from faces.options import ExtractOptions
 from faces.worker import ImageResult, ImageTask, WorkerConfig, load_worker, process_batch
@@ -140,7 +141,9 @@ def extract(
 
         tick()
         batch: list[ImageResult] = []
-        job = Job(process_batch, load_worker, config, crashed=crashed_result)
+        job = Job(
+            process_batch, load_worker, config, crashed=crashed_result, preload=preload_for_fork
+        )
         try:
             with open_executor(opts.scheduler, workers, may_fork=not dnn_loaded_here()) as ex:
                 workers = ex.workers

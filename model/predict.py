@@ -39,7 +39,7 @@ from faces import prior
 from faces.defaults import CHIP_PADDING
 from faces.detect import Detection, DetectParams
 from faces.finder import find_aligned_faces
-from faces.models import Models, dnn_loaded_here, load_models
+from faces.models import Models, dnn_loaded_here, load_models, preload_for_fork
 from faces.options import CASCADES, DETECTORS, ExtractOptions
 from importer.defaults import DEFAULT_FPS
 from importer.items import Candidate, Refusal
@@ -287,7 +287,13 @@ def crashed_image(_item: Candidate | Refusal) -> ImageFaces:
 def predict_job(executor: Executor, params: DetectParams) -> Job:
     """The per-image work as the executor's job (one BLAS thread per worker process)."""
     blas = None if executor.name == "inline" else 1
-    return Job(find_faces, load_worker, WorkerConfig(params, blas), crashed=crashed_image)
+    return Job(
+        find_faces,
+        load_worker,
+        WorkerConfig(params, blas),
+        crashed=crashed_image,
+        preload=preload_for_fork,
+    )
 
 
 def predict_path(

@@ -210,14 +210,15 @@ class GoogleCrawler(EngineCrawler):
         if not tiles:
             return []
         idxs = [t["i"] for t in tiles]
-        self.d.set_script_timeout(len(idxs) * (self.opts.preview_timeout + 1) + 10)
+        timeouts = [preview_wait_ms(t, self.opts.preview_timeout, self.rules) for t in tiles]
+        self.d.set_script_timeout(sum(timeouts) / 1000 + len(idxs) + 10)
         try:
             return self.d.execute_async_script(
                 js.OPEN_TILES,
                 idxs,
                 layout,
                 self.rules["thumbnails"],
-                int(self.opts.preview_timeout * 1000),
+                timeouts,
                 self.rules.get("hover", {"events": [], "wait_ms": 0}),
             )
         except (TimeoutException, JavascriptException) as e:
@@ -255,6 +256,20 @@ class GoogleCrawler(EngineCrawler):
 
         result = wait_for(self.d, changed, self.opts.idle_timeout)
         return result or False
+
+
+def preview_wait_ms(tile: dict, preview_timeout: float, rules: dict) -> int:
+    """How long to wait for a tile's preview to switch to its original.
+
+    Every result tile of both layouts names its result (``result_id`` or ``docid``);
+    one without either is a related search or page furniture whose preview keeps
+    its thumbnail, so it gets the short ``[google.preview] idless_ms`` rather than
+    the whole timeout on every query.
+    """
+    full = int(preview_timeout * 1000)
+    if tile.get("result_id") or tile.get("docid"):
+        return full
+    return min(full, int(rules.get("preview", {}).get("idless_ms", full)))
 
 
 def _hit_from_data(found: DataResult, tile: dict) -> Hit:

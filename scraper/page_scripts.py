@@ -176,13 +176,13 @@ return out;
 
 # Open tiles one after another and wait (in the page, no round trips) for each
 # original: hover first (the tile's link may fill with /imgres?imgurl=), then
-# click for the preview. args (indices, layout, thumbnail rules, timeout ms per
-# tile, hover {events, wait_ms}, callback) -> a list with one dict per index (null
-# for a tile that is gone); each dict's `way` is imgres, preview or null.
+# click for the preview. args (indices, layout, thumbnail rules, each tile's
+# timeout in ms, hover {events, wait_ms}, callback) -> a list with one dict per
+# index (null for a tile that is gone); each dict's `way` is imgres, preview or null.
 OPEN_TILES = (
     _VISIBLE
     + """
-const [idxs, L, T, timeoutMs, H, done] = arguments;
+const [idxs, L, T, timeouts, H, done] = arguments;
 function first(root, cands) {
   for (const c of cands) { try { const e = root.querySelector(c); if (e) return [e, c]; }
     catch (e) {} }
@@ -207,7 +207,7 @@ function previews() {
 }
 const srcOf = (e) => e.getAttribute("src") ? (e.currentSrc || e.src) : "";
 
-function openTile(idx) {
+function openTile(idx, timeoutMs) {
   return new Promise((resolve) => {
     const tile = document.querySelector('[data-facesift-idx="' + idx + '"]');
     if (!tile) { resolve(null); return; }
@@ -293,7 +293,7 @@ function openTile(idx) {
 
 (async () => {
   const out = [];
-  try { for (const i of idxs) out.push(await openTile(i)); }
+  try { for (let k = 0; k < idxs.length; k++) out.push(await openTile(idxs[k], timeouts[k])); }
   finally { done(out); }
 })();
 """

@@ -222,6 +222,7 @@ def test_scrape_killed_anywhere(tmp_path, make_fake_search):
         return facesift_cmd(
             root, dataset, "scrape", "--emotions", "happy,sad", "--base-url", server.base,
             "--allow-private-hosts", "--limit", "12", "--concurrency", "2", "--per-host", "2",
+            "--delay", "0",
         )  # fmt: skip
 
     check_killed_runs(root, "empty", cmd, "scrape")

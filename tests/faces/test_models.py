@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,37 @@ def test_extract_start_up_imports_no_slow_module():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_forked_pool_reads_the_landmark_model_once_in_the_driver(
+    data_root, photos, add_image_bytes, monkeypatch, tmp_path
+):
+    """Extract on two forked workers: the 99 MB landmark model is read once, by the driver
+    before it forks, and both workers use the copy they inherit."""
+    import dlib
+
+    from catalog import Catalog
+    from faces import models, stage
+    from faces.stage import ExtractOptions, extract
+    from tests.conftest import jpeg_variants
+
+    reads = tmp_path / "reads"
+    real = dlib.shape_predictor
+
+    def counted(path):  # forked workers inherit this patch: each read appends its pid
+        with open(reads, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(path)
+
+    monkeypatch.setattr(models.dlib, "shape_predictor", counted)
+    models.landmark_model.cache_clear()
+    monkeypatch.setattr(stage, "dnn_loaded_here", lambda: False)  # this process may fork
+    paths = [p.path for p in photos if p.hog_up0 >= 1 and "large" not in p.kind][:4]
+    with Catalog.open(data_root, "d") as cat:
+        for i, data in enumerate(jpeg_variants(paths, 8, 360)):
+            add_image_bytes(cat, data, f"{i}.jpg")
+        summary = extract(cat, ExtractOptions(workers=2, chunk_size=1))
+        with_faces = cat.conn.execute("SELECT COUNT(DISTINCT image_id) FROM faces").fetchone()[0]
+    assert summary.workers == 2 and with_faces >= 4
+    assert reads.read_text().split() == [str(os.getpid())]
+    models.landmark_model.cache_clear()

@@ -129,3 +129,17 @@ def test_ctrl_c_mid_run_keeps_everything_stored_and_a_rerun_finishes(
     counts = dict(catalog.conn.execute("SELECT status, COUNT(*) FROM downloads GROUP BY status"))
     assert counts == {"ok": 12}
     assert catalog.conn.execute("SELECT COUNT(*) FROM image_sources").fetchone()[0] == 12
+
+
+def test_a_tile_that_names_no_result_waits_briefly_for_its_preview():
+    from scraper.config import load_selectors
+    from scraper.google import preview_wait_ms
+
+    rules = load_selectors()["google"]
+    short = rules["preview"]["idless_ms"]
+    assert 0 < short < 4000
+    assert preview_wait_ms({"result_id": "r1", "docid": None}, 4.0, rules) == 4000
+    assert preview_wait_ms({"result_id": None, "docid": "d1"}, 4.0, rules) == 4000
+    assert preview_wait_ms({"result_id": None, "docid": None}, 4.0, rules) == short
+    assert preview_wait_ms({"result_id": None, "docid": None}, 0.5, rules) == 500
+    assert preview_wait_ms({"result_id": None, "docid": None}, 4.0, {}) == 4000
