@@ -3,7 +3,9 @@
 For every stage an uninterrupted run is the reference. Each seed starts the
 same command on its own copy of the same dataset, kills its whole process
 group (workers, chromedriver and Chromium included) at a random moment within
-the reference's duration, reruns the command, and must end with the very same
+the reference's duration (for import, extract and export: of the part after the
+run began to write, so that a start-up slowed by a loaded machine is not what the
+kill hits), reruns the command, and must end with the very same
 catalog (content, not row ids), the same files and no orphan or temporary file,
 with the label events recorded beforehand intact; an export must be
 byte-identical to the uninterrupted one.
@@ -19,6 +21,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +44,7 @@ SEEDS = (1, 2, 3)
 # Kill within this share of the uninterrupted run's time: past its start-up,
 # before its end (a loaded machine only makes the killed run slower).
 KILL_WINDOW = (0.3, 0.8)
+POLL = 0.02  # seconds between looks at a running command
 
 
 def facesift_cmd(root: Path, dataset: str, *args: str) -> list[str]:
@@ -55,9 +59,31 @@ def run_whole(cmd: list[str], env: dict | None = None) -> float:
     return time.monotonic() - start
 
 
-def run_killed(cmd: list[str], seconds: float, seed: int) -> None:
-    """Start a command and SIGKILL its whole process group at a random point of ``seconds``."""
-    after = random.Random(seed).uniform(*KILL_WINDOW) * seconds
+def run_timed(cmd: list[str], started: Callable[[], bool]) -> tuple[float, float]:
+    """Run a command to its end: (seconds until ``started()`` first held, seconds in all)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    began = None
+    while proc.poll() is None:
+        if began is None and started():
+            began = time.monotonic() - start
+        time.sleep(POLL)
+    assert proc.returncode == 0, proc.stderr.read()[-2000:]
+    total = time.monotonic() - start
+    return (total if began is None else began), total
+
+
+def run_killed(
+    cmd: list[str],
+    seconds: float,
+    seed: int,
+    started: Callable[[], bool] | None = None,
+) -> None:
+    """Start a command and SIGKILL its whole process group at a random point of ``seconds``;
+    with ``started``, of the ``seconds`` that follow the moment ``started()`` first holds
+    (a loaded machine stretches a start-up of imports, which a kill timed from the
+    launch would then hit instead of the work)."""
+    fraction = random.Random(seed).uniform(*KILL_WINDOW)
     # Chromium's profile of a killed scrape stays behind: keep it out of /tmp's way.
     scratch = Path(tempfile.mkdtemp(prefix="fs-kill-"))
     proc = subprocess.Popen(
@@ -69,7 +95,10 @@ def run_killed(cmd: list[str], seconds: float, seed: int) -> None:
         env={**os.environ, "TMPDIR": str(scratch)},
     )
     try:
-        time.sleep(after)
+        if started is not None:
+            while proc.poll() is None and not started():
+                time.sleep(POLL)
+        time.sleep(fraction * seconds)
     finally:
         with contextlib.suppress(ProcessLookupError):  # the run (and all its group) has ended
             os.killpg(proc.pid, signal.SIGKILL)
@@ -122,10 +151,27 @@ def reviewed(tmp_path_factory, photos) -> Datasets:
     return Datasets(root, batch2)
 
 
-def check_killed_runs(root: Path, start: str, cmd_for, name: str) -> None:
-    """The reference run, then each seed's killed run and rerun, compared with it."""
+def check_killed_runs(
+    root: Path, start: str, cmd_for, name: str, from_first_file: bool = False
+) -> None:
+    """The reference run, then each seed's killed run and rerun, compared with it.
+
+    With ``from_first_file`` each kill is timed from the moment the run stored its first
+    file (an image, a chip), within the rest of the reference's duration.
+    """
+    had = len(stored_files(root / start))
+
+    def storing(dataset: str) -> Callable[[], bool] | None:
+        if not from_first_file:
+            return None
+        return lambda: len(stored_files(root / dataset)) > had
+
     copy_dataset(root, start, f"{name}-whole")
-    seconds = run_whole(cmd_for(f"{name}-whole"))
+    whole = storing(f"{name}-whole")
+    if whole is None:
+        began, seconds = 0.0, run_whole(cmd_for(f"{name}-whole"))
+    else:
+        began, seconds = run_timed(cmd_for(f"{name}-whole"), whole)
     reference = catalog_snapshot(root / f"{name}-whole")
 
     def state(dataset: str) -> tuple[dict, set[str]]:
@@ -138,7 +184,7 @@ def check_killed_runs(root: Path, start: str, cmd_for, name: str) -> None:
     for seed in SEEDS:
         dataset = f"{name}-{seed}"
         copy_dataset(root, start, dataset)
-        run_killed(cmd_for(dataset), seconds, seed)
+        run_killed(cmd_for(dataset), seconds - began, seed, storing(dataset))
         partial += state(dataset) not in ends  # rows or files of unfinished work
         run_whole(cmd_for(dataset))
         assert catalog_snapshot(root / dataset) == reference, f"seed {seed}"
@@ -156,7 +202,7 @@ def test_import_killed_anywhere(reviewed):
             root, dataset, "import", str(reviewed.batch2), "--labels-from", "folders"
         )
 
-    check_killed_runs(root, "base", cmd, "import")
+    check_killed_runs(root, "base", cmd, "import", from_first_file=True)
     faces = catalog_snapshot(root / "import-whole")["faces"]
     assert len(faces) > len(catalog_snapshot(root / "base")["faces"])
 
@@ -171,7 +217,7 @@ def test_extract_killed_anywhere(reviewed):
     def cmd(dataset: str) -> list[str]:
         return facesift_cmd(root, dataset, "extract", "--workers", "1")
 
-    check_killed_runs(root, "imported", cmd, "extract")
+    check_killed_runs(root, "imported", cmd, "extract", from_first_file=True)
 
 
 @pytest.mark.slow
@@ -189,14 +235,20 @@ def test_export_killed_anywhere(reviewed, tmp_path):
             "--color", "--include-pending", *more,
         )  # fmt: skip
 
+    def writing(out: Path) -> Callable[[], bool]:
+        """The export has begun to write: its hidden folder (or the output) is there."""
+        return lambda: (
+            out.exists() or any(p.name.startswith(f".{out.name}") for p in tmp_path.iterdir())
+        )
+
     before = catalog_snapshot(root / "both")
-    seconds = run_whole(cmd(tmp_path / "whole"))
+    began, seconds = run_timed(cmd(tmp_path / "whole"), writing(tmp_path / "whole"))
     reference = tree_digest(tmp_path / "whole")
     assert any(p.endswith(".parquet") for p in reference)
     partial = 0
     for seed in SEEDS:
         out = tmp_path / f"killed-{seed}"
-        run_killed(cmd(out), seconds, seed)
+        run_killed(cmd(out), seconds - began, seed, writing(out))
         partial += not (out.exists() and tree_digest(out) == reference)
         # A kill after the finished export was moved into place leaves it complete,
         # and any export refuses a non-empty folder: the README's rerun is --overwrite.
