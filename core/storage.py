@@ -136,9 +136,29 @@ def store_content(
 
 
 def sweep_temp_files(dataset_dir: Path) -> int:
-    """Remove temporary files that a killed process left; return how many."""
+    """Remove temporary files that a killed process left; return how many.
+
+    A temporary file names its writer's process id (:func:`write_atomic`): one whose
+    writer is still running is another stage's write in progress, and stays.
+    """
     n = 0
     for p in dataset_dir.rglob(f"*{TMP_SUFFIX}"):
+        writer = _TMP_WRITER.search(p.name)
+        if writer and int(writer[1]) != os.getpid() and _running(int(writer[1])):
+            continue
         p.unlink(missing_ok=True)
         n += 1
     return n
+
+
+_TMP_WRITER = re.compile(rf"\.(\d+)-\d+{re.escape(TMP_SUFFIX)}$")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -34,7 +34,7 @@ from catalog.images import named_store_paths
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.errors import FacesiftError
 from core.executor import Job, default_workers, map_in_order, open_executor
-from core.storage import NewFiles
+from core.storage import NewFiles, sweep_temp_files
 from faces.chips import store_chip
 from faces.detect import DetectParams
 from faces.dupgroups import update_dup_groups
@@ -118,6 +118,7 @@ def extract(
     check_models(opts)
     started = time.monotonic()
     conn = cat.conn
+    sweep_temp_files(cat.paths.dir)  # a chip a killed run was writing when it died
     if opts.retry_errors:
         reset_extract_errors(conn)
     pending = count_pending(conn)

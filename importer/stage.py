@@ -37,7 +37,7 @@ from catalog.takedowns import blocked
 from core.contract import Progress, ProgressFn, StageSummary, check_options, report
 from core.decode import ImageRejected, decode_image
 from core.report import counts_text
-from core.storage import NewFiles, sha256_hex, store_content
+from core.storage import NewFiles, sha256_hex, store_content, sweep_temp_files
 from importer.corpora import CorpusFormat, CorpusOptions
 from importer.corpus_ingest import CorpusSummary, choose_corpus, store_corpus_facts
 from importer.errors import ImportRefused
@@ -176,6 +176,7 @@ def import_path(
     kind, source_name, corpus = _plan(opts)
     label = opts.label
     fixed = cat.labels.resolve(label) if label is not None else None  # LabelError: one line
+    sweep_temp_files(cat.paths.dir)  # what a killed run was writing when it died
     if kind == "url_list":
         return _import_url_list(cat, opts, source_name, on_progress)
     read = replace(

@@ -88,7 +88,10 @@ def assert_files_match_the_catalog(dataset_dir: Path) -> None:
         conn.close()
     for path, sha in images.items():
         assert hashlib.sha256((dataset_dir / path).read_bytes()).hexdigest() == sha, path
-    assert stored_files(dataset_dir) == set(images) | chips, "orphan or missing files"
+    assert stored_files(dataset_dir) == set(images) | chips, (
+        "orphan or missing files",
+        stored_files(dataset_dir) ^ (set(images) | chips),
+    )
     assert not [p for p in dataset_dir.rglob(f"*{TMP_SUFFIX}")], "temporary files left"
 
 

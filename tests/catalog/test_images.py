@@ -99,3 +99,24 @@ def test_sweep_removes_leftover_temp_files(tmp_path):
     (tmp_path / "images" / "ab" / "keep.jpg").write_bytes(b"whole")
     assert sweep_temp_files(tmp_path) == 1
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["keep.jpg"]
+
+
+def test_sweep_keeps_the_temp_file_of_a_writer_still_running(tmp_path):
+    import subprocess
+    import sys
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        folder = tmp_path / "images" / "ab"
+        folder.mkdir(parents=True)
+        mine = folder / f".a.jpg.{live.pid}-1{TMP_SUFFIX}"
+        left = folder / f".b.jpg.{dead.pid}-1{TMP_SUFFIX}"
+        mine.write_bytes(b"being written")
+        left.write_bytes(b"half")
+        assert sweep_temp_files(tmp_path) == 1
+        assert mine.exists() and not left.exists()
+    finally:
+        live.kill()
+        live.wait()
