@@ -122,6 +122,7 @@ def test_url_list_command_and_takedown_command(data_root, tmp_path, capsys, fake
     assert "exactly one of" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared/testdata")
 def test_fer2013_privatetest_labels_csv_counts_per_label(data_root, tmp_path, capsys):
     folders = sorted(p for p in SHARED_FER.iterdir() if p.is_dir())
