@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
-from importer.corpora.files import image_bytes, image_size
+from importer.corpora.files import clip_box, image_bytes, image_size
 from importer.items import Candidate, Item, Refusal
 
 NAME = "affectnet"
@@ -37,7 +37,6 @@ REQUIRED = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_hei
 VALUES = ("valence", "arousal")
 NOT_ANNOTATED = -2.0  # valence/arousal of a no-face or uncertain image
 NO_FACE = "10"
-MIN_INSIDE = 0.5  # share of the box's area that must lie inside the image
 
 
 def csv_files(root: Path) -> list[Path]:
@@ -140,24 +139,6 @@ def _find_image(root: Path, csv_path: Path, rel: str) -> Path:
             if candidate.is_file():
                 return candidate
     return root / IMAGE_DIRS[0] / rel
-
-
-def clip_box(
-    xywh: tuple[int, int, int, int], size: tuple[int, int]
-) -> tuple[int, int, int, int] | None:
-    """A box (x, y, width, height) as (left, top, right, bottom) inside the image.
-
-    None when the box is empty or less than half of it lies inside the image.
-    """
-    x, y, w, h = xywh
-    width, height = size
-    if w <= 0 or h <= 0:
-        return None
-    left, top = max(x, 0), max(y, 0)
-    right, bottom = min(x + w, width), min(y + h, height)
-    if right <= left or bottom <= top or (right - left) * (bottom - top) < MIN_INSIDE * w * h:
-        return None
-    return left, top, right - 1, bottom - 1  # inclusive, as dlib's rectangles are
 
 
 def _values(cell: Callable[[str], str]) -> tuple[tuple[str, float], ...]:

@@ -87,3 +87,24 @@ def image_size(data: bytes) -> tuple[int, int] | None:
             return img.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None
+
+
+MIN_INSIDE = 0.5  # share of a given face box's area that must lie inside the image
+
+
+def clip_box(
+    xywh: tuple[int, int, int, int], size: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
+    """A box (x, y, width, height) as (left, top, right, bottom) inside the image.
+
+    None when the box is empty or less than half of it lies inside the image.
+    """
+    x, y, w, h = xywh
+    width, height = size
+    if w <= 0 or h <= 0:
+        return None
+    left, top = max(x, 0), max(y, 0)
+    right, bottom = min(x + w, width), min(y + h, height)
+    if right <= left or bottom <= top or (right - left) * (bottom - top) < MIN_INSIDE * w * h:
+        return None
+    return left, top, right - 1, bottom - 1  # inclusive, as dlib's rectangles are

@@ -11,8 +11,11 @@ Codes 1 surprise, 2 fear, 3 disgust, 4 happiness, 5 sadness, 6 anger, 7 neutral
 (``codes.toml``); the split is the name's prefix (``train``, ``test``). The
 **aligned** image is imported where the release has it: it holds exactly the face
 the label is about, so it is registered as a face crop (no detector; its box is the
-image). Only where it is missing is the original imported, and extract detects its
-faces (the label then goes to every face found in it).
+image). Only where it is missing is the original imported: with the release's box
+for the labelled face (``Annotation/boundingbox/train_00001_boundingbox.txt``, one
+line ``x1 y1 x2 y2``, the corners in pixels) as its given box, so the vote goes to
+that face alone and extract fits landmarks in it; without a box file, extract
+detects the original's faces and the label goes to every face found.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
-from importer.corpora.files import image_item
-from importer.items import Item, Refusal
+from importer.corpora.files import clip_box, image_bytes, image_item, image_size
+from importer.items import Candidate, Item, Refusal
 
 NAME = "rafdb"
 LABEL_FILES = ("list_patition_label.txt", "list_partition_label.txt")
 MAX_LABEL_BYTES = 64 << 20  # the release's file is 0.3 MB
+BOX_DIRS = ("Annotation/boundingbox", "boundingbox")  # the release's, and a common flattening
+MAX_BOX_BYTES = 4096  # one line of four numbers
 
 
 def label_file(root: Path) -> Path | None:
@@ -73,16 +78,69 @@ def read(root: Path, opts: CorpusOptions) -> Iterator[Item]:
             continue
         path, aligned = _image_path(root, name)
         rel = path.relative_to(root).as_posix()
-        yield image_item(
-            path,
-            rel,
-            opts.read,
-            label_word=words[fields[1]],
-            annotator=NAME,
-            label_code=fields[1],
-            source_split=name.split("_", 1)[0] if "_" in name else None,
-            face_crop=aligned,
-        )
+        facts = {
+            "label_word": words[fields[1]],
+            "annotator": NAME,
+            "label_code": fields[1],
+            "source_split": name.split("_", 1)[0] if "_" in name else None,
+            "face_crop": aligned,
+        }
+        box = None if aligned else _box_file(root, name)
+        if box is None:
+            yield image_item(path, rel, opts.read, **facts)
+        else:
+            yield from _original_in_its_box(root, path, rel, box, opts, facts)
+
+
+def _box_file(root: Path, name: str) -> Path | None:
+    """The box file of an original, where the release has one."""
+    stem = PurePosixPath(name).stem
+    for folder in BOX_DIRS:
+        path = root / folder / f"{stem}_boundingbox.txt"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_box(path: Path) -> tuple[float, float, float, float] | None:
+    """The four numbers ``x1 y1 x2 y2`` of a box file, or None when it holds anything else."""
+    if path.stat().st_size > MAX_BOX_BYTES:
+        return None
+    fields = path.read_bytes().decode("utf-8", "replace").split()
+    try:
+        x1, y1, x2, y2 = (float(v) for v in fields)
+    except ValueError:  # not four fields, or not numbers
+        return None
+    return x1, y1, x2, y2
+
+
+def _original_in_its_box(
+    root: Path, path: Path, rel: str, box_path: Path, opts: CorpusOptions, facts: dict
+) -> Iterator[Item]:
+    """An original with its labelled face's box; a box file that cannot be read is said
+    once and the original imported without it (its faces detected)."""
+    where = box_path.relative_to(root).as_posix()
+    corners = read_box(box_path)
+    if corners is None:
+        yield Refusal(where, "bad_box_file", "not one line of four numbers x1 y1 x2 y2")
+        yield image_item(path, rel, opts.read, **facts)
+        return
+    data = image_bytes(path, rel, opts.read)
+    if isinstance(data, Refusal):
+        yield data
+        return
+    size = image_size(data)
+    if size is None:
+        yield Refusal(rel, "not_an_image", "cannot be decoded")
+        return
+    x1, y1, x2, y2 = corners
+    given = clip_box((round(x1), round(y1), round(x2 - x1), round(y2 - y1)), size)
+    if given is None:
+        x, y = round(x1), round(y1)
+        where_box = f"box {x},{y} to {round(x2)},{round(y2)}"
+        yield Refusal(rel, "box_outside_image", f"{where_box} in a {size[0]}x{size[1]} image")
+        return
+    yield Candidate(data, rel, given_box=given, **facts)
 
 
 FORMAT = CorpusFormat(NAME, detect, read)

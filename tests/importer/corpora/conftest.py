@@ -88,19 +88,25 @@ def jaffe_dir(tmp_path, face_crop):
 
 @pytest.fixture
 def rafdb_dir(tmp_path, face_crop, face_photo):
-    """A RAF-DB folder: aligned crops for three images, an original only for the fourth."""
+    """A RAF-DB folder: aligned crops for three images, an original only for the fourth;
+    every original's face box."""
     root = tmp_path / "basic"
     (root / "EmoLabel").mkdir(parents=True)
     (root / "Image" / "aligned").mkdir(parents=True)
     (root / "Image" / "original").mkdir(parents=True)
     lines = {"train_00001.jpg": 4, "train_00002.jpg": 6, "test_0001.jpg": 7, "test_0002.jpg": 1}
+    boxes = root / "Annotation" / "boundingbox"
+    boxes.mkdir(parents=True)
     for seed, name in enumerate(lines):
         stem = name.removesuffix(".jpg")
         if seed < 3:
             (root / "Image" / "aligned" / f"{stem}_aligned.jpg").write_bytes(
                 face_crop(100 + seed, fmt="JPEG")
             )
-        (root / "Image" / "original" / name).write_bytes(face_photo(100 + seed)[0])
+        photo, (x, y, w, h) = face_photo(100 + seed)
+        (root / "Image" / "original" / name).write_bytes(photo)
+        # The release's box of the labelled face: corners, as decimals.
+        (boxes / f"{stem}_boundingbox.txt").write_text(f"{x:.2f} {y:.2f} {x + w:.2f} {y + h:.2f}\n")
     text = "".join(f"{name} {code}\n" for name, code in lines.items())
     (root / "EmoLabel" / "list_patition_label.txt").write_text(text)
     return root

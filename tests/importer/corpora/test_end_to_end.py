@@ -33,6 +33,9 @@ def test_affectnet_and_rafdb_votes_reach_their_faces(data_root, affectnet_dir, r
     assert got[c] == [("affectnet", "reject", None)]
     crop = ("Image/aligned/train_00001_aligned.jpg", "whole")  # RAF-DB's aligned face crop
     assert got[crop] == [("rafdb", "label", "happy")]
+    original = ("Image/original/test_0002.jpg", "given")  # RAF-DB's box of the labelled face
+    assert got[original] == [("rafdb", "label", "surprise")]
+    assert sum(path == original[0] for path, _ in got) == 1  # its one face: the box's
 
 
 def test_the_command_prints_the_corpus_and_refuses_in_one_line(data_root, jaffe_dir, capsys):

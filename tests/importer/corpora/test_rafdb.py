@@ -29,6 +29,34 @@ def test_read_prefers_the_aligned_crop_and_keeps_the_split(rafdb_dir):
     orig = cands["Image/original/test_0002.jpg"]
     assert (orig.label_word, orig.source_split, orig.face_crop) == ("surprise", "test", False)
     assert cands["Image/aligned/test_0001_aligned.jpg"].label_word == "neutral"
+    assert one.given_box is None  # a face crop is its own box
+
+
+def test_an_original_gets_the_release_s_box_of_its_labelled_face(rafdb_dir, face_photo):
+    _, (x, y, w, h) = face_photo(103)
+    cands, _ = split_items(rafdb_dir)
+    assert cands["Image/original/test_0002.jpg"].given_box == (x, y, x + w - 1, y + h - 1)
+    # The flattened copies keep the box files in a boundingbox/ folder at the top.
+    (rafdb_dir / "Annotation").rename(rafdb_dir / "moved")
+    (rafdb_dir / "moved" / "boundingbox").rename(rafdb_dir / "boundingbox")
+    cands, _ = split_items(rafdb_dir)
+    assert cands["Image/original/test_0002.jpg"].given_box == (x, y, x + w - 1, y + h - 1)
+    (rafdb_dir / "boundingbox" / "test_0002_boundingbox.txt").unlink()
+    cands, refusals = split_items(rafdb_dir)
+    assert cands["Image/original/test_0002.jpg"].given_box is None and not refusals
+
+
+def test_a_bad_box_file_is_said_and_a_box_off_the_image_refuses_the_original(rafdb_dir):
+    box = rafdb_dir / "Annotation" / "boundingbox" / "test_0002_boundingbox.txt"
+    box.write_text("12 oops 40\n")
+    cands, refusals = split_items(rafdb_dir)
+    where = "Annotation/boundingbox/test_0002_boundingbox.txt"
+    assert refusals[where].reason == "bad_box_file" and len(refusals) == 1
+    assert cands["Image/original/test_0002.jpg"].given_box is None  # kept: faces detected
+    box.write_text("900 900 1000 1000\n")
+    cands, refusals = split_items(rafdb_dir)
+    assert refusals["Image/original/test_0002.jpg"].reason == "box_outside_image"
+    assert "Image/original/test_0002.jpg" not in cands and len(cands) == 3
 
 
 def test_bad_lines_and_missing_images_are_one_reason_each(rafdb_dir):
