@@ -2,10 +2,11 @@
 
 For every stage an uninterrupted run is the reference. Each seed starts the
 same command on its own copy of the same dataset, kills its whole process
-group (workers, chromedriver and Chromium included) at a random moment within
-the reference's duration (for import, extract and export: of the part after the
-run began to write, so that a start-up slowed by a loaded machine is not what the
-kill hits), reruns the command, and must end with the very same
+group (workers, chromedriver and Chromium included) at a random point of its work
+(import and extract: once it has stored a random share of the files the reference
+stored; export: a random moment of the reference's time after it began to write;
+scrape: of the reference's duration), so that a start-up slowed by a loaded
+machine is not what the kill hits; reruns the command, and must end with the very same
 catalog (content, not row ids), the same files and no orphan or temporary file,
 with the label events recorded beforehand intact; an export must be
 byte-identical to the uninterrupted one.
@@ -84,6 +85,26 @@ def run_killed(
     (a loaded machine stretches a start-up of imports, which a kill timed from the
     launch would then hit instead of the work)."""
     fraction = random.Random(seed).uniform(*KILL_WINDOW)
+
+    def due() -> Callable[[], bool]:
+        at = time.monotonic() + fraction * seconds
+        return lambda: time.monotonic() >= at
+
+    if started is None:
+        kill_when(cmd, due())
+        return
+    timer: list[Callable[[], bool]] = []
+
+    def ready() -> bool:
+        if not timer and started():
+            timer.append(due())
+        return bool(timer) and timer[0]()
+
+    kill_when(cmd, ready)
+
+
+def kill_when(cmd: list[str], ready: Callable[[], bool]) -> None:
+    """Start a command and SIGKILL its whole process group once ``ready()`` holds."""
     # Chromium's profile of a killed scrape stays behind: keep it out of /tmp's way.
     scratch = Path(tempfile.mkdtemp(prefix="fs-kill-"))
     proc = subprocess.Popen(
@@ -95,10 +116,8 @@ def run_killed(
         env={**os.environ, "TMPDIR": str(scratch)},
     )
     try:
-        if started is not None:
-            while proc.poll() is None and not started():
-                time.sleep(POLL)
-        time.sleep(fraction * seconds)
+        while proc.poll() is None and not ready():
+            time.sleep(POLL)
     finally:
         with contextlib.suppress(ProcessLookupError):  # the run (and all its group) has ended
             os.killpg(proc.pid, signal.SIGKILL)
@@ -151,28 +170,19 @@ def reviewed(tmp_path_factory, photos) -> Datasets:
     return Datasets(root, batch2)
 
 
-def check_killed_runs(
-    root: Path, start: str, cmd_for, name: str, from_first_file: bool = False
-) -> None:
+def check_killed_runs(root: Path, start: str, cmd_for, name: str, by_files: bool = False) -> None:
     """The reference run, then each seed's killed run and rerun, compared with it.
 
-    With ``from_first_file`` each kill is timed from the moment the run stored its first
-    file (an image, a chip), within the rest of the reference's duration.
+    With ``by_files`` a kill comes once the run has stored a random share (the kill
+    window's) of the files the reference stored (images, chips): mid-work however
+    loaded the machine is; else at a random share of the reference's duration.
     """
     had = len(stored_files(root / start))
-
-    def storing(dataset: str) -> Callable[[], bool] | None:
-        if not from_first_file:
-            return None
-        return lambda: len(stored_files(root / dataset)) > had
-
     copy_dataset(root, start, f"{name}-whole")
-    whole = storing(f"{name}-whole")
-    if whole is None:
-        began, seconds = 0.0, run_whole(cmd_for(f"{name}-whole"))
-    else:
-        began, seconds = run_timed(cmd_for(f"{name}-whole"), whole)
+    seconds = run_whole(cmd_for(f"{name}-whole"))
     reference = catalog_snapshot(root / f"{name}-whole")
+    stored = len(stored_files(root / f"{name}-whole")) - had
+    assert not by_files or stored >= 10, f"the {name} stores {stored} files: too few to cut"
 
     def state(dataset: str) -> tuple[dict, set[str]]:
         return catalog_snapshot(root / dataset), stored_files(root / dataset)
@@ -184,7 +194,11 @@ def check_killed_runs(
     for seed in SEEDS:
         dataset = f"{name}-{seed}"
         copy_dataset(root, start, dataset)
-        run_killed(cmd_for(dataset), seconds - began, seed, storing(dataset))
+        if by_files:
+            files = had + round(random.Random(seed).uniform(*KILL_WINDOW) * stored)
+            kill_when(cmd_for(dataset), lambda d=dataset, k=files: len(stored_files(root / d)) >= k)
+        else:
+            run_killed(cmd_for(dataset), seconds, seed)
         partial += state(dataset) not in ends  # rows or files of unfinished work
         run_whole(cmd_for(dataset))
         assert catalog_snapshot(root / dataset) == reference, f"seed {seed}"
@@ -205,7 +219,7 @@ def test_import_killed_anywhere(reviewed):
             "--no-extract",
         )  # fmt: skip
 
-    check_killed_runs(root, "base", cmd, "import", from_first_file=True)
+    check_killed_runs(root, "base", cmd, "import", by_files=True)
     images = catalog_snapshot(root / "import-whole")["images"]
     assert len(images) == len(catalog_snapshot(root / "base")["images"]) + 60
 
@@ -220,7 +234,7 @@ def test_extract_killed_anywhere(reviewed):
     def cmd(dataset: str) -> list[str]:
         return facesift_cmd(root, dataset, "extract", "--workers", "1")
 
-    check_killed_runs(root, "imported", cmd, "extract", from_first_file=True)
+    check_killed_runs(root, "imported", cmd, "extract", by_files=True)
 
 
 @pytest.mark.slow
