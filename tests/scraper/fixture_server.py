@@ -284,10 +284,13 @@ class _Handler(BaseHTTPRequestHandler):
                 try:
                     self._image_delay()
                     i = self.fake.good_index(q, int(Path(path).stem))
-                    return self.send(200, self.fake.factory.good(i), "image/jpeg")
+                    body = self.fake.factory.good(i)
                 finally:
+                    # Counted out before the body goes: a client that has read it may
+                    # start its next request before this thread would get to run again.
                     with self.fake._lock:
                         self.fake.in_flight -= 1
+                return self.send(200, body, "image/jpeg")
             if path.startswith("/ad/"):
                 return self.send(200, self.fake.factory.good(999), "image/jpeg")
             if path.startswith(("/fault/", "/special/")):
