@@ -134,11 +134,14 @@ def test_run_review_and_export_all_seven_emotions(data_root, make_fake_search, d
         faces_total = sum(len(ids) for ids in by_label.values())
         assert states == {"rejected": 14, "accepted": faces_total - 14}
 
-        # 4. Export in each format: the accepted faces, by their reviewed label.
+        # 4. Export in each format: the accepted faces, by their reviewed label. The
+        # baseline model is trained with the first (its figures have their own tests;
+        # the same faces give the same model, three times over 3 s).
         results = {
-            fmt: export(cat, ExportOptions(out=tmp_path / fmt, format=fmt))
-            for fmt in ("imagefolder", "fer2013-csv", "hf")
+            fmt: export(cat, ExportOptions(out=tmp_path / fmt, format=fmt, no_baseline=k > 0))
+            for k, fmt in enumerate(("imagefolder", "fer2013-csv", "hf"))
         }
+        assert (tmp_path / "imagefolder" / "baseline.json").is_file()
     for fmt, r in results.items():
         per_label = dict.fromkeys(labels, 0)
         for split in r.counts.values():
