@@ -20,6 +20,7 @@ detects the original's faces and the label goes to every face found.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -110,6 +111,8 @@ def read_box(path: Path) -> tuple[float, float, float, float] | None:
     try:
         x1, y1, x2, y2 = (float(v) for v in fields)
     except ValueError:  # not four fields, or not numbers
+        return None
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):  # "nan", "inf" parse as floats
         return None
     return x1, y1, x2, y2
 

@@ -48,11 +48,12 @@ def test_an_original_gets_the_release_s_box_of_its_labelled_face(rafdb_dir, face
 
 def test_a_bad_box_file_is_said_and_a_box_off_the_image_refuses_the_original(rafdb_dir):
     box = rafdb_dir / "Annotation" / "boundingbox" / "test_0002_boundingbox.txt"
-    box.write_text("12 oops 40\n")
-    cands, refusals = split_items(rafdb_dir)
     where = "Annotation/boundingbox/test_0002_boundingbox.txt"
-    assert refusals[where].reason == "bad_box_file" and len(refusals) == 1
-    assert cands["Image/original/test_0002.jpg"].given_box is None  # kept: faces detected
+    for text in ("12 oops 40\n", "nan 1 20 30\n", "1 2 inf 30\n", "1 2 3 4 5\n", ""):
+        box.write_text(text)
+        cands, refusals = split_items(rafdb_dir)
+        assert refusals[where].reason == "bad_box_file" and len(refusals) == 1, text
+        assert cands["Image/original/test_0002.jpg"].given_box is None  # kept: faces detected
     box.write_text("900 900 1000 1000\n")
     cands, refusals = split_items(rafdb_dir)
     assert refusals["Image/original/test_0002.jpg"].reason == "box_outside_image"
