@@ -63,13 +63,15 @@ def run_whole(cmd: list[str], env: dict | None = None) -> float:
 def run_timed(cmd: list[str], started: Callable[[], bool]) -> tuple[float, float]:
     """Run a command to its end: (seconds until ``started()`` first held, seconds in all)."""
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    began = None
-    while proc.poll() is None:
-        if began is None and started():
-            began = time.monotonic() - start
-        time.sleep(POLL)
-    assert proc.returncode == 0, proc.stderr.read()[-2000:]
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: nobody reads it meanwhile
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+        began = None
+        while proc.poll() is None:
+            if began is None and started():
+                began = time.monotonic() - start
+            time.sleep(POLL)
+        err.seek(0)
+        assert proc.returncode == 0, err.read()[-2000:].decode(errors="replace")
     total = time.monotonic() - start
     return (total if began is None else began), total
 
