@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
-from importer.corpora.files import clip_box, image_bytes, image_size
-from importer.items import Candidate, Item, Refusal
+from importer.corpora.files import image_in_box
+from importer.items import Item, Refusal
 
 NAME = "affectnet"
 CSV_NAMES = ("training.csv", "validation.csv")
@@ -107,26 +107,17 @@ def _row(
     if not rel or PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts:
         return Refusal(where, "bad_row", f"image path {rel!r}")
     image = _find_image(root, csv_path, rel)
-    name = image.relative_to(root).as_posix()
-    data = image_bytes(image, name, opts.read)
-    if isinstance(data, Refusal):
-        return data
-    size = image_size(data)
-    if size is None:
-        return Refusal(name, "not_an_image", "cannot be decoded")
-    box = clip_box((x, y, w, h), size)
-    if box is None:
-        return Refusal(name, "box_outside_image", f"box {x},{y} {w}x{h} in a {size[0]}x{size[1]}")
     no_face = code == NO_FACE
-    return Candidate(
-        data,
-        name,
+    return image_in_box(
+        image,
+        image.relative_to(root).as_posix(),
+        opts.read,
+        (x, y, w, h),
         label_word=None if no_face else words[code],
         annotator=NAME,
         label_code=code,
         reject_reason="not_a_face" if no_face else None,
         source_split=split,
-        given_box=box,
         values=_values(cell),
     )
 

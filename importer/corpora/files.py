@@ -62,6 +62,24 @@ def image_item(path: Path, rel: str, opts: ReadOptions, **facts: Any) -> Item:
     return data if isinstance(data, Refusal) else Candidate(data, rel, **facts)
 
 
+def image_in_box(
+    path: Path, rel: str, opts: ReadOptions, xywh: tuple[int, int, int, int], **facts: Any
+) -> Item:
+    """A corpus's image whose face the corpus boxes (x, y, width, height): a Candidate
+    with that box (clipped to the image) as its given box, or its Refusal."""
+    data = image_bytes(path, rel, opts)
+    if isinstance(data, Refusal):
+        return data
+    size = image_size(data)
+    if size is None:
+        return Refusal(rel, "not_an_image", "cannot be decoded")
+    box = clip_box(xywh, size)
+    if box is None:
+        x, y, w, h = xywh
+        return Refusal(rel, "box_outside_image", f"box {x},{y} {w}x{h} in a {size[0]}x{size[1]}")
+    return Candidate(data, rel, given_box=box, **facts)
+
+
 def _as_png(data: bytes, rel: str) -> bytes | Refusal:
     """A TIFF's first page as PNG bytes (the decoder's own checks follow at ingest)."""
     try:

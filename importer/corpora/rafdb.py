@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from importer.corpora import CorpusFormat, CorpusOptions, code_words
-from importer.corpora.files import clip_box, image_bytes, image_item, image_size
-from importer.items import Candidate, Item, Refusal
+from importer.corpora.files import image_in_box, image_item
+from importer.items import Item, Refusal
 
 NAME = "rafdb"
 LABEL_FILES = ("list_patition_label.txt", "list_partition_label.txt")
@@ -128,22 +128,9 @@ def _original_in_its_box(
         yield Refusal(where, "bad_box_file", "not one line of four numbers x1 y1 x2 y2")
         yield image_item(path, rel, opts.read, **facts)
         return
-    data = image_bytes(path, rel, opts.read)
-    if isinstance(data, Refusal):
-        yield data
-        return
-    size = image_size(data)
-    if size is None:
-        yield Refusal(rel, "not_an_image", "cannot be decoded")
-        return
     x1, y1, x2, y2 = corners
-    given = clip_box((round(x1), round(y1), round(x2 - x1), round(y2 - y1)), size)
-    if given is None:
-        x, y = round(x1), round(y1)
-        where_box = f"box {x},{y} to {round(x2)},{round(y2)}"
-        yield Refusal(rel, "box_outside_image", f"{where_box} in a {size[0]}x{size[1]} image")
-        return
-    yield Candidate(data, rel, given_box=given, **facts)
+    xywh = (round(x1), round(y1), round(x2 - x1), round(y2 - y1))
+    yield image_in_box(path, rel, opts.read, xywh, **facts)
 
 
 FORMAT = CorpusFormat(NAME, detect, read)

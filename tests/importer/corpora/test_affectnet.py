@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from importer.corpora import CorpusOptions
-from importer.corpora.affectnet import clip_box, detect, read
+from importer.corpora.affectnet import detect, read
+from importer.corpora.files import clip_box
 from importer.items import Candidate, Refusal
 from tests.importer.corpora.conftest import AFFECTNET_HEADER
 
