@@ -135,14 +135,14 @@ def store_content(
     return sha, rel
 
 
-def sweep_temp_files(dataset_dir: Path) -> int:
-    """Remove temporary files that a killed process left; return how many.
+def sweep_temp_files(folder: Path) -> int:
+    """Remove temporary files that a killed process left under ``folder``; return how many.
 
     A temporary file names its writer's process id (:func:`write_atomic`): one whose
     writer is still running is another stage's write in progress, and stays.
     """
     n = 0
-    for p in dataset_dir.rglob(f"*{TMP_SUFFIX}"):
+    for p in folder.rglob(f"*{TMP_SUFFIX}"):
         writer = _TMP_WRITER.search(p.name)
         if writer and int(writer[1]) != os.getpid() and _running(int(writer[1])):
             continue

@@ -118,7 +118,7 @@ def extract(
     check_models(opts)
     started = time.monotonic()
     conn = cat.conn
-    sweep_temp_files(cat.paths.dir)  # a chip a killed run was writing when it died
+    sweep_temp_files(cat.paths.dir / "chips")  # a chip a killed run was writing when it died
     if opts.retry_errors:
         reset_extract_errors(conn)
     pending = count_pending(conn)

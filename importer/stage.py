@@ -176,7 +176,9 @@ def import_path(
     kind, source_name, corpus = _plan(opts)
     label = opts.label
     fixed = cat.labels.resolve(label) if label is not None else None  # LabelError: one line
-    sweep_temp_files(cat.paths.dir)  # what a killed run was writing when it died
+    # What a killed run was writing when it died (only images/: a walk of a big dataset's
+    # chips/ too would slow every start).
+    sweep_temp_files(cat.paths.dir / "images")
     if kind == "url_list":
         return _import_url_list(cat, opts, source_name, on_progress)
     read = replace(

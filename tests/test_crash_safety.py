@@ -87,20 +87,12 @@ def run_killed(
     (a loaded machine stretches a start-up of imports, which a kill timed from the
     launch would then hit instead of the work)."""
     fraction = random.Random(seed).uniform(*KILL_WINDOW)
-
-    def due() -> Callable[[], bool]:
-        at = time.monotonic() + fraction * seconds
-        return lambda: time.monotonic() >= at
-
-    if started is None:
-        kill_when(cmd, due())
-        return
-    timer: list[Callable[[], bool]] = []
+    began: list[float] = []  # when the countdown started: at once, or once started() held
 
     def ready() -> bool:
-        if not timer and started():
-            timer.append(due())
-        return bool(timer) and timer[0]()
+        if not began and (started is None or started()):
+            began.append(time.monotonic())
+        return bool(began) and time.monotonic() >= began[0] + fraction * seconds
 
     kill_when(cmd, ready)
 
