@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import imagehash
 import numpy as np
 from PIL import Image
 from skimage import data
@@ -33,6 +32,7 @@ from catalog.images import ImageSource, StoredImage, add_image, add_source
 from core.storage import store_content
 from exporter.options import ExportOptions
 from exporter.stage import export, prepare
+from faces.neardup import phash
 
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -73,7 +73,7 @@ def build(root: Path, n: int) -> None:
                 (0, 0, 256, 256),
                 "hog",
                 chip_path=chip_rel,
-                phash=str(imagehash.phash(chip)),
+                phash=phash(chip),
                 embedding=emb,
                 size_px=200.0,
                 sharpness=100.0,

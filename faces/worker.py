@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import imagehash
 import numpy as np
 from PIL import Image
 
@@ -28,6 +27,7 @@ from faces.defaults import CHIP_PADDING, CHIP_SIZE
 from faces.detect import Detection, DetectParams
 from faces.finder import FoundFace, align_face, find_aligned_faces
 from faces.models import Models, load_models
+from faces.neardup import phash
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
 
 
@@ -169,7 +169,7 @@ def face_row(config: WorkerConfig, index: int, face: FoundFace) -> tuple[FaceRow
         yaw=yaw,
         pitch=pitch,
         border_cut=int(det.border_cut),
-        phash=str(imagehash.phash(Image.fromarray(chip))),
+        phash=phash(Image.fromarray(chip)),
         embedding=embedding,
     )
     return row, png

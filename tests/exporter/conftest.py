@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import imagehash
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -24,6 +23,7 @@ from catalog.events import record
 from catalog.faces import insert_face
 from catalog.images import ImageSource, StoredImage, add_image, add_source
 from core.storage import store_content
+from faces.neardup import parse_phash, phash
 from tests.conftest import encode
 
 # Hugging Face must never reach for the network in tests.
@@ -64,13 +64,14 @@ def _candidates(paths: list[Path]):
 def chip_pool(photos) -> list[Chip]:
     """Up to POOL_SIZE distinct real-pixel chips (pairwise >= MIN_BITS_APART hash bits)."""
     kept: list[Chip] = []
-    hashes: list[imagehash.ImageHash] = []
+    hashes: list[int] = []
     for im in _candidates([p.path for p in photos]):
-        h = imagehash.phash(im)
-        if any(h - k < MIN_BITS_APART for k in hashes):
+        text = phash(im)
+        h = parse_phash(text)
+        if any((h ^ k).bit_count() < MIN_BITS_APART for k in hashes):
             continue
         hashes.append(h)
-        kept.append(Chip(encode(im), str(h)))
+        kept.append(Chip(encode(im), text))
         if len(kept) >= POOL_SIZE:
             break
     assert len(kept) >= 40, f"only {len(kept)} distinct chips from the test photos"
@@ -82,7 +83,7 @@ def near_copy(chip: Chip) -> Chip:
     with Image.open(io.BytesIO(chip.png)) as im:
         arr = np.asarray(im.convert("RGB"), dtype=np.int16)
     out = Image.fromarray(np.clip(arr + 3, 0, 255).astype(np.uint8))
-    return Chip(encode(out), str(imagehash.phash(out)))
+    return Chip(encode(out), phash(out))
 
 
 def person_embeddings(n_people: int, per_person: int, seed: int = 0) -> list[list[bytes]]:
@@ -112,7 +113,7 @@ def make_chip():
     """``make_chip(pil_image)``: a Chip of any image."""
 
     def make(im: Image.Image) -> Chip:
-        return Chip(encode(im), str(imagehash.phash(im)))
+        return Chip(encode(im), phash(im))
 
     return make
 

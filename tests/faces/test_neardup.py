@@ -144,3 +144,25 @@ def test_components_match_a_graph_search(seed):
     chain = (order[1:], order[:-1])
     assert roots(500, chain).tolist() == [0] * 500
     assert roots(500, (order[:250], order[250:]), chain[::-1]).tolist() == [0] * 500
+
+
+def test_phash_is_imagehashs_bit_for_bit(photos):
+    # The hash is computed with numpy; every stored hash must stay what imagehash computes.
+    import imagehash
+    from PIL import Image
+
+    from faces.neardup import phash
+    from tests.conftest import SHARED_FER
+
+    images = []
+    for photo in photos:
+        with Image.open(photo.path) as im:
+            images.append(im.convert("RGB"))
+    fer = sorted(SHARED_FER.glob("*/*.jpg"))[::50]  # real 48 px faces, where ../shared is
+    images += [Image.open(f).convert("RGB") for f in fer]
+    rng = np.random.default_rng(0)
+    images += [Image.fromarray(rng.integers(0, 256, (64, 80, 3), dtype=np.uint8))]
+    hashes = [phash(im) for im in images]
+    assert hashes == [str(imagehash.phash(im)) for im in images]
+    assert len(set(hashes)) > len(images) * 0.9  # and they tell the images apart
+    assert all(len(h) == 16 for h in hashes)
