@@ -142,6 +142,7 @@ def face_chip(
     """
     placed = place_chip(shape, size, padding, points)
     if inside is not None and not on_image(placed.corners, *inside):
+        placed = placed.zoomed(zoom_inside(placed.corners, *inside))
         placed = placed.moved(shift_inside(placed.corners, *inside))
     (txl, tyl), (txr, tyr) = placed.targets
     middle, half, scale = placed.middle, placed.half, placed.scale
@@ -179,6 +180,16 @@ class ChipPlace:
         """The same chip cut ``shift`` image pixels away (the face off its usual place)."""
         return ChipPlace(
             self.targets, self.middle + shift, self.half, self.scale, self.corners + shift
+        )
+
+    def zoomed(self, factor: float) -> ChipPlace:
+        """The chip cut from ``factor`` (<= 1) times the image area, around the same eye
+        middle: the face drawn larger in the chip."""
+        if factor >= 1.0:
+            return self
+        corners = self.middle + (self.corners - self.middle) * factor
+        return ChipPlace(
+            self.targets, self.middle, self.half * factor, self.scale * factor, corners
         )
 
 
@@ -246,7 +257,8 @@ def shift_inside(corners: np.ndarray, width: int, height: int) -> np.ndarray:
     sliver of repeated edge pixels even at padding 0: moving the chip by those few
     pixels shows the image's own instead, at the cost of the face sitting a little off
     its usual place. Along an axis where the footprint is wider than the image, it is
-    centred (the overhang split between both sides).
+    centred (the overhang split between both sides); :func:`face_chip` zooms such a
+    chip first (:func:`zoom_inside`), so that it fits.
     """
     low, high = corners.min(axis=0), corners.max(axis=0)
     limit = np.array([width - 1, height - 1], dtype=np.float64)
@@ -259,6 +271,21 @@ def shift_inside(corners: np.ndarray, width: int, height: int) -> np.ndarray:
         elif high[k] > limit[k]:
             shift[k] = limit[k] - high[k]
     return shift
+
+
+def zoom_inside(corners: np.ndarray, width: int, height: int) -> float:
+    """The factor (<= 1) that makes a chip's footprint fit the image along both axes.
+
+    A face crop cut tighter than dlib's padding-0 chip on both sides of an axis (8% of
+    FER2013's) cannot be moved onto its pixels: its footprint is wider than the image.
+    Cut from a smaller area (the face a little larger in the chip), it shows only the
+    image's own pixels, where repeating the edge would draw streaks beside the face.
+    """
+    extent = corners.max(axis=0) - corners.min(axis=0)
+    limit = np.array([width - 1, height - 1], dtype=np.float64)
+    factor = float(np.min(limit / np.maximum(extent, 1e-9)))
+    # A hair inside, so that the moved footprint passes on_image despite rounding.
+    return 1.0 if factor >= 1.0 else factor * (1 - 1e-6)
 
 
 PADDING_STEP = 0.001  # a shrunk padding is a multiple of this (stable across platforms)

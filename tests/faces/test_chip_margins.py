@@ -79,6 +79,7 @@ def flat_margins(chip: np.ndarray, depth: int = RING, tol: float = 1.0) -> list[
 def fixed_padding(monkeypatch) -> None:
     """Chips padded 0.45 whatever the image holds, as before face crops were cut inside."""
     monkeypatch.setattr(finder, "padding_inside", lambda shape, size, padding, *a, **k: padding)
+    monkeypatch.setattr(align, "zoom_inside", lambda corners, width, height: 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +179,45 @@ def test_unmoved_the_same_chip_showed_pixels_from_outside(models, off_centre_cro
     assert invented(face.chip) > 0.03
 
 
+@pytest.fixture(scope="module")
+def narrow_crop(models) -> Image.Image:
+    """A 48 px gray crop cut tighter than dlib's padding-0 chip on both sides (the chip's
+    footprint is wider than the image), its outer 3 pixels replaced by noise."""
+    img = Image.fromarray(skimage_data.astronaut())
+    (det,) = detect_faces(models, img, DetectParams(upsample="0", cascade="off"))
+    left, top, right, bottom = det.box
+    cx, cy, half = (left + right) / 2, (top + bottom) / 2, (right - left) / 2 * 0.9
+    box = (round(cx - half), round(cy - half), round(cx + half), round(cy + half))
+    crop = np.asarray(img.crop(box).convert("L").resize((48, 48), Image.Resampling.LANCZOS))
+    noise = np.random.default_rng(2).integers(0, 256, crop.shape, dtype=np.uint8)
+    border = np.ones(crop.shape, dtype=bool)
+    border[3:-3, 3:-3] = False
+    return Image.fromarray(np.where(border, noise, crop)).convert("RGB")
+
+
+def test_a_crop_narrower_than_the_tightest_chip_is_cut_from_its_own_pixels(
+    models, narrow_crop, monkeypatch
+):
+    mark_the_outside(monkeypatch)
+    (face,) = find_aligned_faces(models, narrow_crop, whole=True)
+    assert face.padding == MIN_PADDING
+    corners = place_chip(face.shape, 256, face.padding, face.points).corners
+    extent = corners.max(axis=0) - corners.min(axis=0)
+    assert (extent > 47).any()  # no move alone could put this chip on the crop
+    assert invented(face.chip) == 0
+    assert flat_margins(face.chip) == []
+
+
+def test_unzoomed_the_narrow_crops_chip_showed_pixels_from_outside(
+    models, narrow_crop, monkeypatch
+):
+    # The check above is one that a chip only moved (not zoomed) fails.
+    mark_the_outside(monkeypatch)
+    monkeypatch.setattr(align, "zoom_inside", lambda corners, width, height: 1.0)
+    (face,) = find_aligned_faces(models, narrow_crop, whole=True)
+    assert invented(face.chip) > 0.01
+
+
 def test_a_photos_face_keeps_its_padding(models):
     # Only face crops (and a corpus's boxes) shrink: a face in a photo is padded as always.
     img = Image.fromarray(skimage_data.astronaut())
@@ -225,6 +265,19 @@ def test_real_fer2013_crops_give_chips_of_their_own_pixels(models):
             assert on_image(corners, *img.size)
             inside += 1
     assert inside >= 6
+
+
+@pytest.mark.skipif(not SHARED_FER.is_dir(), reason="needs ../shared FER2013 crops")
+def test_no_real_fer2013_chip_takes_a_pixel_from_outside_its_crop(models, monkeypatch):
+    # Issue 22's check on real crops: shrunk, moved or zoomed, every whole-image chip
+    # shows only its crop's own pixels (before the zoom, 17 of 203 kept a sliver).
+    mark_the_outside(monkeypatch)
+    crops = fer_crops(120)
+    for path in crops:
+        with Image.open(path) as im:
+            img = im.convert("RGB")
+        (face,) = find_aligned_faces(models, img, whole=True)
+        assert invented(face.chip) == 0, path.name
 
 
 def test_face_at_the_border_of_a_photo_gets_no_black(models, tmp_path):
