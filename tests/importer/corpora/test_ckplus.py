@@ -7,26 +7,12 @@ from PIL import Image
 
 from importer.corpora.ckplus import detect, parse_emotion, read
 from tests.conftest import SHARED_FER
-from tests.importer.corpora.frames import find_no_face, items_of, rate_by_brightness
+from tests.importer.corpora.frames import find_no_face, items_of, rate_by_brightness, sequence
 
 FER = SHARED_FER
 # Two real FER2013 faces the prior rates far apart (1 - p(neutral): 0.07 and 0.9997).
 NEUTRAL_FACE = FER / "neutral" / "PrivateTest_12091739.jpg"
 HAPPY_FACE = FER / "happy" / "PrivateTest_12306951.jpg"
-
-
-def sequence(root, subject="S005", seq="001", levels=range(10, 130, 10), code="3.0000000e+00"):
-    """A sequence of grey frames of the given brightness, and its emotion file if ``code``."""
-    folder = root / "cohn-kanade-images" / subject / seq
-    folder.mkdir(parents=True)
-    for i, level in enumerate(levels, start=1):
-        img = level if isinstance(level, Image.Image) else Image.new("L", (40, 30), level)
-        img.save(folder / f"{subject}_{seq}_{i:08d}.png")
-    if code is not None:
-        labels = root / "Emotion" / subject / seq
-        labels.mkdir(parents=True)
-        (labels / f"{subject}_{seq}_{len(levels):08d}_emotion.txt").write_text(f"   {code}\n")
-    return folder
 
 
 def test_parse_emotion():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
 from catalog.corpora import given_boxes, image_values
 from catalog.votes import image_votes
 from importer.errors import ImportRefused
 from importer.options import ImportOptions
 from importer.stage import import_path
+from tests.importer.corpora.frames import rate_by_brightness, sequence, session
 
 
 def votes_by_path(cat):
@@ -120,3 +122,97 @@ def test_format_overrides_detection_and_mismatches_are_refused(catalog, jaffe_di
         import_path(catalog, ImportOptions(jaffe_dir / "YM.AN2.62.jpg", format="jaffe"))
     s = import_path(catalog, ImportOptions(rafdb_dir, format="jaffe"))  # named: not detected
     assert s.corpus.name == "jaffe" and s.kept == 0
+
+
+def frames_by_session(cat):
+    """(import_path, frame_index) -> (frame_how, subject, [(annotator, action, label)])."""
+    rows = cat.conn.execute(
+        "SELECT import_path, frame_index, frame_how, subject, image_id FROM image_sources"
+    )
+    return {
+        (path, index): (
+            how,
+            subject,
+            [(v.annotator, v.action, v.label) for v in image_votes(cat.conn, image)],
+        )
+        for path, index, how, subject, image in rows
+    }
+
+
+def test_mmi_frames_become_votes_with_their_frame_and_subject(
+    catalog, tmp_path, write_video, face_crop, monkeypatch
+):
+    rate_by_brightness(monkeypatch)
+    root = tmp_path / "mmi"
+    session(root, 1, markers=True, write_video=write_video)  # happy, apex markers 5..15
+    image = session(root, 2, take="002", code="9", media=None)  # not an MMI emotion code
+    (image / "S001-002.jpg").write_bytes(face_crop(2, fmt="JPEG"))
+    bad = session(root, 3, take="003", write_video=write_video)
+    (bad / "S001-003.xml").write_text("<Metatags><Metatag Name='Emotion' Value='4'>")
+
+    s = import_path(catalog, ImportOptions(root))
+    assert s.corpus.name == "mmi" and s.corpus.subjects == {"S001"}
+    assert s.reasons == {"bad_xml": 1}
+    frames = frames_by_session(catalog)
+    video = {i: v for (path, i), v in frames.items() if path.startswith("Sessions/1/S001-001.avi#")}
+    # The first frame: a neutral vote (sessions 1 and 3 share that image: one vote each).
+    assert video[1][:2] == ("first", "S001") and set(video[1][2]) == {("mmi", "label", "neutral")}
+    peak = {i: v for i, v in video.items() if i != 1}
+    assert len(peak) == 3 and all(5 <= i <= 15 for i in peak)
+    assert {v[0] for v in peak.values()} == {"apex:markers"}
+    assert all(v[2] == [("mmi", "label", "happy")] for v in peak.values())
+    assert frames[("Sessions/2/S001-002.jpg", None)][2] == []  # kept, unlabelled
+    errs = errors(catalog)
+    assert errs["Sessions/2/S001-002.jpg"].startswith("label_outside_set: 9")
+    assert errs["Sessions/3/S001-003.xml"].startswith("bad_xml")
+    assert s.corpus.outside == {"9": 1}
+    unlabelled = [v for k, v in frames.items() if k[0].startswith("Sessions/3/S001-003.avi#")]
+    assert {v[0] for v in unlabelled} == {"first", "apex:prior"}  # the whole clip: no markers
+    assert all(v[2] == [] for v in unlabelled if v[0] != "first")  # its label file is broken
+    assert "mmi:" in s.line()
+
+    # A rerun adds nothing; a video gone since keeps everything stored from it.
+    images, votes = (
+        catalog.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("images", "image_votes")
+    )
+    (root / "Sessions" / "1" / "S001-001.avi").unlink()
+    again = import_path(catalog, ImportOptions(root))
+    assert (again.images_new, again.sources_new, again.corpus.votes_new) == (0, 0, 0)
+    assert again.reasons.get("missing_file") == 1
+    assert catalog.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0] == images
+    assert catalog.conn.execute("SELECT COUNT(*) FROM image_votes").fetchone()[0] == votes
+
+
+def test_ckplus_sequences_become_votes_and_contempt_is_counted_outside(
+    catalog, tmp_path, monkeypatch
+):
+    rate_by_brightness(monkeypatch)
+    root = tmp_path / "ckplus"
+
+    # Frames large enough to be kept (the reader's own tests use 40 x 30 px ones).
+    def frames(shade):
+        return [Image.new("L", (64, 64), level + shade) for level in range(10, 130, 10)]
+
+    sequence(root, "S005", "001", levels=frames(0))  # disgust
+    sequence(root, "S006", "001", levels=frames(1), code="2.0000000e+00")  # contempt
+    sequence(root, "S007", "001", levels=frames(2), code="")  # an emotion file with no number
+
+    s = import_path(catalog, ImportOptions(root))
+    assert s.corpus.name == "ckplus" and s.corpus.subjects == {"S005", "S006", "S007"}
+    assert s.reasons == {"bad_label_file": 1}
+    frames = frames_by_session(catalog)
+    kept = frames_by_session(catalog)
+    first = "cohn-kanade-images/S005/001/S005_001_00000001.png"
+    assert kept[(first, 1)] == ("first", "S005", [("ckplus", "label", "neutral")])
+    disgust = [v for k, v in kept.items() if "S005_001" in k[0] and k[0] != first]
+    assert len(disgust) == 3 and all(v[2] == [("ckplus", "label", "disgust")] for v in disgust)
+    assert {v[0] for v in disgust} == {"apex:prior"}
+    contempt = [v for k, v in kept.items() if "S006_001" in k[0] and v[0] != "first"]
+    assert contempt and all(v[2] == [] for v in contempt)  # kept, unlabelled
+    assert s.corpus.outside == {"contempt": len(contempt)}
+    errs = errors(catalog)
+    assert any(e.startswith("label_outside_set: contempt (ckplus 2)") for e in errs.values())
+    assert errs["Emotion/S007/001/S007_001_00000012_emotion.txt"].startswith("bad_label_file")
+    again = import_path(catalog, ImportOptions(root))
+    assert (again.images_new, again.corpus.votes_new) == (0, 0)

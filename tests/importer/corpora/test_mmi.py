@@ -17,48 +17,16 @@ from importer.corpora.mmi import (
     session_subject,
     subject_from_name,
 )
-from tests.importer.corpora.frames import find_no_face, items_of, rate_by_brightness
-
-SESSION_XML = """<?xml version="1.0" encoding="utf-8"?>
-<session sessionId="{sid}">
-  <track id="0" type="video" view="0" />
-  <annotation filename="S001-{take}.xml" type="FACS" />
-  <annotation filename="S001-{take}-oao_aucs.xml" type="FACS" />
-</session>
-"""
-EMOTION_XML = """<?xml version="1.0" encoding="utf-8"?>
-<Metatags>
-  <Metatag Name="Gender" Value="Female" />
-  <Metatag Name="Emotion" Value="{code}" />
-</Metatags>
-"""
-# Action units 12 and 28B: onsets at 5 and 7, apexes at 9 and 10, offsets at 14 and 15.
-OAO_XML = """<?xml version="1.0" encoding="utf-8"?>
-<ActionUnits>
-  <ActionUnit Number="12">
-    <Marker Frame="5" Type="1" /><Marker Frame="9" Type="2" /><Marker Frame="15" Type="3" />
-  </ActionUnit>
-  <ActionUnit Number="28B">
-    <Marker Frame="7" Type="1" /><Marker Frame="10" Type="2" /><Marker Frame="14" Type="3" />
-  </ActionUnit>
-</ActionUnits>
-"""
-FRAMES = 36  # the test video: 3.6 s at 10 fps, brighter every frame
-
-
-def session(root, sid, take="001", code="4", markers=False, media="avi", write_video=None):
-    """One session folder; returns it."""
-    folder = root / "Sessions" / str(sid)
-    folder.mkdir(parents=True)
-    (folder / "session.xml").write_text(SESSION_XML.format(sid=sid, take=take))
-    if code is not None:
-        (folder / f"S001-{take}.xml").write_text(EMOTION_XML.format(code=code))
-    if markers:
-        (folder / f"S001-{take}-oao_aucs.xml").write_text(OAO_XML)
-    if media == "avi":
-        write_video(folder / f"S001-{take}.avi", seconds=FRAMES / 10, fps=10)
-    return folder
-
+from tests.importer.corpora.frames import (
+    EMOTION_XML,
+    FRAMES,
+    OAO_XML,
+    SESSION_XML,
+    find_no_face,
+    items_of,
+    rate_by_brightness,
+    session,
+)
 
 # --- the XML --------------------------------------------------------------------------
 
