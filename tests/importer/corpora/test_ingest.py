@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from catalog import Catalog
 from catalog.corpora import given_boxes, image_values
 from catalog.votes import image_votes
 from importer.errors import ImportRefused
@@ -65,6 +66,29 @@ def test_affectnet_votes_reject_box_values_and_outside_codes(catalog, affectnet_
     assert (again.images_new, again.sources_new, again.corpus.votes_new) == (0, 0, 0)
     assert catalog.conn.execute("SELECT COUNT(*) FROM image_votes").fetchone()[0] == 3
     assert catalog.conn.execute("SELECT COUNT(*) FROM import_errors").fetchone()[0] == 1
+
+
+def test_affectnet_none_and_uncertain_are_counted_outside_the_label_set(
+    catalog, affectnet_dir, face_photo
+):
+    lists = affectnet_dir / "Manually_Annotated_file_lists"
+    text = (lists / "validation.csv").read_text()
+    line = text.splitlines()[-1]  # d.jpg's row: the same photo, the codes changed
+    for name, code in (("e", 8), ("f", 9)):
+        data, _ = face_photo(300 + code)
+        (affectnet_dir / "Manually_Annotated_Images" / "2" / f"{name}.jpg").write_bytes(data)
+        fields = line.split(",")
+        fields[0], fields[-3] = f"2/{name}.jpg", str(code)
+        text += ",".join(fields) + "\n"
+    (lists / "validation.csv").write_text(text)
+    s = import_path(catalog, ImportOptions(affectnet_dir))
+    assert s.kept == 6 and s.corpus.outside == {"contempt": 1, "none": 1, "uncertain": 1}
+    votes = votes_by_path(catalog)
+    assert votes["Manually_Annotated_Images/2/e.jpg"] == []  # kept, unlabelled
+    assert votes["Manually_Annotated_Images/2/f.jpg"] == []
+    errs = errors(catalog)
+    assert errs["Manually_Annotated_Images/2/e.jpg"] == "label_outside_set: none (affectnet 8)"
+    assert errs["Manually_Annotated_Images/2/f.jpg"] == "label_outside_set: uncertain (affectnet 9)"
 
 
 def test_a_label_set_with_contempt_takes_the_contempt_vote(make_catalog, affectnet_dir):
@@ -216,3 +240,26 @@ def test_ckplus_sequences_become_votes_and_contempt_is_counted_outside(
     assert errs["Emotion/S007/001/S007_001_00000012_emotion.txt"].startswith("bad_label_file")
     again = import_path(catalog, ImportOptions(root))
     assert (again.images_new, again.corpus.votes_new) == (0, 0)
+
+
+def test_the_frame_flags_on_the_command_line(data_root, tmp_path, write_video, monkeypatch):
+    import pipeline
+
+    rate_by_brightness(monkeypatch)
+    root = tmp_path / "mmi"
+    session(root, 1, write_video=write_video)
+    base = ["--root", str(data_root)]
+
+    def kept(dataset: str, *flags: str) -> list[tuple[int, str]]:
+        argv = [*base, "--dataset", dataset, "import", str(root), "--no-extract", *flags]
+        assert pipeline.main(argv) == 0
+        with Catalog.open(data_root, dataset, create=False) as cat:
+            rows = cat.conn.execute("SELECT frame_index, frame_how FROM image_sources")
+            return sorted((i, how or "") for i, how in rows)
+
+    peak = [how for _, how in kept("one", "--apex-frames", "1")]
+    assert sorted(peak) == ["apex:prior", "first"]
+    assert len(kept("default3")) == 4  # the first frame and 3 apex frames by default
+    sampled = kept("every", "--frames", "all", "--fps", "2")
+    assert [i for i, _ in sampled] == [1, 6, 11, 16, 21, 26, 31, 36]
+    assert {how for _, how in sampled} == {""}
