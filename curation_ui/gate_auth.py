@@ -134,9 +134,10 @@ class Gate:
             return None
         return GateUser(acc.name, acc.role, key)
 
-    def log_out(self, user: GateUser) -> None:
-        """End this session."""
-        end_session(self.conn, user.session, self.clock(), "logged out")
+    def log_out(self, user: GateUser) -> int:
+        """End every session of the user: logging out on one computer also ends the one
+        left open on another (as a password change does). Returns how many were open."""
+        return end_sessions(self.conn, self.clock(), "logged out", name=user.name)
 
     def end_all(self, why: str) -> int:
         """End every open session (a gateway that starts: its cookies' key is new)."""

@@ -326,9 +326,10 @@ def test_logout_a_password_change_or_removal_ends_every_session_of_the_user(serv
     remove_user(served.auth, "kim")
     assert served.request("GET", "/", cookie=three)[0] == 401
     assert refused_handshake(served, three) == 403
-    sam = served.login("sam")
+    sam, sam_elsewhere = served.login("sam"), served.login("sam")
     assert served.request("GET", "/_gate/logout", cookie=sam)[0] == 303
     assert served.request("GET", "/", cookie=sam)[0] == 401
+    assert served.request("GET", "/", cookie=sam_elsewhere)[0] == 401  # every session of sam
 
 
 @live

@@ -92,9 +92,11 @@ def test_a_session_ends_with_logout_password_change_removal_or_expiry(gate):
     one, two = login("sam"), login("sam")
     add_user(gate.auth_file, "sam", "another-password")  # `facesift user add sam` again
     assert gate.check(one) is None and gate.check(two) is None
-    token = login("sam")
-    gate.log_out(gate.check(token))
-    assert gate.check(token) is None
+    here, elsewhere, other = login("sam"), login("sam"), login("lee")
+    assert gate.log_out(gate.check(here)) == 2
+    assert gate.check(here) is None and gate.check(elsewhere) is None  # every session of sam
+    assert gate.check(other).name == "lee"  # and nobody else's
+    assert gate.log_out(gate.check(other)) == 1
     token = login("sam")
     remove_user(gate.auth_file, "sam")
     assert gate.check(token) is None
