@@ -198,8 +198,8 @@ class InlineExecutor:
 # --- the local process pool -----------------------------------------------------------
 
 
-def _pool_worker_start(setup: Callable | None, config: Any) -> None:
-    die_with_parent()
+def _pool_worker_start(setup: Callable | None, config: Any, driver: int) -> None:
+    die_with_parent(driver)
     # A forked worker inherits the driver's loaded states: each worker loads its own
     # (a dlib network shared across fork hangs; and a state is per process by design).
     with _states_lock:
@@ -242,7 +242,7 @@ class LocalPoolExecutor:
             self.workers,
             mp_context=self._ctx,
             initializer=_pool_worker_start,
-            initargs=(job.setup, job.config),
+            initargs=(job.setup, job.config, os.getpid()),
         )
         self._job_key = (job.setup, job.config)
         return self._pool

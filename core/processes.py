@@ -6,24 +6,30 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import select
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
+def die_with_parent(driver: int | None = None) -> None:
     """Make this worker process end when the process that started it dies (even by SIGKILL).
 
     Linux: the kernel's parent-death signal. Elsewhere, and as a second guard, a thread
     that watches the parent id and exits when it changes (the worker was re-parented).
+
+    ``driver``: the process the worker serves, when it is not the parent. A pool's
+    forkserver starts the workers and lives as long as any of them (each holds its
+    keep-alive pipe), so a worker that watched only its parent would outlive a SIGKILLed
+    driver for ever; it watches the driver too (a pidfd: no pid reuse can fool it).
     """
     parent = os.getppid()
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
 
@@ -33,3 +39,58 @@ def die_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if driver is not None and driver != parent:
+        threading.Thread(
+            target=_wait_for_the_end_of, args=(driver,), name="driver-watch", daemon=True
+        ).start()
+
+
+def _wait_for_the_end_of(pid: int) -> None:
+    """Block until process ``pid`` has ended, then end this one."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd (not Linux, old kernel), or already gone
+        while _exists(pid):
+            time.sleep(1.0)
+        os._exit(1)
+    select.select([fd], [], [])  # readable once the process has ended
+    os._exit(1)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ends_with_this_process(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` for :class:`subprocess.Popen`: the child (another program, such as
+    the review app's Streamlit server) gets ``sig`` when this process dies, SIGKILL
+    included. Linux only (None elsewhere); the Popen must come from the main thread, since
+    the kernel sends the signal when the starting thread ends.
+    """
+    prctl = _prctl()  # resolved here: the child only makes the call (no loading after fork)
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, sig)
+        if os.getppid() != parent:  # this process died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, where there is one (Linux)."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    with contextlib.suppress(OSError, AttributeError):
+        return ctypes.CDLL(libc_name, use_errno=True).prctl
+    return None

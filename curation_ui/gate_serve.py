@@ -23,6 +23,7 @@ import uvicorn
 
 from catalog.db import connect
 from core.errors import FacesiftError
+from core.processes import ends_with_this_process
 from curation_ui.gate_auth import Gate
 from curation_ui.gateway import GateConfig, Gateway
 from curation_ui.launch import STOP_SIGNALS, stop_group
@@ -104,7 +105,11 @@ def serve_gated(
         ws_ping_interval=None,
     )
     server = _Server(config)
-    streamlit = subprocess.Popen(argv, env=env, start_new_session=True)
+    # A SIGKILLed facesift takes its server with it (its own group: a stop signal
+    # reaches the whole of it).
+    streamlit = subprocess.Popen(
+        argv, env=env, start_new_session=True, preexec_fn=ends_with_this_process()
+    )
     try:
         return asyncio.run(_run(server, streamlit, sock))
     finally:

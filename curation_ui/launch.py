@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.contract import option
 from core.errors import FacesiftError
+from core.processes import ends_with_this_process
 from curation_ui.uploads import ENV_MAX_PHOTO_MB, ENV_MAX_UPLOAD_MB
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -214,7 +215,11 @@ def serve(argv: list[str], env: dict[str, str]) -> int:
         if signal.getsignal(s) is not signal.SIG_IGN
     }
     try:
-        server = subprocess.Popen(argv, env=env, start_new_session=True)
+        # A SIGKILLed facesift takes its server with it (its own group: a stop signal
+        # reaches the whole of it).
+        server = subprocess.Popen(
+            argv, env=env, start_new_session=True, preexec_fn=ends_with_this_process()
+        )
         try:
             return _wait(server, stopped)
         finally:

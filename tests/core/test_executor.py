@@ -172,14 +172,20 @@ import sys
 from core.executor import Job, open_executor
 from tests.core import jobs
 folder = sys.argv[2]
-engine = {"workers": 2} if sys.argv[1] == "pool" else {"scheduler": "local", "workers": 2}
+engine = {
+    "pool": {"workers": 2},
+    # Where a dlib network is loaded the pool starts its workers from a forkserver:
+    # their parent is the server, not the driver.
+    "forkserver": {"workers": 2, "may_fork": False},
+    "dask": {"scheduler": "local", "workers": 2},
+}[sys.argv[1]]
 with open_executor(**engine) as ex:
     list(ex.map(Job(jobs.note_pid_then_sleep), [[folder], [folder]]))
 """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["pool", "dask"])
+@pytest.mark.parametrize("engine", ["pool", "forkserver", "dask"])
 def test_workers_die_with_their_driver(engine, tmp_path):
     """SIGKILL of the driver: no worker process of its is alive 5 s later."""
     proc = subprocess.Popen(
