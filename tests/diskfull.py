@@ -45,12 +45,17 @@ class FullAt:
 
     def __init__(self, conn: sqlite3.Connection, pattern: str, after: int = 0, message: str = FULL):
         self._conn, self._pattern, self._left = conn, re.compile(pattern, re.I), after
+        self._full = self._pattern
         self.message = message
         self.failed = 0
 
     def room_again(self) -> None:
         """No statement fails from now on."""
         self._pattern = re.compile(r"(?!)")
+
+    def fail_again(self) -> None:
+        """The disk is full again: the statements of ``pattern`` fail from now on."""
+        self._pattern, self._left = self._full, 0
 
     def _check(self, sql: str) -> None:
         if self._pattern.search(sql):

@@ -386,6 +386,36 @@ def test_reject_marked_on_a_full_disk_is_one_line_and_the_page_stays_usable(app_
     assert events(cat) == [(ids["sad_2"], "ann", "reject", None, "drawing")]
 
 
+def test_queue_keys_on_a_full_disk_are_refused_on_screen_and_work_with_room_again(
+    app_env, monkeypatch
+):
+    from curation_ui.components.queue.testing import face_on_show
+
+    cat = app_env.cat
+    full = catalog_fills(monkeypatch, r"INSERT INTO label_events")
+    at = open_page("queue")
+    shown = face_on_show(at)
+    at = press(at, "label", "fear")
+    assert not at.exception and [f.failed for f in full] == [1]
+    [error] = [e.value for e in at.error]
+    assert error.startswith("disk full: writing the catalog needs about ") and "\n" not in error
+    assert view(at)["notes"][-1]["text"] == f"Not recorded: {error}"
+    assert events(cat) == [] and face_on_show(at) == shown  # the face waits for the key
+    assert cat.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    full[0].room_again()
+    at = press(at, "label", "fear")
+    assert not at.exception and not at.error
+    assert events(cat) == [(shown, "ann", "label", "fear", None)]
+    # Undo on a full disk: refused the same way, and the decision stands.
+    full[0].fail_again()
+    at = press(at, "undo")
+    assert [e.value for e in at.error] == [error] and len(events(cat)) == 1
+    full[0].room_again()
+    at = press(at, "undo")
+    assert not at.error and events(cat)[-1] == (shown, "ann", "undo", None, None)
+    assert face_on_show(at) == shown
+
+
 def test_any_other_catalog_error_is_one_line_too(app_env, monkeypatch):
     catalog_fills(monkeypatch, r"INSERT INTO label_events", message="database is locked")
     at = open_page("review")
