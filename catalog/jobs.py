@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from catalog.db import transaction, utc_now
 from core.errors import FacesiftError, one_line
+from core.processes import alive
 
 STATES = ("running", "done", "failed")
 STALE_SECONDS = 120.0  # no heartbeat for this long: the job's process is taken as dead
@@ -70,26 +71,11 @@ def this_host() -> str:
     return socket.gethostname() or "localhost"
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine (a zombie counts as ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:  # no /proc (macOS): kill said it exists
-        return True
-
-
 def is_dead(job: JobRow, now: float, host: str | None = None) -> bool:
     """Whether a running job's process is gone: its pid ended here, or its heartbeat is stale."""
     if now - job.heartbeat > STALE_SECONDS:
         return True
-    return job.host == (host or this_host()) and not pid_alive(job.pid)
+    return job.host == (host or this_host()) and not alive(job.pid)
 
 
 def start_job(

@@ -50,21 +50,26 @@ def _wait_for_the_end_of(pid: int) -> None:
     try:
         fd = os.pidfd_open(pid)
     except (AttributeError, OSError):  # no pidfd (not Linux, old kernel), or already gone
-        while _exists(pid):
+        while alive(pid):
             time.sleep(1.0)
         os._exit(1)
     select.select([fd], [], [])  # readable once the process has ended
     os._exit(1)
 
 
-def _exists(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (a zombie counts as ended)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # someone else's process: it exists
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc (macOS): kill said it exists
+        return True
 
 
 def ends_with_this_process(sig: int = signal.SIGTERM) -> Callable[[], None] | None:

@@ -16,6 +16,7 @@ import re
 import threading
 from pathlib import Path, PurePosixPath
 
+from core.processes import alive
 from core.space import disk_full, is_no_space
 
 TMP_SUFFIX = ".facesift-tmp"
@@ -144,7 +145,7 @@ def sweep_temp_files(folder: Path) -> int:
     n = 0
     for p in folder.rglob(f"*{TMP_SUFFIX}"):
         writer = _TMP_WRITER.search(p.name)
-        if writer and int(writer[1]) != os.getpid() and _running(int(writer[1])):
+        if writer and int(writer[1]) != os.getpid() and alive(int(writer[1])):
             continue
         p.unlink(missing_ok=True)
         n += 1
@@ -152,13 +153,3 @@ def sweep_temp_files(folder: Path) -> int:
 
 
 _TMP_WRITER = re.compile(rf"\.(\d+)-\d+{re.escape(TMP_SUFFIX)}$")
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True

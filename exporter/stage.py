@@ -26,6 +26,7 @@ from catalog.dataset import Catalog
 from catalog.exports import record_export
 from core.contract import Progress, ProgressFn, StageSummary, report
 from core.executor import Executor, Job, default_workers, map_in_order, open_executor
+from core.processes import alive
 from core.space import DiskFull, disk_full, is_no_space, tree_size
 from exporter import baseline, card, groups, leakage, render
 from exporter.options import (
@@ -323,18 +324,10 @@ def _sweep_stale(out: Path) -> None:
     for p in out.parent.glob(f".{out.name}.facesift-*"):
         tag = p.name[len(out.name) + 1 :]
         pid_text = tag.split("-")[2] if tag.count("-") >= 3 else ""
-        if pid_text.isdigit() and _alive(int(pid_text)):
+        if pid_text.isdigit() and alive(int(pid_text)):
             continue
         shutil.rmtree(p, ignore_errors=True)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
