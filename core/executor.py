@@ -199,7 +199,7 @@ class InlineExecutor:
 
 
 def _pool_worker_start(setup: Callable | None, config: Any, driver: int) -> None:
-    die_with_parent(driver)
+    die_with_parent(driver=driver)
     # A forked worker inherits the driver's loaded states: each worker loads its own
     # (a dlib network shared across fork hangs; and a state is per process by design).
     with _states_lock:

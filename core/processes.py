@@ -15,11 +15,11 @@ from collections.abc import Callable
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(driver: int | None = None) -> None:
-    """Make this worker process end when the process that started it dies (even by SIGKILL).
+def die_with_parent(sig: int = signal.SIGKILL, driver: int | None = None) -> None:
+    """Make this process end when the process that started it dies (even by SIGKILL).
 
-    Linux: the kernel's parent-death signal. Elsewhere, and as a second guard, a thread
-    that watches the parent id and exits when it changes (the worker was re-parented).
+    Linux: the kernel's parent-death signal ``sig``. Elsewhere, and as a second guard, a
+    thread that watches the parent id and exits when it changes (re-parented).
 
     ``driver``: the process the worker serves, when it is not the parent. A pool's
     forkserver starts the workers and lives as long as any of them (each holds its
@@ -29,7 +29,7 @@ def die_with_parent(driver: int | None = None) -> None:
     parent = os.getppid()
     prctl = _prctl()
     if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_PDEATHSIG, sig)
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
 
@@ -70,25 +70,6 @@ def alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:  # no /proc (macOS): kill said it exists
         return True
-
-
-def ends_with_this_process(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
-    """A ``preexec_fn`` for :class:`subprocess.Popen`: the child (another program, such as
-    the review app's Streamlit server) gets ``sig`` when this process dies, SIGKILL
-    included. Linux only (None elsewhere); the Popen must come from the main thread, since
-    the kernel sends the signal when the starting thread ends.
-    """
-    prctl = _prctl()  # resolved here: the child only makes the call (no loading after fork)
-    if prctl is None:
-        return None
-    parent = os.getpid()
-
-    def arm() -> None:
-        prctl(PR_SET_PDEATHSIG, sig)
-        if os.getppid() != parent:  # this process died before the signal was armed
-            os._exit(1)
-
-    return arm
 
 
 def _prctl() -> Callable[..., int] | None:

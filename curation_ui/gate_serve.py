@@ -23,7 +23,6 @@ import uvicorn
 
 from catalog.db import connect
 from core.errors import FacesiftError
-from core.processes import ends_with_this_process
 from curation_ui.gate_auth import Gate
 from curation_ui.gateway import GateConfig, Gateway
 from curation_ui.launch import STOP_SIGNALS, stop_group
@@ -105,11 +104,7 @@ def serve_gated(
         ws_ping_interval=None,
     )
     server = _Server(config)
-    # A SIGKILLed facesift takes its server with it (its own group: a stop signal
-    # reaches the whole of it).
-    streamlit = subprocess.Popen(
-        argv, env=env, start_new_session=True, preexec_fn=ends_with_this_process()
-    )
+    streamlit = subprocess.Popen(argv, env=env, start_new_session=True)
     try:
         return asyncio.run(_run(server, streamlit, sock))
     finally:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from core.contract import option
 from core.errors import FacesiftError
-from core.processes import ends_with_this_process
 from curation_ui.uploads import ENV_MAX_PHOTO_MB, ENV_MAX_UPLOAD_MB
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -139,7 +138,7 @@ def streamlit_command(
     argv = [
         sys.executable,
         "-m",
-        "streamlit",
+        "curation_ui.streamlit_child",  # Streamlit's CLI, ending with this process
         "run",
         str(APP),
         "--server.port",
@@ -215,11 +214,7 @@ def serve(argv: list[str], env: dict[str, str]) -> int:
         if signal.getsignal(s) is not signal.SIG_IGN
     }
     try:
-        # A SIGKILLed facesift takes its server with it (its own group: a stop signal
-        # reaches the whole of it).
-        server = subprocess.Popen(
-            argv, env=env, start_new_session=True, preexec_fn=ends_with_this_process()
-        )
+        server = subprocess.Popen(argv, env=env, start_new_session=True)
         try:
             return _wait(server, stopped)
         finally:
