@@ -328,8 +328,6 @@ def _sweep_stale(out: Path) -> None:
             continue
         shutil.rmtree(p, ignore_errors=True)
 
-    return True
-
 
 def _move_into_place(tmp: Path, out: Path) -> None:
     # Flush the files before the rename makes them the export: after a power
