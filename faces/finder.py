@@ -37,6 +37,17 @@ class FoundFace:
         return self.detection.step
 
 
+@dataclass(frozen=True, eq=False)  # numpy arrays
+class Located:
+    """An image's faces found and not yet landmarked: the detections, and the pixels
+    (``rgb``, the image's own) their landmarks and chips come from."""
+
+    img: Image.Image
+    rgb: np.ndarray
+    detections: list[Detection]
+    inside: bool = False  # a face crop or a given box: chips hold only the image's pixels
+
+
 def find_aligned_faces(
     models: Models,
     img: Image.Image,
@@ -51,22 +62,52 @@ def find_aligned_faces(
 
     With ``whole`` the image is one face crop: its box is the image (no detector
     runs). ``descriptors`` also computes dlib's face descriptor (the models must be
-    loaded with ``embeddings=True``).
+    loaded with ``embeddings=True``). :func:`locate_faces`, then :func:`align_located`.
     """
+    located = locate_faces(models, img, params, whole=whole)
+    return align_located(
+        models, located, chip_size=chip_size, padding=padding, descriptors=descriptors
+    )
+
+
+def locate_faces(
+    models: Models, img: Image.Image, params: DetectParams | None = None, *, whole: bool = False
+) -> Located:
+    """The faces of an upright RGB image as the detector finds them (``whole``: the image
+    is one face crop, no detector runs)."""
     if whole:
-        detections = [whole_image(img.size)]
-        rgb = np.asarray(img)
-    else:
-        params = params or DetectParams()
-        prepared = detection_input(img, params)
-        detections = detect_faces(models, img, params, prepared)
-        if not detections:
-            return []
-        # Landmarks and chips use the full image: the detector's copy when it is one.
-        rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
+        return Located(img, np.asarray(img), [whole_image(img.size)], inside=True)
+    params = params or DetectParams()
+    prepared = detection_input(img, params)
+    detections = detect_faces(models, img, params, prepared)
+    if not detections:
+        return Located(img, prepared[0], [])
+    # Landmarks and chips use the full image: the detector's copy when it is one.
+    rgb = prepared[0] if prepared[1] == 1.0 else np.asarray(img)
+    return Located(img, rgb, detections)
+
+
+def align_located(
+    models: Models,
+    located: Located,
+    *,
+    chip_size: int = CHIP_SIZE,
+    padding: float = CHIP_PADDING,
+    descriptors: bool = False,
+) -> list[FoundFace]:
+    """Each located face landmarked and aligned (:func:`align_face`), in detection order."""
     return [
-        align_face(models, img, rgb, det, chip_size, padding, descriptors=descriptors, inside=whole)
-        for det in detections
+        align_face(
+            models,
+            located.img,
+            located.rgb,
+            det,
+            chip_size,
+            padding,
+            descriptors=descriptors,
+            inside=located.inside,
+        )
+        for det in located.detections
     ]
 
 

@@ -37,6 +37,9 @@ _MODEL_3D = np.array(
     ]
 )
 
+# The model is fixed, so its least-squares solve is too: one product per face.
+_MODEL_PINV = np.linalg.pinv(_MODEL_3D - _MODEL_3D.mean(axis=0))
+
 
 @dataclass(frozen=True)
 class ChipFigures:
@@ -102,9 +105,8 @@ def yaw_pitch_degrees(landmarks: np.ndarray) -> tuple[float, float]:
     Rough (a generic face, no camera model) but monotonic and cheap.
     """
     pts = np.asarray(landmarks, dtype=np.float64)[_MODEL_INDEX] * (1.0, -1.0)  # y up
-    model = _MODEL_3D - _MODEL_3D.mean(axis=0)
     image = pts - pts.mean(axis=0)
-    affine, *_ = np.linalg.lstsq(model, image, rcond=None)  # model @ affine ~ image
+    affine = _MODEL_PINV @ image  # the least-squares fit: model @ affine ~ image
     r1, r2 = affine[:, 0], affine[:, 1]
     if np.linalg.norm(r1) < 1e-9 or np.linalg.norm(r2) < 1e-9:
         return 0.0, 0.0

@@ -13,8 +13,10 @@ import ctypes.util
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -25,10 +27,12 @@ from core.storage import content_relpath, sha256_hex
 from faces.chips import chip_png
 from faces.defaults import CHIP_PADDING, CHIP_SIZE
 from faces.detect import Detection, DetectParams
-from faces.finder import FoundFace, align_face, find_aligned_faces
+from faces.finder import FoundFace, Located, align_located, find_aligned_faces, locate_faces
 from faces.models import Models, load_models
 from faces.neardup import phash
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,15 @@ class ImageTask:
 
 def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> ImageResult:
     """Decode, detect, align and measure one image; never raises for a bad image."""
+    located = locate(models, config, task)
+    return located if isinstance(located, ImageResult) else measure(models, config, located)
+
+
+def locate(
+    models: Models, config: WorkerConfig, task: ImageTask
+) -> ImageResult | tuple[ImageTask, Located]:
+    """Read, decode and detect one image: its located faces, or its outcome where that
+    ends it (unreadable, no face). Never raises for a bad image."""
     if task.data is None and not task.path:
         return ImageResult(task.image_id, "error", "bad_path: the stored path leaves the dataset")
     try:
@@ -78,22 +91,54 @@ def process_image(models: Models, config: WorkerConfig, task: ImageTask) -> Imag
         return ImageResult(task.image_id, "error", "missing: the stored file is gone")
     except OSError as e:
         return ImageResult(task.image_id, "error", f"unreadable: {e.strerror or e}")
-    try:
-        decoded = decode_image(data, config.limits)
+
+    def run() -> Located:
+        img = decode_image(data, config.limits).rgb
         whole = task.face_crop or config.whole_image
         if task.given_box is not None and not whole:
-            faces = [given_face(models, config, decoded.rgb, task.given_box)]
-        else:
-            faces = find_faces(models, config, decoded.rgb, whole=whole)
-    except ImageRejected as e:
-        return ImageResult(task.image_id, "error", _stable(str(e)))
-    except MemoryError:
-        return ImageResult(task.image_id, "error", "too_large: out of memory")
-    except Exception as e:  # one odd image must not stop a run of thousands
-        return ImageResult(task.image_id, "error", _stable(f"internal: {type(e).__name__}: {e}"))
-    if not faces:
+            return given_located(img, task.given_box)
+        return locate_faces(models, img, config.detect, whole=whole)
+
+    located = _guarded(task.image_id, run)
+    if isinstance(located, ImageResult):
+        return located
+    if not located.detections:
         return ImageResult(task.image_id, "no_face")
-    return ImageResult(task.image_id, "done", None, [f for f, _ in faces], [c for _, c in faces])
+    return task, located
+
+
+def measure(
+    models: Models, config: WorkerConfig, located: tuple[ImageTask, Located]
+) -> ImageResult:
+    """Landmarks, chips and figures of an image's located faces; never raises."""
+    task, faces = located
+
+    def run() -> list[tuple[FaceRow, bytes]]:
+        found = align_located(
+            models,
+            faces,
+            chip_size=config.chip_size,
+            padding=config.padding,
+            descriptors=models.descriptor is not None,
+        )
+        return [face_row(config, i, face) for i, face in enumerate(found)]
+
+    rows = _guarded(task.image_id, run)
+    if isinstance(rows, ImageResult):
+        return rows
+    return ImageResult(task.image_id, "done", None, [f for f, _ in rows], [c for _, c in rows])
+
+
+def _guarded(image_id: int, run: Callable[[], T]) -> T | ImageResult:
+    """``run()``, or the image's error outcome where it raises."""
+    try:
+        return run()
+    except ImageRejected as e:
+        return ImageResult(image_id, "error", _stable(str(e)))
+    except MemoryError:
+        return ImageResult(image_id, "error", "too_large: out of memory")
+    except Exception as e:  # one odd image must not stop a run of thousands
+        return ImageResult(image_id, "error", _stable(f"internal: {type(e).__name__}: {e}"))
 
 
 def find_faces(
@@ -117,26 +162,14 @@ def find_faces(
     return [face_row(config, i, face) for i, face in enumerate(found)]
 
 
-def given_face(
-    models: Models, config: WorkerConfig, img: Image.Image, box: tuple[int, int, int, int]
-) -> tuple[FaceRow, bytes]:
-    """The one face a corpus boxed (AffectNet): no detector runs, landmarks are fitted in it."""
+def given_located(img: Image.Image, box: tuple[int, int, int, int]) -> Located:
+    """The one face a corpus boxed (AffectNet): no detector runs, landmarks are fitted in it;
+    near the image's edge its chip shrinks, inventing no pixels."""
     width, height = img.size
     left, top, right, bottom = box
     clipped = (max(left, 0), max(top, 0), min(right, width - 1), min(bottom, height - 1))
     det = Detection(clipped, box, None, None, None, clipped != tuple(box), GIVEN_STEP)
-    rgb = np.asarray(img)
-    face = align_face(
-        models,
-        img,
-        rgb,
-        det,
-        config.chip_size,
-        config.padding,
-        descriptors=models.descriptor is not None,
-        inside=True,  # a box near the image's edge: the chip shrinks, inventing no pixels
-    )
-    return face_row(config, 0, face)
+    return Located(img, np.asarray(img), [det], inside=True)
 
 
 def face_row(config: WorkerConfig, index: int, face: FoundFace) -> tuple[FaceRow, bytes]:
@@ -198,11 +231,38 @@ def load_worker(config: WorkerConfig) -> tuple[Models, WorkerConfig]:
 
 
 def process_batch(state: tuple[Models, WorkerConfig], tasks: list[ImageTask]) -> list[ImageResult]:
-    """Process a few images with a worker's loaded state (the executor's job function)."""
+    """Process a few images with a worker's loaded state (the executor's job function).
+
+    The batch's images are all located first, and then all their faces landmarked
+    and measured: dlib's 68-point model (65 MB of regression trees) stays in the
+    CPU's caches from one fit to the next, where a detection in between evicted it
+    (0.63 s against 0.77 s for the 439 fits of the web-like benchmark set, in batches
+    of 4 images). The located images wait in memory, at most HELD_BYTES of pixels.
+    """
     models, config = state
-    results = [process_image(models, config, t) for t in tasks]
+    results: list[ImageResult | None] = []
+    held: list[tuple[int, tuple[ImageTask, Located]]] = []
+
+    def measure_held() -> None:
+        for i, located in held:
+            results[i] = measure(models, config, located)
+        held.clear()
+
+    for task in tasks:
+        located = locate(models, config, task)
+        if isinstance(located, ImageResult):
+            results.append(located)
+            continue
+        results.append(None)
+        held.append((len(results) - 1, located))
+        if sum(loc.rgb.nbytes for _, (_, loc) in held) >= HELD_BYTES:
+            measure_held()
+    measure_held()
     _release_memory()
-    return results
+    return [r for r in results if r is not None]
+
+
+HELD_BYTES = 48 << 20  # located images' pixels a batch keeps before measuring their faces
 
 
 def _release_memory() -> None:
