@@ -38,3 +38,11 @@ def note_pid_then_sleep(state: dict, batch: list[str]) -> list[int]:
         (Path(folder) / f"{os.getpid()}.pid").write_text(str(os.getpid()))
     time.sleep(60)
     return [os.getpid() for _ in batch]
+
+
+def profiling(state: object, batch: list[int]) -> list[tuple[int, bool]]:
+    """Per item: the process, and whether Dask's statistical profiler is on in it."""
+    import dask
+
+    on = bool(dask.config.get("distributed.worker.profile.enabled"))
+    return [(os.getpid(), on) for _ in batch]

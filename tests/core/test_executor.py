@@ -59,6 +59,19 @@ def test_every_batch_once_with_its_results_and_the_state_loaded_once_per_worker(
         assert os.getpid() not in tokens  # the work ran in worker processes
 
 
+@pytest.mark.slow
+def test_a_local_cluster_runs_its_tasks_without_dasks_profiler():
+    """A LocalCluster facesift starts samples no task's stack every 10 ms (work nobody
+    reads without a dashboard); this process's own Dask setting is left as it was."""
+    import dask
+
+    out = run_all({"scheduler": "local", "workers": 2}, Job(jobs.profiling), list(range(8)), 2)
+    answers = {r for _, results in out for r in results}
+    assert answers and all(not on for _, on in answers)
+    assert os.getpid() not in {pid for pid, _ in answers}
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
 def test_results_come_in_completion_order():
     """A slow first batch does not hold back the others (the driver writes as they come)."""
     job = Job(jobs.slow_square, jobs.load_token, "cfg")
