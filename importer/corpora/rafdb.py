@@ -104,7 +104,8 @@ def _box_file(root: Path, name: str) -> Path | None:
 
 
 def read_box(path: Path) -> tuple[float, float, float, float] | None:
-    """The four numbers ``x1 y1 x2 y2`` of a box file, or None when it holds anything else."""
+    """The four numbers ``x1 y1 x2 y2`` of a box file, or None when it holds anything else
+    (OSError where it cannot be read)."""
     if path.stat().st_size > MAX_BOX_BYTES:
         return None
     fields = path.read_bytes().decode("utf-8", "replace").split()
@@ -123,9 +124,13 @@ def _original_in_its_box(
     """An original with its labelled face's box; a box file that cannot be read is said
     once and the original imported without it (its faces detected)."""
     where = box_path.relative_to(root).as_posix()
-    corners = read_box(box_path)
+    try:
+        corners = read_box(box_path)
+        problem = "not one line of four numbers x1 y1 x2 y2"
+    except OSError as e:  # no permission, a disk error, gone since it was listed
+        corners, problem = None, f"cannot be read: {e.strerror or e}"
     if corners is None:
-        yield Refusal(where, "bad_box_file", "not one line of four numbers x1 y1 x2 y2")
+        yield Refusal(where, "bad_box_file", problem)
         yield image_item(path, rel, opts.read, **facts)
         return
     x1, y1, x2, y2 = corners

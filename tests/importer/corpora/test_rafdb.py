@@ -60,6 +60,28 @@ def test_a_bad_box_file_is_said_and_a_box_off_the_image_refuses_the_original(raf
     assert "Image/original/test_0002.jpg" not in cands and len(cands) == 3
 
 
+def test_a_box_file_that_cannot_be_read_is_said_and_the_original_kept(rafdb_dir, monkeypatch):
+    """A box file without read permission (or a disk error) is one reason, not a traceback;
+    the original is imported without the box and the other images are read."""
+    from pathlib import Path
+
+    real = Path.read_bytes
+
+    def refuse(self):
+        if self.name == "test_0002_boundingbox.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    cands, refusals = split_items(rafdb_dir)
+    (refusal,) = refusals.values()
+    assert (
+        refusal.reason == "bad_box_file" and refusal.detail == "cannot be read: Permission denied"
+    )
+    assert refusal.import_path == "Annotation/boundingbox/test_0002_boundingbox.txt"
+    assert cands["Image/original/test_0002.jpg"].given_box is None and len(cands) == 4
+
+
 def test_bad_lines_and_missing_images_are_one_reason_each(rafdb_dir):
     lst = rafdb_dir / "EmoLabel" / "list_patition_label.txt"
     lst.write_text(
