@@ -426,8 +426,8 @@ def _local_cluster(distributed, workers: int):
     Without Dask's statistical profiler in its workers: it samples the running task's
     stack every 10 ms, work the per-image tasks pay for and nobody reads here (no
     dashboard). Dask against the local pool on the 2,000 photos of bench_cluster.py:
-    0.89 and 0.92x with it, 0.93, 0.93 and 0.95x without. A running cluster's workers keep their own
-    configuration (``distributed.worker.profile.enabled``).
+    0.89 and 0.92x with it, 0.93, 0.93 and 0.95x without. A running cluster's workers
+    keep their own configuration (``distributed.worker.profile.enabled``).
     """
     import dask
 
