@@ -9,6 +9,8 @@ answers its health check, and end every process of it afterwards.
 from __future__ import annotations
 
 import contextlib
+import http.client
+import random
 import socket
 import subprocess
 import time
@@ -24,10 +26,38 @@ START_SECONDS = 90.0  # a cold Streamlit start on a busy 2-core machine
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as s:
+    """A TCP port free on 127.0.0.1 now, below the kernel's ephemeral range.
+
+    A server binds it seconds later (a Streamlit start). Meanwhile a port the kernel
+    hands out for port 0 (a Dask cluster's, a browser's, an outgoing connection's)
+    may have taken it: once, a Dask worker did, and the app's health check read Dask's
+    handshake. The kernel never hands out a port below that range so.
+    """
+    rng = random.SystemRandom()
+    low, high = FREE_PORTS[0], min(FREE_PORTS[1], _ephemeral_low())
+    for _ in range(100 if high - low > 100 else 0):
+        port = rng.randrange(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # in use: another one
+                continue
+        return port
+    with socket.socket() as s:  # no room below the range: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+FREE_PORTS = (20000, 32768)  # where free_port looks, up to the ephemeral range's start
+
+
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out for port 0 (Linux; else the IANA range's)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
 
 
 def wait_for(cond: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
@@ -49,7 +79,7 @@ def healthy(port: int, proc: subprocess.Popen, log: Path) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
             return r.status == 200
-    except OSError:
+    except (OSError, http.client.HTTPException):  # not up yet, or not an HTTP server
         return False
 
 

@@ -45,3 +45,50 @@ def test_a_server_that_exits_early_is_an_error_with_its_log(tmp_path):
         serving(argv, tmp_path / "log", port),
     ):
         pass
+
+
+def test_a_free_port_lies_below_the_ports_the_kernel_hands_out(monkeypatch):
+    """Ports bound as port 0 (a Dask cluster's, a browser's) never take the app's."""
+    import socket
+
+    from curation_ui import serving as mod
+
+    low = mod._ephemeral_low()
+    ports = {free_port() for _ in range(20)}
+    assert all(mod.FREE_PORTS[0] <= p < min(mod.FREE_PORTS[1], low) for p in ports)
+    assert len(ports) > 1  # chosen at random: two callers rarely meet
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports.pop()))  # free indeed
+    # No room below the range: the kernel's choice.
+    monkeypatch.setattr(mod, "_ephemeral_low", lambda: mod.FREE_PORTS[0] + 10)
+    assert free_port() >= 1024
+
+
+def test_a_port_answered_by_something_else_is_not_healthy(tmp_path):
+    """A port where another program answers (here Dask-like bytes, no HTTP) is 'not the
+    app yet', not an exception out of the health check."""
+    import socket
+    import subprocess
+    import threading
+
+    from curation_ui.serving import healthy
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        conn.recv(1024)
+        conn.sendall(b"\x01\x00compression\xc0python pickle-protocol\n")
+        conn.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert healthy(server.getsockname()[1], proc, tmp_path / "log") is False
+    finally:
+        proc.kill()
+        proc.wait()
+        server.close()
