@@ -27,7 +27,7 @@ from core.storage import content_relpath, sha256_hex
 from faces.chips import chip_png
 from faces.defaults import CHIP_PADDING, CHIP_SIZE
 from faces.detect import Detection, DetectParams
-from faces.finder import FoundFace, Located, align_located, find_aligned_faces, locate_faces
+from faces.finder import FoundFace, Located, align_located, locate_faces
 from faces.models import Models, load_models
 from faces.neardup import phash
 from faces.quality import chip_figures, roll_degrees, yaw_pitch_degrees
@@ -112,18 +112,7 @@ def measure(
 ) -> ImageResult:
     """Landmarks, chips and figures of an image's located faces; never raises."""
     task, faces = located
-
-    def run() -> list[tuple[FaceRow, bytes]]:
-        found = align_located(
-            models,
-            faces,
-            chip_size=config.chip_size,
-            padding=config.padding,
-            descriptors=models.descriptor is not None,
-        )
-        return [face_row(config, i, face) for i, face in enumerate(found)]
-
-    rows = _guarded(task.image_id, run)
+    rows = _guarded(task.image_id, lambda: measured_faces(models, config, faces))
     if isinstance(rows, ImageResult):
         return rows
     return ImageResult(task.image_id, "done", None, [f for f, _ in rows], [c for _, c in rows])
@@ -147,16 +136,20 @@ def find_faces(
     """Every face of an upright RGB image, measured, with its chip's PNG bytes.
 
     With ``whole`` the image is one face crop: its box is the image (no detector runs).
-    Faces are found, landmarked and aligned by :func:`faces.finder.find_aligned_faces`,
-    as predict finds them.
+    Faces are found, landmarked and aligned by :mod:`faces.finder`, as predict finds them.
     """
-    found = find_aligned_faces(
+    return measured_faces(models, config, locate_faces(models, img, config.detect, whole=whole))
+
+
+def measured_faces(
+    models: Models, config: WorkerConfig, located: Located
+) -> list[tuple[FaceRow, bytes]]:
+    """Each located face landmarked, aligned and measured, with its chip's PNG bytes."""
+    found = align_located(
         models,
-        img,
-        config.detect,
+        located,
         chip_size=config.chip_size,
         padding=config.padding,
-        whole=whole,
         descriptors=models.descriptor is not None,
     )
     return [face_row(config, i, face) for i, face in enumerate(found)]

@@ -20,7 +20,7 @@ def test_model_path_finds_the_shipped_files_and_refuses_others():
         model_path("no_such_model.dat")
 
 
-def test_the_shipped_hog_detector_is_dlibs_own():
+def test_the_shipped_hog_detector_is_dlibs_own(astronaut):
     """faces/weights holds dlib's HOG detector as dlib saves it (read in 1 ms, where dlib
     rebuilds its own in 0.24 s): the same filters, the same detections."""
     import pickle
@@ -35,7 +35,7 @@ def test_the_shipped_hog_detector_is_dlibs_own():
         "dlib's detector changed: run scripts/save_hog_detector.py"
     )
     assert HOG_DETECTOR.stat().st_size > 100_000
-    face = np.asarray(_astronaut())
+    face = np.asarray(astronaut[0])
     assert len(shipped(face)) == len(own(face)) == 1
 
 
@@ -49,12 +49,6 @@ def test_a_dlib_that_cannot_read_the_shipped_detector_uses_its_own(monkeypatch, 
     monkeypatch.setattr(models, "HOG_DETECTOR", broken)
     detector = models.hog_detector()
     assert detector.num_detectors == dlib.get_frontal_face_detector().num_detectors == 5
-
-
-def _astronaut():
-    from skimage import data
-
-    return data.astronaut()
 
 
 def test_extract_start_up_imports_no_slow_module():
